@@ -1,0 +1,24 @@
+// The `ptag` subcommands: each registers its options and returns its exit code.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+
+#include "ptag/diagnostic.hpp"
+
+namespace ptag::cli {
+
+// Exit codes shared by every subcommand.
+inline constexpr int kOk = 0;
+inline constexpr int kFailed = 1;  // errors in the input, or `--check` found work
+inline constexpr int kUsage = 2;
+
+using Run = std::function<int()>;
+
+Run add_check(CLI::App& app);
+Run add_fmt(CLI::App& app);
+
+// Prints diagnostics to stderr, in color on a terminal unless NO_COLOR is set.
+void print_diagnostics(const Diagnostics& diagnostics, const SourceSet& sources);
+
+}  // namespace ptag::cli

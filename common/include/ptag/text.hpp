@@ -1,0 +1,19 @@
+// Small text helpers shared by the renderer, the checks and the formatter.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ptag {
+
+// Characters (UTF-8 code points) in `text`.
+std::size_t char_count(std::string_view text);
+// `text` as a JSON string literal, quotes included.
+std::string json_quote(std::string_view text);
+// `text` as a ptag string literal, quotes included.
+std::string ptag_quote(std::string_view text);
+// The candidate closest to `name` by edit distance, or "" when none is close.
+std::string_view closest_name(std::string_view name, const std::vector<std::string_view>& candidates);
+
+}  // namespace ptag

@@ -1,0 +1,71 @@
+#include "ptag/text.hpp"
+
+#include <algorithm>
+#include <fmt/format.h>
+
+namespace ptag {
+
+std::size_t char_count(std::string_view text) {
+  return static_cast<std::size_t>(
+      std::count_if(text.begin(), text.end(), [](char c) { return (c & 0xC0) != 0x80; }));
+}
+
+static std::string quote(std::string_view text, bool json) {
+  std::string out = "\"";
+  for (char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        // ptag strings hold other control characters as they are.
+        if (json && static_cast<unsigned char>(c) < 0x20) {
+          out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+  return out;
+}
+
+std::string json_quote(std::string_view text) { return quote(text, true); }
+std::string ptag_quote(std::string_view text) { return quote(text, false); }
+
+static std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t above = row[j];
+      std::size_t cost = (a[i - 1] == b[j - 1]) ? 0 : 1;
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + cost});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string_view closest_name(std::string_view name,
+                              const std::vector<std::string_view>& candidates) {
+  std::string_view best;
+  std::size_t best_distance = SIZE_MAX;
+  for (std::string_view candidate : candidates) {
+    std::size_t d = edit_distance(name, candidate);
+    if (d < best_distance) {
+      best_distance = d;
+      best = candidate;
+    }
+  }
+  // Close means: at most a third of the longer name differs (and at least one edit allowed).
+  std::size_t limit = std::max<std::size_t>(1, std::max(name.size(), best.size()) / 3);
+  bool whole_name_differs = best_distance >= std::max(name.size(), best.size());
+  return best_distance <= limit && !whole_name_differs ? best : std::string_view{};
+}
+
+}  // namespace ptag

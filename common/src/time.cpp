@@ -1,0 +1,109 @@
+#include "ptag/time.hpp"
+
+#include <fmt/format.h>
+
+namespace ptag {
+namespace {
+
+// Days from 1970-01-01 to a civil date (H. Hinnant's algorithm).
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+void civil_from_days(std::int64_t z, std::int64_t& y, unsigned& m, unsigned& d) {
+  z += 719468;
+  const std::int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  y = static_cast<std::int64_t>(yoe) + era * 400;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  d = doy - (153 * mp + 2) / 5 + 1;
+  m = mp < 10 ? mp + 3 : mp - 9;
+  y += m <= 2;
+}
+
+bool leap(std::int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+unsigned days_in_month(std::int64_t y, unsigned m) {
+  static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return m == 2 && leap(y) ? 29 : kDays[m - 1];
+}
+
+// Reads exactly `n` digits at `i`.
+bool digits(std::string_view s, std::size_t& i, std::size_t n, unsigned& out) {
+  if (i + n > s.size()) return false;
+  out = 0;
+  for (std::size_t k = 0; k < n; ++k) {
+    char c = s[i + k];
+    if (c < '0' || c > '9') return false;
+    out = out * 10 + static_cast<unsigned>(c - '0');
+  }
+  i += n;
+  return true;
+}
+
+bool expect(std::string_view s, std::size_t& i, char c) {
+  if (i < s.size() && s[i] == c) {
+    ++i;
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::optional<Seconds> parse_time(std::string_view s, bool allow_date_only) {
+  std::size_t i = 0;
+  unsigned year, month, day, hour, minute, second;
+  if (!digits(s, i, 4, year) || !expect(s, i, '-') || !digits(s, i, 2, month) ||
+      !expect(s, i, '-') || !digits(s, i, 2, day)) {
+    return std::nullopt;
+  }
+  if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month)) return std::nullopt;
+  Seconds date = days_from_civil(year, month, day) * 86400;
+  if (i == s.size()) return allow_date_only ? std::optional<Seconds>(date) : std::nullopt;
+  if (s[i] != 'T' && s[i] != 't' && s[i] != ' ') return std::nullopt;
+  ++i;
+  if (!digits(s, i, 2, hour) || !expect(s, i, ':') || !digits(s, i, 2, minute) ||
+      !expect(s, i, ':') || !digits(s, i, 2, second)) {
+    return std::nullopt;
+  }
+  if (hour > 23 || minute > 59 || second > 60) return std::nullopt;
+  if (expect(s, i, '.')) {
+    std::size_t before = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    if (i == before) return std::nullopt;
+  }
+  Seconds offset = 0;
+  if (expect(s, i, 'Z') || expect(s, i, 'z')) {
+  } else if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+    bool minus = s[i++] == '-';
+    unsigned oh, om;
+    if (!digits(s, i, 2, oh) || !expect(s, i, ':') || !digits(s, i, 2, om) || oh > 23 || om > 59) {
+      return std::nullopt;
+    }
+    offset = (minus ? -1 : 1) * static_cast<Seconds>(oh * 3600 + om * 60);
+  } else {
+    return std::nullopt;
+  }
+  if (i != s.size()) return std::nullopt;
+  return date + hour * 3600 + minute * 60 + second - offset;
+}
+
+std::string format_time(Seconds t) {
+  std::int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+  Seconds rest = t - days * 86400;
+  std::int64_t y;
+  unsigned m, d;
+  civil_from_days(days, y, m, d);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", y, m, d, rest / 3600, rest / 60 % 60,
+                     rest % 60);
+}
+
+}  // namespace ptag

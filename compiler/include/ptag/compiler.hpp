@@ -1,0 +1,56 @@
+// Loading rule files (with their imports) and checking them.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ptag/ast.hpp"
+#include "ptag/diagnostic.hpp"
+#include "ptag/source.hpp"
+
+namespace ptag {
+
+// One item of the program, by module and position.
+struct ItemRef {
+  std::size_t module = 0;
+  std::size_t item = 0;
+};
+
+// Every file of one program and the order its items take effect in: files in
+// command-line order, an import replaced by the imported file's items where it
+// first appears (a file is loaded once, however often it is imported).
+struct Unit {
+  SourceSet sources;
+  std::vector<ast::Module> modules;
+  std::vector<ItemRef> order;
+  Diagnostics diagnostics;
+
+  const ast::Item& item(ItemRef r) const { return modules[r.module].items[r.item]; }
+  template <typename T>
+  std::vector<const T*> all() const {
+    std::vector<const T*> out;
+    for (ItemRef r : order) {
+      if (const T* x = std::get_if<T>(&item(r))) out.push_back(x);
+    }
+    return out;
+  }
+  // A rule's name in records: its `rule "NAME"`, else FILE:LINE (§9.19).
+  std::string rule_name(const ast::Rule& rule) const;
+};
+
+// Reads, parses and loads imports; syntax and import errors go to diagnostics.
+Unit load_files(const std::vector<std::string>& paths);
+// The same for one in-memory file (imports resolve relative to `name`).
+Unit load_text(std::string name, std::string text);
+
+// Runs every check pass on a loaded unit (when it has no syntax errors).
+void check(Unit& unit);
+
+// load + check.
+inline Unit compile_files(const std::vector<std::string>& paths) {
+  Unit unit = load_files(paths);
+  check(unit);
+  return unit;
+}
+
+}  // namespace ptag

@@ -1,0 +1,10 @@
+# Writes OUT: a C++ table of every PACK_DIR/*.ptag as a raw string.
+file(GLOB packs ${PACK_DIR}/*.ptag)
+list(SORT packs)
+set(body "")
+foreach(pack ${packs})
+  get_filename_component(name ${pack} NAME_WE)
+  file(READ ${pack} text)
+  string(APPEND body "  {\"std/${name}\", R\"ptagpack(${text})ptagpack\"},\n")
+endforeach()
+file(WRITE ${OUT} "// Generated from stdlib/packs by embed_packs.cmake.\n#include \"ptag/catalogue.hpp\"\n\nnamespace ptag {\n\nconst std::vector<RulePack>& rule_packs() {\n  static const std::vector<RulePack> kPacks = {\n${body}  };\n  return kPacks;\n}\n\n}  // namespace ptag\n")
