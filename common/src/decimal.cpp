@@ -21,6 +21,7 @@ std::optional<std::int64_t> parse_decimal(std::string_view text) {
     }
   };
   take_digits(false);
+  if (!any_digit) return std::nullopt;  // ".5" is not a number
   if (i < text.size() && text[i] == '.') {
     ++i;
     std::size_t before = i;

@@ -22,7 +22,17 @@ void check_duration(Unit& unit, const ast::Duration& d, std::string_view what) {
   if (!unit_length) {
     auto& diag = unit.diagnostics.error(codes::kUnknownDurationUnit, d.span,
                                         fmt::format("unknown duration unit '{}' in {}", d.unit, what));
-    suggest(diag, d.unit, names_of(duration_units()));
+    // Spelled-out units: "30days" means 30d; months and years have no fixed length.
+    static const std::pair<std::string_view, std::string_view> kSpelled[] = {
+        {"sec", "s"}, {"second", "s"}, {"seconds", "s"}, {"min", "m"}, {"minute", "m"},
+        {"minutes", "m"}, {"hour", "h"}, {"hours", "h"}, {"day", "d"}, {"days", "d"},
+        {"week", "w"}, {"weeks", "w"}};
+    for (auto [spelled, unit_name] : kSpelled) {
+      if (d.unit == spelled) diag.help(fmt::format("did you mean '{}{}'?", d.amount, unit_name));
+    }
+    if (d.unit.rfind("mo", 0) == 0 || d.unit.rfind("y", 0) == 0) {
+      diag.help("months and years vary in length: write days or weeks, as in 30d or 52w");
+    }
     diag.help("units are s (seconds), m (minutes), h (hours), d (days) and w (weeks)");
     return;
   }
@@ -163,7 +173,11 @@ class NameChecker {
     for (const auto& entry : constants_) known.push_back(entry.first);
     auto& d = diags().error(codes::kUndefinedName, name.span,
                             fmt::format("'{}' is not a metric, a built-in or a declared constant", name.text));
-    suggest(d, name.text, known);
+    std::string_view best = closest_name(name.text, known);
+    if (!best.empty()) {
+      d.help(fmt::format("did you mean '{}'?", best));
+      used_.insert(std::string(best));  // the misspelt use is a use: no "never used" on top
+    }
     return nullptr;
   }
 

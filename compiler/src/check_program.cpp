@@ -6,6 +6,7 @@
 #include <map>
 
 #include "passes.hpp"
+#include "ptag/catalogue.hpp"
 #include "ptag/diagnostic_codes.hpp"
 #include "ptag/text.hpp"
 
@@ -257,7 +258,8 @@ class ProgramChecker {
 
   void unused_constants() {
     for (const ast::Let* let : unit_.all<ast::Let>()) {
-      if (!used_.count(let->name.value)) {
+      bool builtin = is_metric(let->name.value) || is_guard_builtin(let->name.value);  // already an error
+      if (!used_.count(let->name.value) && !builtin) {
         diags().warning(codes::kUnusedConstant, let->name.span,
                         fmt::format("constant '{}' is never used", let->name.value));
       }

@@ -78,6 +78,7 @@ struct Clause {
   std::string text;
   std::uint32_t start = 0, end = 0;
   int indent = 0;
+  int comment_indent = 0;  // of the comments leading it
   bool blank_allowed = true;  // may keep a blank line from the source before it
   std::vector<const ast::Comment*> leading;
   const ast::Comment* trailing = nullptr;
@@ -137,7 +138,7 @@ class Formatter {
       c.text = std::move(text);
       c.start = start.offset;
       c.end = end;
-      c.indent = indent;
+      c.indent = c.comment_indent = indent;
       b.clauses.push_back(std::move(c));
     };
     if (const auto* r = std::get_if<ast::Rule>(&item)) {
@@ -172,6 +173,7 @@ class Formatter {
       add("test " + ptag_quote(t->name.value) + " {", t->span, end_of(t->name.span), 0);
       for (const ast::Step& s : t->steps) add(step(s), s.span, end_of(s.span), 2);
       add("}", t->end, end_of(t->end), 0);
+      b.clauses.back().comment_indent = 2;  // comments before '}' belong to the steps
     }
     return b;
   }
@@ -271,7 +273,7 @@ class Formatter {
 
   void comments_before(std::string& out, const Clause& c) {
     for (const ast::Comment* comment : c.leading) {
-      line(out, comment->text, c.indent, comment->span.line, c.blank_allowed);
+      line(out, comment->text, c.comment_indent, comment->span.line, c.blank_allowed);
     }
   }
 

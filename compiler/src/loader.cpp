@@ -17,6 +17,12 @@ std::string Unit::rule_name(const ast::Rule& rule) const {
 
 namespace {
 
+// A file on the current path of imports, and where it was imported.
+struct ChainLink {
+  std::string key, name;
+  Span imported_at;
+};
+
 class Loader {
  public:
   explicit Loader(Unit& unit) : unit_(unit) {}
@@ -45,14 +51,14 @@ class Loader {
   // Loads one file and, depth first, what it imports; appends its items to
   // the program order with each import replaced by the imported items.
   void load(std::string name, std::string key, std::string text, Span imported_at,
-            std::vector<std::pair<std::string, Span>> chain) {
+            std::vector<ChainLink> chain) {
     FileId file = unit_.sources.add(name, std::move(text));
     ParseResult parsed = parse(unit_.sources, file);
     unit_.diagnostics.append(parsed.diagnostics);
     std::size_t index = unit_.modules.size();
     loaded_[key] = index;
     unit_.modules.push_back(std::move(parsed.module));
-    chain.emplace_back(key, imported_at);
+    chain.push_back({key, name, imported_at});
 
     for (std::size_t i = 0; i < unit_.modules[index].items.size(); ++i) {
       const auto* import = std::get_if<ast::Import>(&unit_.modules[index].items[i]);
@@ -66,7 +72,7 @@ class Loader {
   }
 
   void resolve_import(const std::string& importer, const ast::Text& path,
-                      const std::vector<std::pair<std::string, Span>>& chain) {
+                      const std::vector<ChainLink>& chain) {
     std::string text;
     std::string name, key;
     if (path.value.rfind("std/", 0) == 0) {
@@ -93,12 +99,12 @@ class Loader {
       }
     }
     for (std::size_t i = 0; i < chain.size(); ++i) {
-      if (chain[i].first != key) continue;
+      if (chain[i].key != key) continue;
       auto& d = unit_.diagnostics.error(
           codes::kImportCycle, path.span,
           fmt::format("'{}' imports itself through a cycle of imports", path.value));
       for (std::size_t j = i + 1; j < chain.size(); ++j) {
-        d.note(chain[j].second, fmt::format("'{}' is imported here", chain[j].first));
+        d.note(chain[j].imported_at, fmt::format("'{}' is imported here", chain[j].name));
       }
       return;
     }

@@ -24,7 +24,8 @@ PTAG_SYNTAX_ERROR(tagged_tag, "expected a tag name in quotes after 'tagged'");
 PTAG_SYNTAX_ERROR(event_field_name, "expected a field name after 'event.' (as in event.amount)");
 PTAG_SYNTAX_ERROR(partner_field_name, "expected a field name after 'partner.' (as in partner.country)");
 PTAG_SYNTAX_ERROR(negate_operand, "expected a value after '-'");
-PTAG_SYNTAX_ERROR(operand, "expected a value after the operator");
+PTAG_SYNTAX_ERROR(mul_operand, "expected a value after the operator");
+PTAG_SYNTAX_ERROR(add_operand, "expected a value after the operator");
 PTAG_SYNTAX_ERROR(cmp_operand, "expected a value after the comparison");
 PTAG_SYNTAX_ERROR(in_operand, "expected a list after 'in' (as in [\"DE\", \"AT\"])");
 PTAG_SYNTAX_ERROR(use_double_equals, "'=' is not a comparison; use '==' to compare values");
@@ -61,7 +62,6 @@ PTAG_SYNTAX_ERROR(at_what, "expected an event (join, sale, event \"NAME\", ...) 
 PTAG_SYNTAX_ERROR(step_time, "expected a time after 'at', such as 2026-01-01 or 2026-01-01T10:00:00Z");
 PTAG_SYNTAX_ERROR(has_tag, "expected a tag name in quotes");
 PTAG_SYNTAX_ERROR(tags_after, "expected a list of tag names after 'tags' (as in [\"Proven\", \"VIP\"])");
-PTAG_SYNTAX_ERROR(metric_op, "expected a comparison (==, !=, <, <=, >, >=) after the metric");
 PTAG_SYNTAX_ERROR(metric_value, "expected a number after the comparison");
 PTAG_SYNTAX_ERROR(expectation, "expected has \"TAG\", lacks \"TAG\", tags [...] or a metric comparison after the partner");
 PTAG_SYNTAX_ERROR(record_tag, "expected a tag or notification name in quotes");

@@ -91,15 +91,16 @@ struct primary
     : sor<paren, list_lit, tagged_expr, event_field, partner_field, boolean, number, string_lit, name_ref> {};
 
 struct unary;
-struct operand : seq<unary> {};  // after a binary operator
+struct mul_operand : seq<unary> {};
 struct negate_operand : seq<unary> {};
 struct negate : seq<one<'-'>, sep, must<negate_operand>> {};
 struct unary : sor<negate, primary> {};
 
 struct mul_op : one<'*', '/'> {};
-struct mul_expr : seq<unary, star<sep, mul_op, sep, must<operand>>> {};
+struct mul_expr : seq<unary, star<sep, mul_op, sep, must<mul_operand>>> {};
 struct add_op : one<'+', '-'> {};
-struct add_expr : seq<mul_expr, star<sep, add_op, sep, must<operand>>> {};
+struct add_operand : seq<mul_expr> {};
+struct add_expr : seq<mul_expr, star<sep, add_op, sep, must<add_operand>>> {};
 
 struct cmp_op : sor<string<'=', '='>, string<'!', '='>, string<'<', '='>, string<'>', '='>, one<'<'>, one<'>'>> {};
 struct cmp_operand : seq<add_expr> {};
@@ -207,10 +208,10 @@ struct tags_open : one<'['> {};
 struct tags_body : seq<tags_open, sep, opt<string_lit, star<sep, one<','>, sep, must<tag_next>>>, sep, must<list_close>> {};
 struct tags_after : seq<tags_body> {};
 struct tags_step : seq<TAO_PEGTL_KEYWORD("tags"), sep, must<tags_after>> {};
-struct metric_op : seq<cmp_op> {};
 struct metric_value : seq<signed_number> {};
-struct metric_step : seq<metric_name, sep, must<metric_op>, sep, must<metric_value>> {};
-struct expectation : sor<has_step, lacks_step, tags_step, metric_step> {};
+struct metric_step : seq<metric_name, sep, cmp_op, sep, must<metric_value>> {};
+// metric_step is not last, so a partial match rewinds and the error points at its start.
+struct expectation : sor<has_step, lacks_step, metric_step, tags_step> {};
 struct expect_partner : seq<string_lit, sep, must<expectation>> {};
 
 struct record_word : sor<kw_add, kw_remove, kw_emit> {};

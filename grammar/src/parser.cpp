@@ -385,10 +385,30 @@ std::size_t resume_offset(std::string_view text, std::size_t item_start, std::si
   return text.size();
 }
 
-// A missing token at the start of a line is reported right after the last
-// token before it, on its own line, where the user left it out.
+// The first token at or after `offset`: past white space and comments.
+std::size_t skip_layout(std::string_view text, std::size_t offset) {
+  while (offset < text.size()) {
+    char c = text[offset];
+    if (c == '#') {
+      offset = text.find('\n', offset);
+      if (offset == std::string_view::npos) return text.size();
+    } else if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+      break;
+    }
+    ++offset;
+  }
+  return offset;
+}
+
+// A missing token before a new rule (or the end of the file) is reported
+// right after the last token before it, where the user left it out.
 std::size_t caret_offset(std::string_view text, std::size_t error) {
   std::size_t at = std::min(error, text.size());
+  std::size_t line_start = text.rfind('\n', at == 0 ? 0 : at - 1);
+  line_start = (line_start == std::string_view::npos || at == 0) ? 0 : line_start + 1;
+  bool before_new_item = at == text.size() || (skip_layout(text, line_start) == at &&
+                                               (starts_item(text, line_start) || text[at] == '}'));
+  if (!before_new_item) return at;
   std::size_t back = at;
   bool crossed_line = false;
   while (back > 0 && std::string_view(" \t\r\n").find(text[back - 1]) != std::string_view::npos) {
@@ -446,7 +466,7 @@ ParseResult parse(const SourceSet& sources, FileId file) {
       }
       result.diagnostics.error(codes::kSyntax, span_at(text, file, caret_offset(text, pos.byte)),
                                std::move(message));
-      offset = resume_offset(text, offset, pos.byte);
+      offset = resume_offset(text, skip_layout(text, offset), pos.byte);
       if (offset >= text.size()) break;
       line = 1 + static_cast<std::size_t>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(offset), '\n'));
       column = 1;

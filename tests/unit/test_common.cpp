@@ -1,0 +1,91 @@
+#include <catch2/catch.hpp>
+
+#include "ptag/decimal.hpp"
+#include "ptag/diagnostic.hpp"
+#include "ptag/text.hpp"
+#include "ptag/time.hpp"
+
+using namespace ptag;
+
+TEST_CASE("decimals are exact millionths") {
+  CHECK(parse_decimal("0") == 0);
+  CHECK(parse_decimal("5000") == 5000 * kMillion);
+  CHECK(parse_decimal("129.90") == 129'900'000);
+  CHECK(parse_decimal("-0.7") == -700'000);
+  CHECK(parse_decimal("1.5e3") == 1500 * kMillion);
+  CHECK(parse_decimal("25E-1") == 2'500'000);
+  CHECK(*parse_decimal("0.7") + *parse_decimal("0.1") == *parse_decimal("0.8"));
+}
+
+TEST_CASE("decimals round half to even at the sixth digit") {
+  CHECK(parse_decimal("0.0000005") == 0);          // tie, 0 is even
+  CHECK(parse_decimal("0.0000015") == 2);          // tie, up to even
+  CHECK(parse_decimal("0.0000025") == 2);          // tie, down to even
+  CHECK(parse_decimal("0.00000251") == 3);         // above the tie
+  CHECK(parse_decimal("0.0000004999") == 0);
+  CHECK(parse_decimal("-0.0000015") == -2);
+  CHECK(parse_decimal("1e-30") == 0);
+}
+
+TEST_CASE("decimals outside the range or malformed are refused") {
+  CHECK(parse_decimal("9223372036854.775807") == INT64_MAX);
+  CHECK_FALSE(parse_decimal("9223372036854.775808"));
+  CHECK_FALSE(parse_decimal("1e20"));
+  CHECK_FALSE(parse_decimal(""));
+  CHECK_FALSE(parse_decimal("-"));
+  CHECK_FALSE(parse_decimal("1."));
+  CHECK_FALSE(parse_decimal(".5"));
+  CHECK_FALSE(parse_decimal("12abc"));
+  CHECK_FALSE(parse_decimal("1e"));
+}
+
+TEST_CASE("decimals print in their shortest exact form") {
+  CHECK(format_decimal(5000 * kMillion) == "5000");
+  CHECK(format_decimal(129'900'000) == "129.9");
+  CHECK(format_decimal(-700'000) == "-0.7");
+  CHECK(format_decimal(1) == "0.000001");
+  CHECK(format_decimal(INT64_MIN + 1) == "-9223372036854.775807");
+}
+
+TEST_CASE("times are RFC 3339 seconds in UTC") {
+  CHECK(parse_time("1970-01-01T00:00:00Z") == 0);
+  CHECK(parse_time("2026-03-01T10:15:00Z") == 1772360100);
+  CHECK(parse_time("2026-03-01T12:15:00+02:00") == 1772360100);
+  CHECK(parse_time("2026-03-01T10:15:00.987Z") == 1772360100);  // fractions dropped
+  CHECK(parse_time("2024-02-29T00:00:00Z").has_value());
+  CHECK_FALSE(parse_time("2026-02-29T00:00:00Z"));
+  CHECK_FALSE(parse_time("2026-03-01"));
+  CHECK(parse_time("2026-03-01", true) == 1772323200);
+  CHECK_FALSE(parse_time("2026-13-01T00:00:00Z"));
+  CHECK_FALSE(parse_time("2026-03-01T24:00:00Z"));
+  CHECK_FALSE(parse_time("2026-03-01T10:15:00"));
+  CHECK(format_time(1772360100) == "2026-03-01T10:15:00Z");
+  CHECK(format_time(-1) == "1969-12-31T23:59:59Z");
+}
+
+TEST_CASE("suggestions only for close names") {
+  std::vector<std::string_view> triggers = {"first_sale", "first_signup", "inactive"};
+  CHECK(closest_name("frist_sale", triggers) == "first_sale");
+  CHECK(closest_name("inactiv", triggers) == "inactive");
+  CHECK(closest_name("banana", triggers).empty());
+  CHECK(closest_name("W", {"A"}).empty());
+}
+
+TEST_CASE("the renderer puts the caret under the span, in characters") {
+  SourceSet sources;
+  FileId f = sources.add("r.ptag", "on join add \"Neuer Partner\"\n\ton sälé add \"X\"\n");
+  Diagnostics d;
+  // Line 2: a tab, then "on ", then "sälé" (6 bytes, 4 characters) at byte column 5.
+  d.error("E101", Span{f, 2, 5, 32, 6}, "unknown trigger 'sälé'").help("did you mean 'sale'?");
+  std::string text = render_text(d.all()[0], sources);
+  CHECK(text ==
+        "r.ptag:2:5: error[E101]: unknown trigger 'sälé'\n"
+        "  |\n"
+        "2 | \ton sälé add \"X\"\n"
+        "  | \t   ^^^^\n"
+        "  = help: did you mean 'sale'?\n");
+  std::string json = render_json(d.all(), sources);
+  CHECK(json.find(R"("line":2,"column":5,"length":4)") != std::string::npos);
+  CHECK(json.find(R"("message":"unknown trigger 'sälé'")") != std::string::npos);
+  CHECK(summary_line(d) == "1 error, 0 warnings");
+}
