@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Installs what ptag needs to build and test on Debian 12 (run as root).
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends \
+  cmake ninja-build g++ make \
+  tao-pegtl-dev libfmt-dev catch2 libcli11-dev \
+  clang libclang-rt-14-dev >/dev/null
