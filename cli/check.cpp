@@ -1,6 +1,6 @@
 // ptag check FILE... [--format text|json]
-#include <cstdio>
 #include <unistd.h>
+#include <cstdio>
 
 #include "commands.hpp"
 #include "ptag/compiler.hpp"
@@ -23,10 +23,12 @@ Run add_check(CLI::App& app) {
   app.add_option("files", options->files, "Rule files; together they form one program")
       ->required()
       ->check(CLI::ExistingFile);
-  app.add_option("--format", options->format, "How to print diagnostics: text or json (for editors)")
+  app.add_option("--format", options->format,
+                 "How to print diagnostics: text or json (for editors)")
       ->check(CLI::IsMember({"text", "json"}));
   app.footer(
-      "Exit status: 0 when there are no errors (warnings allowed), 1 on errors, 2 on usage errors.\n"
+      "Exit status: 0 when there are no errors (warnings allowed), 1 on errors, 2 on usage "
+      "errors.\n"
       "Examples:\n"
       "  ptag check rules.ptag\n"
       "  ptag check --format json rules.ptag   # one JSON array of diagnostics on stdout");

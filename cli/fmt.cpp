@@ -36,7 +36,8 @@ Run add_fmt(CLI::App& app) {
       ->excludes(write);
   app.footer(
       "Without -w or --check the formatted text goes to stdout.\n"
-      "Exit status: 0 on success, 1 on syntax errors or (with --check) unformatted files, 2 on usage errors.\n"
+      "Exit status: 0 on success, 1 on syntax errors or (with --check) unformatted files, 2 on "
+      "usage errors.\n"
       "Examples:\n"
       "  ptag fmt rules.ptag\n"
       "  ptag fmt -w examples/*.ptag\n"

@@ -1,7 +1,7 @@
 #include "ptag/decimal.hpp"
 
-#include <cstdlib>
 #include <fmt/format.h>
+#include <cstdlib>
 
 namespace ptag {
 
@@ -55,7 +55,8 @@ std::optional<std::int64_t> parse_decimal(std::string_view text) {
            !__builtin_add_overflow(value, digit, &value) && value <= INT64_MAX;
   };
   for (long long k = 0; k < kept; ++k) {
-    if (!push(static_cast<unsigned>(digits[static_cast<std::size_t>(k)] - '0'))) return std::nullopt;
+    if (!push(static_cast<unsigned>(digits[static_cast<std::size_t>(k)] - '0')))
+      return std::nullopt;
   }
   for (long long k = 0; k < shift; ++k) {
     if (!push(0)) return std::nullopt;
@@ -64,7 +65,8 @@ std::optional<std::int64_t> parse_decimal(std::string_view text) {
     // Round half-to-even on the dropped digits.
     int first_dropped = kept >= 0 ? digits[static_cast<std::size_t>(kept)] - '0' : 0;
     bool sticky = false;
-    for (long long k = std::max<long long>(kept + 1, 0); k < static_cast<long long>(digits.size()); ++k) {
+    for (long long k = std::max<long long>(kept + 1, 0); k < static_cast<long long>(digits.size());
+         ++k) {
       sticky = sticky || digits[static_cast<std::size_t>(k)] != '0';
     }
     if (kept < 0) sticky = true;  // every digit lies beyond the first dropped place

@@ -1,7 +1,7 @@
 #include "ptag/diagnostic.hpp"
 
-#include <algorithm>
 #include <fmt/format.h>
+#include <algorithm>
 
 #include "ptag/text.hpp"
 
@@ -77,7 +77,8 @@ std::string render_text(const Diagnostic& d, const SourceSet& sources, bool colo
   std::string_view severity = d.severity == Severity::error ? "error" : "warning";
   std::string out;
   Place p = place_of(d.span, sources);
-  if (d.span.valid()) out += fmt::format("{}{}:{}:{}: {}", bold, p.file, d.span.line, p.column, reset);
+  if (d.span.valid())
+    out += fmt::format("{}{}:{}:{}: {}", bold, p.file, d.span.line, p.column, reset);
   out += fmt::format("{}{}[{}]{}: {}{}{}\n", tint, severity, d.code, reset, bold, d.message, reset);
   if (d.span.valid()) append_excerpt(out, d.span, p, "^");
   for (const DiagnosticNote& n : d.notes) {
@@ -103,8 +104,8 @@ std::string render_json(const std::vector<Diagnostic>& list, const SourceSet& so
   std::string out = "[";
   for (std::size_t i = 0; i < list.size(); ++i) {
     const Diagnostic& d = list[i];
-    out += fmt::format(R"({}{{"severity":"{}","code":"{}",{},"message":{},"notes":[)",
-                       i ? "," : "", d.severity == Severity::error ? "error" : "warning", d.code,
+    out += fmt::format(R"({}{{"severity":"{}","code":"{}",{},"message":{},"notes":[)", i ? "," : "",
+                       d.severity == Severity::error ? "error" : "warning", d.code,
                        json_place(d.span, sources), json_quote(d.message));
     for (std::size_t j = 0; j < d.notes.size(); ++j) {
       out += fmt::format(R"({}{{{},"message":{}}})", j ? "," : "",

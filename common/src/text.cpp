@@ -1,7 +1,7 @@
 #include "ptag/text.hpp"
 
-#include <algorithm>
 #include <fmt/format.h>
+#include <algorithm>
 
 namespace ptag {
 
@@ -14,11 +14,21 @@ static std::string quote(std::string_view text, bool json) {
   std::string out = "\"";
   for (char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
       default:
         // ptag strings hold other control characters as they are.
         if (json && static_cast<unsigned char>(c) < 0x20) {
@@ -32,8 +42,12 @@ static std::string quote(std::string_view text, bool json) {
   return out;
 }
 
-std::string json_quote(std::string_view text) { return quote(text, true); }
-std::string ptag_quote(std::string_view text) { return quote(text, false); }
+std::string json_quote(std::string_view text) {
+  return quote(text, true);
+}
+std::string ptag_quote(std::string_view text) {
+  return quote(text, false);
+}
 
 // Edit distance where swapping two neighbours counts as one edit ("frist").
 static std::size_t edit_distance(std::string_view a, std::string_view b) {

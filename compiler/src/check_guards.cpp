@@ -15,11 +15,16 @@ enum class Kind { unknown, number, text, boolean, list };
 
 const char* describe(Kind k) {
   switch (k) {
-    case Kind::number: return "a number";
-    case Kind::text: return "a text";
-    case Kind::boolean: return "a condition (true or false)";
-    case Kind::list: return "a list";
-    case Kind::unknown: break;
+    case Kind::number:
+      return "a number";
+    case Kind::text:
+      return "a text";
+    case Kind::boolean:
+      return "a condition (true or false)";
+    case Kind::list:
+      return "a list";
+    case Kind::unknown:
+      break;
   }
   return "a value";
 }
@@ -46,11 +51,16 @@ class GuardChecker {
  private:
   Kind literal_kind(const ast::Expr& e) {
     switch (e.kind) {
-      case ast::ExprKind::number: return Kind::number;
-      case ast::ExprKind::string: return Kind::text;
-      case ast::ExprKind::boolean: return Kind::boolean;
-      case ast::ExprKind::list: return Kind::list;
-      default: return Kind::unknown;
+      case ast::ExprKind::number:
+        return Kind::number;
+      case ast::ExprKind::string:
+        return Kind::text;
+      case ast::ExprKind::boolean:
+        return Kind::boolean;
+      case ast::ExprKind::list:
+        return Kind::list;
+      default:
+        return Kind::unknown;
     }
   }
 
@@ -76,40 +86,60 @@ class GuardChecker {
 
   void need(const ast::Expr& operand, Kind got, Kind wanted, std::string_view op) {
     if (got == Kind::unknown || got == wanted) return;
-    unit_.diagnostics.error(codes::kGuardKind, operand.span,
-                            fmt::format("'{}' needs {}, but this is {}", op, describe(wanted),
-                                        describe(got)));
+    unit_.diagnostics.error(
+        codes::kGuardKind, operand.span,
+        fmt::format("'{}' needs {}, but this is {}", op, describe(wanted), describe(got)));
   }
 
   void mismatch(const ast::Expr& e, Kind a, Kind b) {
     if (a == Kind::unknown || b == Kind::unknown || a == b) return;
-    unit_.diagnostics.warning(codes::kAlwaysFalse, e.span,
-                              fmt::format("this compares {} with {}: it is always false",
-                                          describe(a), describe(b)));
+    unit_.diagnostics.warning(
+        codes::kAlwaysFalse, e.span,
+        fmt::format("this compares {} with {}: it is always false", describe(a), describe(b)));
   }
 
   Kind infer(const ast::Expr& e) {
     using K = ast::ExprKind;
     switch (e.kind) {
-      case K::number: case K::string: case K::boolean: return literal_kind(e);
+      case K::number:
+      case K::string:
+      case K::boolean:
+        return literal_kind(e);
       case K::list:
         for (const ast::Expr& element : e.args) infer(element);
         return Kind::list;
-      case K::name: return name_kind(e);
-      case K::event_field: case K::partner_field: return Kind::unknown;
-      case K::tagged: return Kind::boolean;
-      case K::negate: need(e.args[0], infer(e.args[0]), Kind::number, "-"); return Kind::number;
-      case K::not_: need(e.args[0], infer(e.args[0]), Kind::boolean, "not"); return Kind::boolean;
-      case K::and_: case K::or_: {
-        for (const ast::Expr& arg : e.args) need(arg, infer(arg), Kind::boolean, ast::to_string(e.kind));
+      case K::name:
+        return name_kind(e);
+      case K::event_field:
+      case K::partner_field:
+        return Kind::unknown;
+      case K::tagged:
+        return Kind::boolean;
+      case K::negate:
+        need(e.args[0], infer(e.args[0]), Kind::number, "-");
+        return Kind::number;
+      case K::not_:
+        need(e.args[0], infer(e.args[0]), Kind::boolean, "not");
+        return Kind::boolean;
+      case K::and_:
+      case K::or_: {
+        for (const ast::Expr& arg : e.args)
+          need(arg, infer(arg), Kind::boolean, ast::to_string(e.kind));
         return Kind::boolean;
       }
-      case K::eq: case K::ne: mismatch(e, infer(e.args[0]), infer(e.args[1])); return Kind::boolean;
-      case K::lt: case K::le: case K::gt: case K::ge: {
+      case K::eq:
+      case K::ne:
+        mismatch(e, infer(e.args[0]), infer(e.args[1]));
+        return Kind::boolean;
+      case K::lt:
+      case K::le:
+      case K::gt:
+      case K::ge: {
         Kind a = infer(e.args[0]), b = infer(e.args[1]);
         for (int i = 0; i < 2; ++i) {
           Kind k = i == 0 ? a : b;
-          if (k == Kind::boolean || k == Kind::list) need(e.args[i], k, Kind::number, ast::to_string(e.kind));
+          if (k == Kind::boolean || k == Kind::list)
+            need(e.args[i], k, Kind::number, ast::to_string(e.kind));
         }
         mismatch(e, a, b);
         return Kind::boolean;
@@ -126,15 +156,19 @@ class GuardChecker {
           bool any = false;
           for (const ast::Expr& element : *elements) any = any || literal_kind(element) == left;
           if (!any) {
-            unit_.diagnostics.warning(codes::kAlwaysFalse, e.span,
-                                      fmt::format("no element of the list is {}: this is always false",
-                                                  describe(left)));
+            unit_.diagnostics.warning(
+                codes::kAlwaysFalse, e.span,
+                fmt::format("no element of the list is {}: this is always false", describe(left)));
           }
         }
         return Kind::boolean;
       }
-      case K::add: case K::sub: case K::mul: case K::div: {
-        for (const ast::Expr& arg : e.args) need(arg, infer(arg), Kind::number, ast::to_string(e.kind));
+      case K::add:
+      case K::sub:
+      case K::mul:
+      case K::div: {
+        for (const ast::Expr& arg : e.args)
+          need(arg, infer(arg), Kind::number, ast::to_string(e.kind));
         if (e.kind == K::div && e.args[1].kind == K::number && e.args[1].number == 0) {
           unit_.diagnostics.warning(codes::kDivisionByZero, e.args[1].span,
                                     "division by zero: this guard is always false");
@@ -151,6 +185,8 @@ class GuardChecker {
 
 }  // namespace
 
-void check_guards(Unit& unit) { GuardChecker(unit).run(); }
+void check_guards(Unit& unit) {
+  GuardChecker(unit).run();
+}
 
 }  // namespace ptag::passes

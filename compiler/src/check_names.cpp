@@ -10,9 +10,12 @@
 
 namespace ptag::passes {
 
-std::string quoted(std::string_view text) { return "'" + std::string(text) + "'"; }
+std::string quoted(std::string_view text) {
+  return "'" + std::string(text) + "'";
+}
 
-static void suggest(Diagnostic& d, std::string_view name, const std::vector<std::string_view>& options) {
+static void suggest(Diagnostic& d, std::string_view name,
+                    const std::vector<std::string_view>& options) {
   std::string_view best = closest_name(name, options);
   if (!best.empty()) d.help(fmt::format("did you mean '{}'?", best));
 }
@@ -20,13 +23,14 @@ static void suggest(Diagnostic& d, std::string_view name, const std::vector<std:
 void check_duration(Unit& unit, const ast::Duration& d, std::string_view what) {
   std::optional<std::int64_t> unit_length = unit_seconds(d.unit);
   if (!unit_length) {
-    auto& diag = unit.diagnostics.error(codes::kUnknownDurationUnit, d.span,
-                                        fmt::format("unknown duration unit '{}' in {}", d.unit, what));
+    auto& diag =
+        unit.diagnostics.error(codes::kUnknownDurationUnit, d.span,
+                               fmt::format("unknown duration unit '{}' in {}", d.unit, what));
     // Spelled-out units: "30days" means 30d; months and years have no fixed length.
     static const std::pair<std::string_view, std::string_view> kSpelled[] = {
-        {"sec", "s"}, {"second", "s"}, {"seconds", "s"}, {"min", "m"}, {"minute", "m"},
-        {"minutes", "m"}, {"hour", "h"}, {"hours", "h"}, {"day", "d"}, {"days", "d"},
-        {"week", "w"}, {"weeks", "w"}};
+        {"sec", "s"},    {"second", "s"},  {"seconds", "s"}, {"min", "m"},
+        {"minute", "m"}, {"minutes", "m"}, {"hour", "h"},    {"hours", "h"},
+        {"day", "d"},    {"days", "d"},    {"week", "w"},    {"weeks", "w"}};
     for (auto [spelled, unit_name] : kSpelled) {
       if (d.unit == spelled) diag.help(fmt::format("did you mean '{}{}'?", d.amount, unit_name));
     }
@@ -37,7 +41,8 @@ void check_duration(Unit& unit, const ast::Duration& d, std::string_view what) {
     return;
   }
   if (d.amount == 0) {
-    unit.diagnostics.error(codes::kBadDuration, d.span, fmt::format("{} must be longer than zero", what));
+    unit.diagnostics.error(codes::kBadDuration, d.span,
+                           fmt::format("{} must be longer than zero", what));
     return;
   }
   // Deadlines are seconds in 64 bits; a thousand years is more than any rule needs.
@@ -72,7 +77,8 @@ class NameChecker {
                     fmt::format("'{}' is a built-in name and cannot be a constant", name));
     } else if (auto it = constants_.find(name); it != constants_.end()) {
       diags()
-          .error(codes::kDuplicateConstant, let.name.span, fmt::format("constant '{}' is declared twice", name))
+          .error(codes::kDuplicateConstant, let.name.span,
+                 fmt::format("constant '{}' is declared twice", name))
           .note(it->second->name.span, "first declared here");
     } else {
       constants_[name] = &let;
@@ -120,7 +126,8 @@ class NameChecker {
           .help(fmt::format("'on {}' fires {}", t.name.value, info->summary));
       return info;
     }
-    if (t.duration) check_duration(unit_, *t.duration, fmt::format("the '{}' duration", t.name.value));
+    if (t.duration)
+      check_duration(unit_, *t.duration, fmt::format("the '{}' duration", t.name.value));
     if (t.text) {
       not_empty(*t.text, t.name.value == "event" ? "an event type" : "a tag name");
       if (t.name.value == "event" && find_event_type(t.text->value)) {
@@ -149,8 +156,9 @@ class NameChecker {
       value = &let->value;
       if (value->kind != ast::ExprKind::number) {
         diags()
-            .error(codes::kMilestoneThreshold, threshold.span,
-                   fmt::format("a milestone threshold must be a number; '{}' is not", threshold.text))
+            .error(
+                codes::kMilestoneThreshold, threshold.span,
+                fmt::format("a milestone threshold must be a number; '{}' is not", threshold.text))
             .note(let->name.span, "declared here");
         return;
       }
@@ -171,8 +179,9 @@ class NameChecker {
     std::vector<std::string_view> known(metrics());
     known.insert(known.end(), guard_builtins().begin(), guard_builtins().end());
     for (const auto& entry : constants_) known.push_back(entry.first);
-    auto& d = diags().error(codes::kUndefinedName, name.span,
-                            fmt::format("'{}' is not a metric, a built-in or a declared constant", name.text));
+    auto& d = diags().error(
+        codes::kUndefinedName, name.span,
+        fmt::format("'{}' is not a metric, a built-in or a declared constant", name.text));
     std::string_view best = closest_name(name.text, known);
     if (!best.empty()) {
       d.help(fmt::format("did you mean '{}'?", best));
@@ -182,8 +191,7 @@ class NameChecker {
   }
 
   void check_expr(const ast::Expr& e, bool timer, const ast::Rule& rule) {
-    if (e.kind == ast::ExprKind::name && !is_metric(e.text) &&
-        !is_guard_builtin(e.text)) {
+    if (e.kind == ast::ExprKind::name && !is_metric(e.text) && !is_guard_builtin(e.text)) {
       lookup(e);
     }
     if (e.kind == ast::ExprKind::event_field && timer) {

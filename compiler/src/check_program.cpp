@@ -1,7 +1,7 @@
 // Pass 3: the program as a whole: rule names, exclusive groups, the
 // tag_added / tag_removed cascade graph, and tags nothing adds.
-#include <algorithm>
 #include <fmt/format.h>
+#include <algorithm>
 #include <functional>
 #include <map>
 
@@ -49,7 +49,8 @@ class ProgramChecker {
     std::map<std::string, const ast::Text*> group_of;
     for (const ast::Exclusive* group : unit_.all<ast::Exclusive>()) {
       if (group->tags.size() < 2) {
-        diags().error(codes::kExclusiveGroup, group->span, "an exclusive group needs at least two tags");
+        diags().error(codes::kExclusiveGroup, group->span,
+                      "an exclusive group needs at least two tags");
       }
       std::set<std::string> in_this;
       for (const ast::Text& tag : group->tags) {
@@ -100,7 +101,8 @@ class ProgramChecker {
     for (std::size_t i = 0; i < rules_.size(); ++i) {
       const ast::Trigger& t = rules_[i]->trigger;
       bool added = t.name.value == "tag_added";
-      if ((added || t.name.value == "tag_removed") && t.text) listeners[{t.text->value, added}].push_back(i);
+      if ((added || t.name.value == "tag_removed") && t.text)
+        listeners[{t.text->value, added}].push_back(i);
     }
     struct Edge {
       std::size_t to;
@@ -140,7 +142,8 @@ class ProgramChecker {
         on_stack[w] = false;
         component.push_back(w);
       } while (w != v);
-      bool self_loop = std::any_of(edges[v].begin(), edges[v].end(), [&](const Edge& e) { return e.to == v; });
+      bool self_loop =
+          std::any_of(edges[v].begin(), edges[v].end(), [&](const Edge& e) { return e.to == v; });
       if (component.size() > 1 || self_loop) report_cycle(component, edges);
     };
     for (std::size_t v = 0; v < rules_.size(); ++v) {
@@ -258,7 +261,8 @@ class ProgramChecker {
 
   void unused_constants() {
     for (const ast::Let* let : unit_.all<ast::Let>()) {
-      bool builtin = is_metric(let->name.value) || is_guard_builtin(let->name.value);  // already an error
+      bool builtin =
+          is_metric(let->name.value) || is_guard_builtin(let->name.value);  // already an error
       if (!used_.count(let->name.value) && !builtin) {
         diags().warning(codes::kUnusedConstant, let->name.span,
                         fmt::format("constant '{}' is never used", let->name.value));

@@ -16,7 +16,8 @@ void check_event_step(Unit& unit, const ast::Step& step) {
   const EventTypeInfo* info = find_event_type(type);
   if (step.custom_event) {
     if (type.empty()) {
-      unit.diagnostics.error(codes::kEmptyName, step.event_type.span, "an event type cannot be empty");
+      unit.diagnostics.error(codes::kEmptyName, step.event_type.span,
+                             "an event type cannot be empty");
     } else if (info) {
       unit.diagnostics
           .error(codes::kBuiltinAsCustomEvent, step.event_type.span,
@@ -41,7 +42,8 @@ void check_event_step(Unit& unit, const ast::Step& step) {
                              fmt::format("field '{}' is given twice", f.name.value));
     }
     if (f.name.value == "amount") amount = &f;
-    if ((f.name.value == "id" || f.name.value == "customer") && f.value.kind != ast::ExprKind::string) {
+    if ((f.name.value == "id" || f.name.value == "customer") &&
+        f.value.kind != ast::ExprKind::string) {
       unit.diagnostics.error(codes::kTestStep, f.value.span,
                              fmt::format("'{}' must be a text in quotes", f.name.value));
     }
@@ -49,7 +51,8 @@ void check_event_step(Unit& unit, const ast::Step& step) {
   if (info && info->needs_amount && !step.custom_event) {
     if (!amount) {
       unit.diagnostics
-          .error(codes::kTestStep, step.event_type.span, fmt::format("a {} event needs an amount", type))
+          .error(codes::kTestStep, step.event_type.span,
+                 fmt::format("a {} event needs an amount", type))
           .help(fmt::format("write {} \"{}\" {{ amount: 100 }}", type, step.partner.value));
     } else if (amount->value.kind != ast::ExprKind::number) {
       unit.diagnostics.error(codes::kTestStep, amount->value.span, "'amount' must be a number");

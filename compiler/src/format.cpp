@@ -1,7 +1,7 @@
 #include "ptag/format.hpp"
 
-#include <algorithm>
 #include <fmt/format.h>
+#include <algorithm>
 
 #include "ptag/text.hpp"
 
@@ -12,15 +12,30 @@ using ast::ExprKind;
 
 int precedence(ExprKind k) {
   switch (k) {
-    case ExprKind::or_: return 1;
-    case ExprKind::and_: return 2;
-    case ExprKind::not_: return 3;
-    case ExprKind::eq: case ExprKind::ne: case ExprKind::lt: case ExprKind::le:
-    case ExprKind::gt: case ExprKind::ge: case ExprKind::in: return 4;
-    case ExprKind::add: case ExprKind::sub: return 5;
-    case ExprKind::mul: case ExprKind::div: return 6;
-    case ExprKind::negate: return 7;
-    default: return 8;
+    case ExprKind::or_:
+      return 1;
+    case ExprKind::and_:
+      return 2;
+    case ExprKind::not_:
+      return 3;
+    case ExprKind::eq:
+    case ExprKind::ne:
+    case ExprKind::lt:
+    case ExprKind::le:
+    case ExprKind::gt:
+    case ExprKind::ge:
+    case ExprKind::in:
+      return 4;
+    case ExprKind::add:
+    case ExprKind::sub:
+      return 5;
+    case ExprKind::mul:
+    case ExprKind::div:
+      return 6;
+    case ExprKind::negate:
+      return 7;
+    default:
+      return 8;
   }
 }
 
@@ -28,13 +43,27 @@ void write_expr(std::string& out, const ast::Expr& e, int min_precedence) {
   bool parens = precedence(e.kind) < min_precedence;
   if (parens) out += '(';
   switch (e.kind) {
-    case ExprKind::number: out += e.text; break;
-    case ExprKind::string: out += ptag_quote(e.text); break;
-    case ExprKind::boolean: out += e.number ? "true" : "false"; break;
-    case ExprKind::name: out += e.text; break;
-    case ExprKind::event_field: out += "event." + e.text; break;
-    case ExprKind::partner_field: out += "partner." + e.text; break;
-    case ExprKind::tagged: out += "tagged " + ptag_quote(e.text); break;
+    case ExprKind::number:
+      out += e.text;
+      break;
+    case ExprKind::string:
+      out += ptag_quote(e.text);
+      break;
+    case ExprKind::boolean:
+      out += e.number ? "true" : "false";
+      break;
+    case ExprKind::name:
+      out += e.text;
+      break;
+    case ExprKind::event_field:
+      out += "event." + e.text;
+      break;
+    case ExprKind::partner_field:
+      out += "partner." + e.text;
+      break;
+    case ExprKind::tagged:
+      out += "tagged " + ptag_quote(e.text);
+      break;
     case ExprKind::list:
       out += '[';
       for (std::size_t i = 0; i < e.args.size(); ++i) {
@@ -69,16 +98,20 @@ std::string texts(const std::vector<ast::Text>& list) {
   return out;
 }
 
-std::string duration(const ast::Duration& d) { return fmt::format("{}{}", d.amount, d.unit); }
+std::string duration(const ast::Duration& d) {
+  return fmt::format("{}{}", d.amount, d.unit);
+}
 
-std::uint32_t end_of(const Span& s) { return s.offset + s.length; }
+std::uint32_t end_of(const Span& s) {
+  return s.offset + s.length;
+}
 
 // One line of output and the stretch of source it came from.
 struct Clause {
   std::string text;
   std::uint32_t start = 0, end = 0;
   int indent = 0;
-  int comment_indent = 0;  // of the comments leading it
+  int comment_indent = 0;     // of the comments leading it
   bool blank_allowed = true;  // may keep a blank line from the source before it
   std::vector<const ast::Comment*> leading;
   const ast::Comment* trailing = nullptr;
@@ -144,7 +177,8 @@ class Formatter {
     if (const auto* r = std::get_if<ast::Rule>(&item)) {
       b.rule = true;
       b.named = r->name.has_value();
-      if (r->name) add("rule " + ptag_quote(r->name->value), r->name->span, end_of(r->name->span), 0);
+      if (r->name)
+        add("rule " + ptag_quote(r->name->value), r->name->span, end_of(r->name->span), 0);
       b.head = "on " + trigger(r->trigger);
       add(b.head, r->span, trigger_end(r->trigger), 0);
       if (r->guard) {
@@ -164,7 +198,8 @@ class Formatter {
       }
       for (std::size_t i = 1; i < b.clauses.size(); ++i) b.clauses[i].blank_allowed = false;
     } else if (const auto* l = std::get_if<ast::Let>(&item)) {
-      add("let " + l->name.value + " = " + format_expr(l->value), l->span, end_of(l->value.span), 0);
+      add("let " + l->name.value + " = " + format_expr(l->value), l->span, end_of(l->value.span),
+          0);
     } else if (const auto* x = std::get_if<ast::Exclusive>(&item)) {
       add("exclusive " + texts(x->tags), x->span, end_of(x->tags.back().span), 0);
     } else if (const auto* i = std::get_if<ast::Import>(&item)) {
@@ -180,7 +215,8 @@ class Formatter {
 
   std::string step(const ast::Step& s) const {
     switch (s.kind) {
-      case ast::StepKind::tick: return fmt::format("at {} tick", source_text(s.time_span));
+      case ast::StepKind::tick:
+        return fmt::format("at {} tick", source_text(s.time_span));
       case ast::StepKind::event: {
         std::string out = fmt::format("at {} ", source_text(s.time_span));
         out += s.custom_event ? "event " + ptag_quote(s.event_type.value) : s.event_type.value;
@@ -208,12 +244,14 @@ class Formatter {
         std::string out = "expect records [";
         for (std::size_t i = 0; i < s.records.size(); ++i) {
           const ast::RecordPattern& r = s.records[i];
-          out += fmt::format("{}{} {}", i ? ", " : "", ast::to_string(r.action), ptag_quote(r.tag.value));
+          out += fmt::format("{}{} {}", i ? ", " : "", ast::to_string(r.action),
+                             ptag_quote(r.tag.value));
           if (r.rule) out += " by " + ptag_quote(r.rule->value);
         }
         return out + "]";
       }
-      case ast::StepKind::expect_no_records: return "expect no records";
+      case ast::StepKind::expect_no_records:
+        return "expect no records";
     }
     return {};
   }
@@ -290,7 +328,8 @@ class Formatter {
         if (b.clauses.back().trailing) text += "  " + b.clauses.back().trailing->text;
         line(out, text, 0, line_of(first.start), true);
         last_line_ = std::max(last_line_, line_of(b.clauses.back().end - 1));
-        if (b.clauses.back().trailing) last_line_ = std::max(last_line_, b.clauses.back().trailing->span.line);
+        if (b.clauses.back().trailing)
+          last_line_ = std::max(last_line_, b.clauses.back().trailing->span.line);
         if (!continues_run(bi + 1)) column = 0;
         continue;
       }
@@ -304,7 +343,8 @@ class Formatter {
         if (c.trailing) last_line_ = std::max(last_line_, c.trailing->span.line);
       }
     }
-    for (const ast::Comment* comment : trailer_) line(out, comment->text, 0, comment->span.line, true);
+    for (const ast::Comment* comment : trailer_)
+      line(out, comment->text, 0, comment->span.line, true);
     return out;
   }
 
@@ -328,8 +368,8 @@ class Formatter {
     return widest + 1;
   }
 
-  static constexpr std::size_t kWidth = 100;       // longest one-line rule
-  static constexpr std::size_t kAlignLimit = 48;   // longer heads are not aligned with the rest
+  static constexpr std::size_t kWidth = 100;      // longest one-line rule
+  static constexpr std::size_t kAlignLimit = 48;  // longer heads are not aligned with the rest
 
   const ast::Module& module_;
   std::string_view source_;

@@ -1,5 +1,5 @@
-#include <filesystem>
 #include <fmt/format.h>
+#include <filesystem>
 #include <map>
 
 #include "passes.hpp"
@@ -79,9 +79,11 @@ class Loader {
       const RulePack* pack = find_rule_pack(path.value);
       if (!pack) {
         std::string list;
-        for (const RulePack& p : rule_packs()) list += (list.empty() ? "" : ", ") + std::string(p.name);
-        auto& d = unit_.diagnostics.error(codes::kImportNotFound, path.span,
-                                          fmt::format("there is no standard rule pack '{}'", path.value));
+        for (const RulePack& p : rule_packs())
+          list += (list.empty() ? "" : ", ") + std::string(p.name);
+        auto& d =
+            unit_.diagnostics.error(codes::kImportNotFound, path.span,
+                                    fmt::format("there is no standard rule pack '{}'", path.value));
         d.help("the standard packs are: " + list);
         return;
       }
@@ -92,8 +94,9 @@ class Loader {
       name = target.lexically_normal().string();
       key = key_of(name);
       if (!loaded_.count(key) && (!read_file(name, text) || fs::is_directory(name))) {
-        unit_.diagnostics.error(codes::kImportNotFound, path.span,
-                                fmt::format("cannot find the imported file '{}'", path.value))
+        unit_.diagnostics
+            .error(codes::kImportNotFound, path.span,
+                   fmt::format("cannot find the imported file '{}'", path.value))
             .note(Span{}, fmt::format("looked for '{}'", name));
         return;
       }

@@ -8,38 +8,64 @@ namespace ptag::ast {
 
 const char* to_string(ExprKind kind) {
   switch (kind) {
-    case ExprKind::number: return "number";
-    case ExprKind::string: return "string";
-    case ExprKind::boolean: return "boolean";
-    case ExprKind::list: return "list";
-    case ExprKind::name: return "name";
-    case ExprKind::event_field: return "event.";
-    case ExprKind::partner_field: return "partner.";
-    case ExprKind::tagged: return "tagged";
-    case ExprKind::negate: return "-";
-    case ExprKind::not_: return "not";
-    case ExprKind::and_: return "and";
-    case ExprKind::or_: return "or";
-    case ExprKind::eq: return "==";
-    case ExprKind::ne: return "!=";
-    case ExprKind::lt: return "<";
-    case ExprKind::le: return "<=";
-    case ExprKind::gt: return ">";
-    case ExprKind::ge: return ">=";
-    case ExprKind::in: return "in";
-    case ExprKind::add: return "+";
-    case ExprKind::sub: return "-";
-    case ExprKind::mul: return "*";
-    case ExprKind::div: return "/";
+    case ExprKind::number:
+      return "number";
+    case ExprKind::string:
+      return "string";
+    case ExprKind::boolean:
+      return "boolean";
+    case ExprKind::list:
+      return "list";
+    case ExprKind::name:
+      return "name";
+    case ExprKind::event_field:
+      return "event.";
+    case ExprKind::partner_field:
+      return "partner.";
+    case ExprKind::tagged:
+      return "tagged";
+    case ExprKind::negate:
+      return "-";
+    case ExprKind::not_:
+      return "not";
+    case ExprKind::and_:
+      return "and";
+    case ExprKind::or_:
+      return "or";
+    case ExprKind::eq:
+      return "==";
+    case ExprKind::ne:
+      return "!=";
+    case ExprKind::lt:
+      return "<";
+    case ExprKind::le:
+      return "<=";
+    case ExprKind::gt:
+      return ">";
+    case ExprKind::ge:
+      return ">=";
+    case ExprKind::in:
+      return "in";
+    case ExprKind::add:
+      return "+";
+    case ExprKind::sub:
+      return "-";
+    case ExprKind::mul:
+      return "*";
+    case ExprKind::div:
+      return "/";
   }
   return "?";
 }
 
 const char* to_string(ActionKind kind) {
   switch (kind) {
-    case ActionKind::add: return "add";
-    case ActionKind::remove: return "remove";
-    case ActionKind::emit: return "emit";
+    case ActionKind::add:
+      return "add";
+    case ActionKind::remove:
+      return "remove";
+    case ActionKind::emit:
+      return "emit";
   }
   return "?";
 }
@@ -48,14 +74,29 @@ namespace {
 
 void dump_expr(std::string& out, const Expr& e) {
   switch (e.kind) {
-    case ExprKind::number: out += format_decimal(e.number); return;
-    case ExprKind::string: out += json_quote(e.text); return;
-    case ExprKind::boolean: out += e.number ? "true" : "false"; return;
-    case ExprKind::name: out += e.text; return;
-    case ExprKind::event_field: out += "event." + e.text; return;
-    case ExprKind::partner_field: out += "partner." + e.text; return;
-    case ExprKind::tagged: out += "(tagged " + json_quote(e.text) + ")"; return;
-    default: break;
+    case ExprKind::number:
+      out += format_decimal(e.number);
+      return;
+    case ExprKind::string:
+      out += json_quote(e.text);
+      return;
+    case ExprKind::boolean:
+      out += e.number ? "true" : "false";
+      return;
+    case ExprKind::name:
+      out += e.text;
+      return;
+    case ExprKind::event_field:
+      out += "event." + e.text;
+      return;
+    case ExprKind::partner_field:
+      out += "partner." + e.text;
+      return;
+    case ExprKind::tagged:
+      out += "(tagged " + json_quote(e.text) + ")";
+      return;
+    default:
+      break;
   }
   out += e.kind == ExprKind::list ? "[" : std::string("(") + to_string(e.kind);
   for (std::size_t i = 0; i < e.args.size(); ++i) {
@@ -71,7 +112,9 @@ std::string texts(const std::vector<Text>& list) {
   return out;
 }
 
-std::string duration(const Duration& d) { return fmt::format("{}{}", d.amount, d.unit); }
+std::string duration(const Duration& d) {
+  return fmt::format("{}{}", d.amount, d.unit);
+}
 
 void dump_step(std::string& out, const Step& s) {
   out += "  (";
@@ -85,10 +128,18 @@ void dump_step(std::string& out, const Step& s) {
         dump_expr(out, f.value);
       }
       break;
-    case StepKind::tick: out += fmt::format("at {} tick", s.time); break;
-    case StepKind::expect_has: out += "has " + json_quote(s.partner.value) + texts(s.tags); break;
-    case StepKind::expect_lacks: out += "lacks " + json_quote(s.partner.value) + texts(s.tags); break;
-    case StepKind::expect_tags: out += "tags " + json_quote(s.partner.value) + texts(s.tags); break;
+    case StepKind::tick:
+      out += fmt::format("at {} tick", s.time);
+      break;
+    case StepKind::expect_has:
+      out += "has " + json_quote(s.partner.value) + texts(s.tags);
+      break;
+    case StepKind::expect_lacks:
+      out += "lacks " + json_quote(s.partner.value) + texts(s.tags);
+      break;
+    case StepKind::expect_tags:
+      out += "tags " + json_quote(s.partner.value) + texts(s.tags);
+      break;
     case StepKind::expect_metric:
       out += fmt::format("metric {} {} {} ", json_quote(s.partner.value), s.metric.value,
                          to_string(s.comparison));
@@ -101,7 +152,9 @@ void dump_step(std::string& out, const Step& s) {
                            r.rule ? " by " + json_quote(r.rule->value) : "");
       }
       break;
-    case StepKind::expect_no_records: out += "no-records"; break;
+    case StepKind::expect_no_records:
+      out += "no-records";
+      break;
   }
   out += ")\n";
 }

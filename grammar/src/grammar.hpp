@@ -39,17 +39,17 @@ struct kw_false : TAO_PEGTL_KEYWORD("false") {};
 struct kw_event : TAO_PEGTL_KEYWORD("event") {};
 struct kw_partner : TAO_PEGTL_KEYWORD("partner") {};
 
-struct reserved
-    : sor<kw_on, kw_rule, kw_when, kw_add, kw_remove, kw_emit, kw_for, kw_let, kw_exclusive,
-          kw_import, kw_test, kw_and, kw_or, kw_not, kw_in, kw_tagged, kw_true, kw_false, kw_event,
-          kw_partner> {};
+struct reserved : sor<kw_on, kw_rule, kw_when, kw_add, kw_remove, kw_emit, kw_for, kw_let,
+                      kw_exclusive, kw_import, kw_test, kw_and, kw_or, kw_not, kw_in, kw_tagged,
+                      kw_true, kw_false, kw_event, kw_partner> {};
 struct name : seq<not_at<reserved>, identifier> {};
 
 // ---- literals -------------------------------------------------------------
 struct escape_char : one<'"', '\\', 'n', 't'> {};
 struct string_close : one<'"'> {};
 struct escape : seq<one<'\\'>, must<escape_char>> {};
-struct string_lit : seq<one<'"'>, star<sor<escape, not_one<'"', '\\', '\n', '\r'>>>, must<string_close>> {};
+struct string_lit
+    : seq<one<'"'>, star<sor<escape, not_one<'"', '\\', '\n', '\r'>>>, must<string_close>> {};
 
 struct fraction_digits : plus<digit> {};
 struct number : seq<plus<digit>, opt<one<'.'>, must<fraction_digits>>, not_at<identifier_other>> {};
@@ -63,18 +63,20 @@ struct duration_unit : identifier {};
 struct duration : seq<plus<digit>, must<duration_unit>> {};
 
 struct two_digits : rep<2, digit> {};
-struct clock_time
-    : seq<one<'T', 't'>, two_digits, one<':'>, two_digits, one<':'>, two_digits,
-          opt<one<'.'>, plus<digit>>, sor<one<'Z', 'z'>, seq<one<'+', '-'>, two_digits, one<':'>, two_digits>>> {};
-struct time_lit : seq<rep<4, digit>, one<'-'>, two_digits, one<'-'>, two_digits, opt<clock_time>> {};
+struct clock_time : seq<one<'T', 't'>, two_digits, one<':'>, two_digits, one<':'>, two_digits,
+                        opt<one<'.'>, plus<digit>>,
+                        sor<one<'Z', 'z'>, seq<one<'+', '-'>, two_digits, one<':'>, two_digits>>> {
+};
+struct time_lit : seq<rep<4, digit>, one<'-'>, two_digits, one<'-'>, two_digits, opt<clock_time>> {
+};
 
 // ---- guard expressions (precedence §9.17, loosest first) --------------------
 struct expr;
 struct list_value : sor<signed_number, string_lit, boolean, name> {};
 struct list_next : seq<list_value> {};
 struct list_close : one<']'> {};
-struct list_lit
-    : seq<one<'['>, sep, opt<list_value, star<sep, one<','>, sep, must<list_next>>>, sep, must<list_close>> {};
+struct list_lit : seq<one<'['>, sep, opt<list_value, star<sep, one<','>, sep, must<list_next>>>,
+                      sep, must<list_close>> {};
 
 struct paren_inner : seq<expr> {};
 struct paren_close : one<')'> {};
@@ -87,8 +89,8 @@ struct partner_field_name : seq<field_name> {};
 struct event_field : seq<kw_event, one<'.'>, must<event_field_name>> {};
 struct partner_field : seq<kw_partner, one<'.'>, must<partner_field_name>> {};
 struct name_ref : name {};
-struct primary
-    : sor<paren, list_lit, tagged_expr, event_field, partner_field, boolean, number, string_lit, name_ref> {};
+struct primary : sor<paren, list_lit, tagged_expr, event_field, partner_field, boolean, number,
+                     string_lit, name_ref> {};
 
 struct unary;
 struct mul_operand : seq<unary> {};
@@ -102,14 +104,16 @@ struct add_op : one<'+', '-'> {};
 struct add_operand : seq<mul_expr> {};
 struct add_expr : seq<mul_expr, star<sep, add_op, sep, must<add_operand>>> {};
 
-struct cmp_op : sor<string<'=', '='>, string<'!', '='>, string<'<', '='>, string<'>', '='>, one<'<'>, one<'>'>> {};
+struct cmp_op : sor<string<'=', '='>, string<'!', '='>, string<'<', '='>, string<'>', '='>,
+                    one<'<'>, one<'>'>> {};
 struct cmp_operand : seq<add_expr> {};
 struct in_op : kw_in {};
 struct in_operand : seq<add_expr> {};
 struct use_double_equals : failure {};  // a lone '=' in a guard
 struct cmp_expr
-    : seq<add_expr, opt<sep, sor<seq<cmp_op, sep, must<cmp_operand>>, seq<in_op, sep, must<in_operand>>,
-                                 seq<at<one<'='>>, must<use_double_equals>>>>> {};
+    : seq<add_expr,
+          opt<sep, sor<seq<cmp_op, sep, must<cmp_operand>>, seq<in_op, sep, must<in_operand>>,
+                       seq<at<one<'='>>, must<use_double_equals>>>>> {};
 
 struct not_expr;
 struct not_operand : seq<not_expr> {};
@@ -129,15 +133,16 @@ struct milestone_metric : seq<metric_name> {};
 struct milestone_at_least : string<'>', '='> {};
 struct milestone_threshold : sor<signed_number, name_ref> {};
 struct milestone_value : seq<milestone_threshold> {};
-struct milestone_trigger
-    : seq<milestone_word, sep, must<milestone_metric>, sep, must<milestone_at_least>, sep, must<milestone_value>> {};
+struct milestone_trigger : seq<milestone_word, sep, must<milestone_metric>, sep,
+                               must<milestone_at_least>, sep, must<milestone_value>> {};
 
-struct timer_word
-    : sor<TAO_PEGTL_KEYWORD("anniversary"), TAO_PEGTL_KEYWORD("inactive"), TAO_PEGTL_KEYWORD("no_referral")> {};
+struct timer_word : sor<TAO_PEGTL_KEYWORD("anniversary"), TAO_PEGTL_KEYWORD("inactive"),
+                        TAO_PEGTL_KEYWORD("no_referral")> {};
 struct timer_duration : seq<duration> {};
 struct timer_trigger : seq<timer_word, sep, must<timer_duration>> {};
 
-struct text_word : sor<kw_event, TAO_PEGTL_KEYWORD("tag_added"), TAO_PEGTL_KEYWORD("tag_removed")> {};
+struct text_word : sor<kw_event, TAO_PEGTL_KEYWORD("tag_added"), TAO_PEGTL_KEYWORD("tag_removed")> {
+};
 struct trigger_text : seq<string_lit> {};
 struct text_trigger : seq<text_word, sep, must<trigger_text>> {};
 
@@ -163,7 +168,8 @@ struct guard_expr : seq<expr> {};
 struct guard : seq<kw_when, sep, must<guard_expr>> {};
 struct on_trigger : seq<trigger> {};
 struct first_action : seq<action> {};
-struct on_clause : seq<kw_on, sep, must<on_trigger>, opt<sep, guard>, sep, must<first_action>, star<sep, action>> {};
+struct on_clause : seq<kw_on, sep, must<on_trigger>, opt<sep, guard>, sep, must<first_action>,
+                       star<sep, action>> {};
 struct rule_name : seq<string_lit> {};
 struct named_on : seq<on_clause> {};
 struct named_rule : seq<kw_rule, sep, must<rule_name>, sep, must<named_on>> {};
@@ -173,7 +179,8 @@ struct let_name : seq<name_ref> {};
 struct let_equals : one<'='> {};
 struct let_value : sor<signed_number, string_lit, boolean, list_lit> {};
 struct let_value_after : seq<let_value> {};
-struct let_decl : seq<kw_let, sep, must<let_name>, sep, must<let_equals>, sep, must<let_value_after>> {};
+struct let_decl
+    : seq<kw_let, sep, must<let_name>, sep, must<let_equals>, sep, must<let_value_after>> {};
 
 struct exclusive_tags : seq<tag_list> {};
 struct exclusive_decl : seq<kw_exclusive, sep, must<exclusive_tags>> {};
@@ -189,14 +196,16 @@ struct field_value_after : seq<field_value> {};
 struct field : seq<field_key, sep, must<field_colon>, sep, must<field_value_after>> {};
 struct field_next : seq<field> {};
 struct fields_close : one<'}'> {};
-struct fields : seq<one<'{'>, sep, opt<field, star<sep, one<','>, sep, must<field_next>>>, sep, must<fields_close>> {};
+struct fields : seq<one<'{'>, sep, opt<field, star<sep, one<','>, sep, must<field_next>>>, sep,
+                    must<fields_close>> {};
 
 struct step_partner : seq<string_lit> {};
 struct custom_type : seq<string_lit> {};
 struct event_type_word : name {};
 struct tick_word : TAO_PEGTL_KEYWORD("tick") {};
 struct custom_event_step : seq<kw_event, sep, must<custom_type>> {};
-struct event_step : seq<sor<custom_event_step, event_type_word>, sep, must<step_partner>, opt<sep, fields>> {};
+struct event_step
+    : seq<sor<custom_event_step, event_type_word>, sep, must<step_partner>, opt<sep, fields>> {};
 struct at_what : sor<tick_word, event_step> {};
 struct step_time : seq<time_lit> {};
 struct at_step : seq<TAO_PEGTL_KEYWORD("at"), sep, must<step_time>, sep, must<at_what>> {};
@@ -205,7 +214,8 @@ struct has_tag : seq<string_lit> {};
 struct has_step : seq<TAO_PEGTL_KEYWORD("has"), sep, must<has_tag>> {};
 struct lacks_step : seq<TAO_PEGTL_KEYWORD("lacks"), sep, must<has_tag>> {};
 struct tags_open : one<'['> {};
-struct tags_body : seq<tags_open, sep, opt<string_lit, star<sep, one<','>, sep, must<tag_next>>>, sep, must<list_close>> {};
+struct tags_body : seq<tags_open, sep, opt<string_lit, star<sep, one<','>, sep, must<tag_next>>>,
+                       sep, must<list_close>> {};
 struct tags_after : seq<tags_body> {};
 struct tags_step : seq<TAO_PEGTL_KEYWORD("tags"), sep, must<tags_after>> {};
 struct metric_value : seq<signed_number> {};
@@ -220,8 +230,8 @@ struct record_rule : seq<string_lit> {};
 struct record_by : seq<TAO_PEGTL_KEYWORD("by"), sep, must<record_rule>> {};
 struct record : seq<record_word, sep, must<record_tag>, opt<sep, record_by>> {};
 struct record_next : seq<record> {};
-struct records_body
-    : seq<one<'['>, sep, opt<record, star<sep, one<','>, sep, must<record_next>>>, sep, must<list_close>> {};
+struct records_body : seq<one<'['>, sep, opt<record, star<sep, one<','>, sep, must<record_next>>>,
+                          sep, must<list_close>> {};
 struct records_after : seq<records_body> {};
 struct records_word : TAO_PEGTL_KEYWORD("records") {};
 struct expect_records : seq<records_word, sep, must<records_after>> {};
@@ -234,7 +244,8 @@ struct step : sor<at_step, expect_step> {};
 struct test_name : seq<string_lit> {};
 struct test_open : one<'{'> {};
 struct test_close : one<'}'> {};
-struct test_block : seq<kw_test, sep, must<test_name>, sep, must<test_open>, star<sep, step>, sep, must<test_close>> {};
+struct test_block : seq<kw_test, sep, must<test_name>, sep, must<test_open>, star<sep, step>, sep,
+                        must<test_close>> {};
 
 // ---- a file -------------------------------------------------------------------
 struct item : sor<rule_def, let_decl, exclusive_decl, import_decl, test_block> {};

@@ -6,8 +6,8 @@
 #include <tao/pegtl/contrib/limit_depth.hpp>
 #include <tao/pegtl/contrib/parse_tree.hpp>
 
-#include <algorithm>
 #include <fmt/format.h>
+#include <algorithm>
 
 #include "comments.hpp"
 #include "errors.hpp"
@@ -29,16 +29,16 @@ using selector = pt::selector<
     Rule,
     pt::store_content::on<
         g::string_lit, g::number, g::signed_number, g::true_lit, g::false_lit, g::duration,
-        g::time_lit, g::name_ref, g::metric_name, g::trigger_word,
-        g::milestone_word, g::timer_word, g::text_word, g::event_field_name,
-        g::partner_field_name, g::tagged_expr, g::event_field, g::partner_field, g::list_lit,
-        g::negate, g::not_op, g::mul_op, g::add_op, g::cmp_op, g::in_op, g::milestone_trigger,
-        g::timer_trigger, g::text_trigger, g::plain_trigger, g::add_action, g::remove_action,
-        g::emit_action, g::guard, g::on_clause, g::named_rule, g::let_decl, g::exclusive_decl,
-        g::import_decl, g::field, g::field_key, g::custom_event_step, g::event_type_word,
-        g::tick_word, g::event_step, g::at_step, g::has_step, g::lacks_step, g::tags_step,
-        g::metric_step, g::expect_partner, g::record, g::record_word, g::record_by,
-        g::expect_records, g::expect_no_records, g::test_block, g::test_close>,
+        g::time_lit, g::name_ref, g::metric_name, g::trigger_word, g::milestone_word, g::timer_word,
+        g::text_word, g::event_field_name, g::partner_field_name, g::tagged_expr, g::event_field,
+        g::partner_field, g::list_lit, g::negate, g::not_op, g::mul_op, g::add_op, g::cmp_op,
+        g::in_op, g::milestone_trigger, g::timer_trigger, g::text_trigger, g::plain_trigger,
+        g::add_action, g::remove_action, g::emit_action, g::guard, g::on_clause, g::named_rule,
+        g::let_decl, g::exclusive_decl, g::import_decl, g::field, g::field_key,
+        g::custom_event_step, g::event_type_word, g::tick_word, g::event_step, g::at_step,
+        g::has_step, g::lacks_step, g::tags_step, g::metric_step, g::expect_partner, g::record,
+        g::record_word, g::record_by, g::expect_records, g::expect_no_records, g::test_block,
+        g::test_close>,
     pt::fold_one::on<g::mul_expr, g::add_expr, g::cmp_expr, g::and_expr, g::or_expr>>;
 
 // Nesting limits sit on the recursive entry points of guard expressions.
@@ -110,8 +110,9 @@ class TreeReader {
   std::int64_t decimal(const Node& n) const {
     std::optional<std::int64_t> value = parse_decimal(n.string_view());
     if (!value) {
-      diagnostics_.error(codes::kNumberRange, span(n),
-                         fmt::format("number {} is out of range", n.string_view()))
+      diagnostics_
+          .error(codes::kNumberRange, span(n),
+                 fmt::format("number {} is out of range", n.string_view()))
           .help("numbers have six decimal places and must lie within ±9223372036854.775807");
       return 0;
     }
@@ -176,7 +177,7 @@ class TreeReader {
                : n.is_type<g::partner_field>() ? K::partner_field
                                                : K::tagged;
       ast::Expr e = leaf(n, kind);
-      e.text = kind == K::name ? n.string()
+      e.text = kind == K::name     ? n.string()
                : kind == K::tagged ? string(*n.children.at(0)).value
                                    : n.children.at(0)->string();
       return e;
@@ -293,8 +294,9 @@ class TreeReader {
       if (auto t = parse_time(when.string_view(), true)) {
         s.time = *t;
       } else {
-        diagnostics_.error(codes::kBadTime, s.time_span,
-                           fmt::format("'{}' is not a valid time", when.string_view()))
+        diagnostics_
+            .error(codes::kBadTime, s.time_span,
+                   fmt::format("'{}' is not a valid time", when.string_view()))
             .help("write a date such as 2026-01-31 or a time such as 2026-01-31T10:15:00Z");
       }
       const Node& what = *n.children.at(1);
@@ -357,8 +359,8 @@ class TreeReader {
 };
 
 bool starts_item(std::string_view text, std::size_t line) {
-  static constexpr std::string_view kStarts[] = {"on",     "rule",   "let", "exclusive",
-                                                 "import", "test"};
+  static constexpr std::string_view kStarts[] = {"on",        "rule",   "let",
+                                                 "exclusive", "import", "test"};
   std::size_t word = text.find_first_not_of(" \t\r", line);
   if (word == std::string_view::npos) return false;
   std::size_t end = text.find_first_of(" \t\r\n", word);
@@ -430,9 +432,11 @@ std::size_t caret_offset(std::string_view text, std::size_t error) {
 Span span_at(std::string_view text, FileId file, std::size_t offset) {
   std::size_t line_start = text.rfind('\n', offset == 0 ? 0 : offset - 1);
   line_start = (line_start == std::string_view::npos || offset == 0) ? 0 : line_start + 1;
-  auto line = 1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(offset), '\n');
+  auto line =
+      1 + std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(offset), '\n');
   bool at_end = offset >= text.size() || text[offset] == '\n' || text[offset] == '\r';
-  return Span{file, static_cast<std::uint32_t>(line), static_cast<std::uint32_t>(offset - line_start + 1),
+  return Span{file, static_cast<std::uint32_t>(line),
+              static_cast<std::uint32_t>(offset - line_start + 1),
               static_cast<std::uint32_t>(offset), at_end ? 0u : 1u};
 }
 
@@ -468,7 +472,8 @@ ParseResult parse(const SourceSet& sources, FileId file) {
                                std::move(message));
       offset = resume_offset(text, skip_layout(text, offset), pos.byte);
       if (offset >= text.size()) break;
-      line = 1 + static_cast<std::size_t>(std::count(text.begin(), text.begin() + static_cast<std::ptrdiff_t>(offset), '\n'));
+      line = 1 + static_cast<std::size_t>(std::count(
+                     text.begin(), text.begin() + static_cast<std::ptrdiff_t>(offset), '\n'));
       column = 1;
     }
   }

@@ -33,9 +33,9 @@ const std::vector<TriggerInfo>& triggers() {
 
 const std::vector<EventTypeInfo>& event_types() {
   static const std::vector<EventTypeInfo> kTypes = {
-      {"join", true, false, false},        {"update", false, false, false},
-      {"click", true, false, false},       {"signup", true, true, false},
-      {"sale", true, false, true},         {"refund", false, false, true},
+      {"join", true, false, false},       {"update", false, false, false},
+      {"click", true, false, false},      {"signup", true, true, false},
+      {"sale", true, false, true},        {"refund", false, false, true},
       {"commission", false, false, true},
   };
   return kTypes;
@@ -48,8 +48,7 @@ const std::vector<std::string_view>& metrics() {
 }
 
 const std::vector<std::string_view>& guard_builtins() {
-  static const std::vector<std::string_view> kBuiltins = {"days_since_join",
-                                                          "days_since_activity"};
+  static const std::vector<std::string_view> kBuiltins = {"days_since_join", "days_since_activity"};
   return kBuiltins;
 }
 
@@ -65,11 +64,15 @@ static const T* find_by_name(const std::vector<T>& table, std::string_view name)
   return it == table.end() ? nullptr : &*it;
 }
 
-const TriggerInfo* find_trigger(std::string_view name) { return find_by_name(triggers(), name); }
+const TriggerInfo* find_trigger(std::string_view name) {
+  return find_by_name(triggers(), name);
+}
 const EventTypeInfo* find_event_type(std::string_view name) {
   return find_by_name(event_types(), name);
 }
-const RulePack* find_rule_pack(std::string_view name) { return find_by_name(rule_packs(), name); }
+const RulePack* find_rule_pack(std::string_view name) {
+  return find_by_name(rule_packs(), name);
+}
 
 bool is_metric(std::string_view name) {
   return std::find(metrics().begin(), metrics().end(), name) != metrics().end();
@@ -85,7 +88,8 @@ std::optional<std::int64_t> unit_seconds(std::string_view unit) {
 namespace ptag {
 
 bool is_guard_builtin(std::string_view name) {
-  return std::find(guard_builtins().begin(), guard_builtins().end(), name) != guard_builtins().end();
+  return std::find(guard_builtins().begin(), guard_builtins().end(), name) !=
+         guard_builtins().end();
 }
 
 }  // namespace ptag

@@ -21,7 +21,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (first.diagnostics.has_errors()) return 0;
   std::string formatted = ptag::format_module(first.module, text);
   ptag::ParseResult second = ptag::parse(sources, sources.add("b.ptag", formatted));
-  if (second.diagnostics.has_errors() || ptag::ast::dump(second.module) != ptag::ast::dump(first.module) ||
+  if (second.diagnostics.has_errors() ||
+      ptag::ast::dump(second.module) != ptag::ast::dump(first.module) ||
       ptag::format_module(second.module, formatted) != formatted) {
     std::fprintf(stderr, "formatter changed the meaning or is not idempotent:\n%s\n---\n%s\n",
                  text.c_str(), formatted.c_str());

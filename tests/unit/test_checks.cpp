@@ -58,7 +58,8 @@ TEST_CASE("triggers, metrics and units are checked against the catalogue") {
 TEST_CASE("timer rules cannot read the event; tag rules can") {
   CHECK(codes_of(compile("on anniversary 1w when event.x == 1 add \"A\"")) == Codes{"E109"});
   CHECK(codes_of(compile("on no_referral 1w when not (event.x == 1) add \"A\"")) == Codes{"E109"});
-  CHECK(codes_of(compile("on join add \"B\"\non tag_added \"B\" when event.x == 1 add \"A\"")) == Codes{});
+  CHECK(codes_of(compile("on join add \"B\"\non tag_added \"B\" when event.x == 1 add \"A\"")) ==
+        Codes{});
 }
 
 TEST_CASE("cascade cycles name every rule on the cycle") {
@@ -69,13 +70,16 @@ TEST_CASE("cascade cycles name every rule on the cycle") {
       "rule \"start\" on join add \"A\"\n");
   REQUIRE(codes_of(unit) == Codes{"E112"});
   const Diagnostic& d = unit.diagnostics.all()[0];
-  CHECK(d.message == "these rules can trigger each other without end: 'one' → 'two' → 'three' → 'one'");
+  CHECK(d.message ==
+        "these rules can trigger each other without end: 'one' → 'two' → 'three' → 'one'");
   CHECK(d.notes.size() == 3);
 }
 
 TEST_CASE("no cycle when the chain ends") {
-  CHECK(codes_of(compile("on join add \"A\"\non tag_added \"A\" add \"B\"\non tag_added \"B\" remove \"A\"\n")) ==
-        Codes{});
+  CHECK(
+      codes_of(compile(
+          "on join add \"A\"\non tag_added \"A\" add \"B\"\non tag_added \"B\" remove \"A\"\n")) ==
+      Codes{});
 }
 
 TEST_CASE("exclusive removals count as changes for cycles") {
@@ -97,7 +101,9 @@ TEST_CASE("imports: packs, files, diamonds, missing and cyclic") {
   write(dir / "lib" / "base.ptag", "on join add \"Base\"\n");
   write(dir / "lib" / "a.ptag", "import \"base.ptag\"\non sale add \"A\"\n");
   write(dir / "lib" / "b.ptag", "import \"base.ptag\"\non click add \"B\"\n");
-  write(dir / "main.ptag", "import \"lib/a.ptag\"\nimport \"lib/b.ptag\"\nimport \"std/tiers\"\non signup add \"M\"\n");
+  write(
+      dir / "main.ptag",
+      "import \"lib/a.ptag\"\nimport \"lib/b.ptag\"\nimport \"std/tiers\"\non signup add \"M\"\n");
   Unit unit = compile_files({(dir / "main.ptag").string()});
   CHECK(codes_of(unit) == Codes{});
   std::vector<std::string> order;
@@ -122,7 +128,8 @@ TEST_CASE("guard kinds known at compile time") {
   CHECK(codes_of(compile("on sale when not revenue add \"A\"")) == Codes{"E117"});
   CHECK(codes_of(compile("on sale when \"a\" - 1 > 0 add \"A\"")) == Codes{"E117"});
   CHECK(codes_of(compile("on sale when revenue in 5 add \"A\"")) == Codes{"E118"});
-  CHECK(codes_of(compile("let c = [\"DE\"]\non sale when partner.country in c add \"A\"")) == Codes{});
+  CHECK(codes_of(compile("let c = [\"DE\"]\non sale when partner.country in c add \"A\"")) ==
+        Codes{});
   CHECK(codes_of(compile("on sale when revenue == true add \"A\"")) == Codes{"W004"});
   CHECK(codes_of(compile("on sale when revenue / 0 > 1 add \"A\"")) == Codes{"W005"});
   // Fields are only known at run time: no complaint.
@@ -137,7 +144,8 @@ TEST_CASE("warnings: never added, added and removed, unused constants") {
 }
 
 TEST_CASE("several errors are reported in one run, in source order") {
-  Unit unit = compile("on frist_sale add \"A\"\non milestone revnue >= 0 add \"B\"\nrule \"r\" on join add \"C\"\n"
-                      "rule \"r\" on click add \"D\"\n");
+  Unit unit = compile(
+      "on frist_sale add \"A\"\non milestone revnue >= 0 add \"B\"\nrule \"r\" on join add \"C\"\n"
+      "rule \"r\" on click add \"D\"\n");
   CHECK(codes_of(unit) == Codes{"E101", "E103", "E107", "E110"});
 }

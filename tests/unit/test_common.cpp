@@ -18,10 +18,10 @@ TEST_CASE("decimals are exact millionths") {
 }
 
 TEST_CASE("decimals round half to even at the sixth digit") {
-  CHECK(parse_decimal("0.0000005") == 0);          // tie, 0 is even
-  CHECK(parse_decimal("0.0000015") == 2);          // tie, up to even
-  CHECK(parse_decimal("0.0000025") == 2);          // tie, down to even
-  CHECK(parse_decimal("0.00000251") == 3);         // above the tie
+  CHECK(parse_decimal("0.0000005") == 0);   // tie, 0 is even
+  CHECK(parse_decimal("0.0000015") == 2);   // tie, up to even
+  CHECK(parse_decimal("0.0000025") == 2);   // tie, down to even
+  CHECK(parse_decimal("0.00000251") == 3);  // above the tie
   CHECK(parse_decimal("0.0000004999") == 0);
   CHECK(parse_decimal("-0.0000015") == -2);
   CHECK(parse_decimal("1e-30") == 0);

@@ -56,7 +56,8 @@ TEST_CASE("fmt keeps the meaning and is idempotent on every rule file of the rep
 TEST_CASE("the examples and rule packs are already formatted") {
   for (const fs::path& path : every_rule_file()) {
     std::string p = path.string();
-    if (p.find("/examples/") == std::string::npos && p.find("/stdlib/") == std::string::npos) continue;
+    if (p.find("/examples/") == std::string::npos && p.find("/stdlib/") == std::string::npos)
+      continue;
     std::string text;
     REQUIRE(read_file(p, text));
     INFO(p);
@@ -72,12 +73,16 @@ TEST_CASE("a messy file gets the canonical layout") {
 }
 
 TEST_CASE("one-line rules: aligned in runs, long ones broken up") {
-  CHECK(format_text("on join add \"A\"\non first_sale add \"B\"\n\non sale add \"C\"\n").formatted ==
-        "on join       add \"A\"\non first_sale add \"B\"\n\non sale add \"C\"\n");
-  std::string long_rule = "on sale when partner.country in [\"DE\", \"AT\", \"CH\", \"LU\", \"LI\"] and revenue >= 100000 "
-                          "add \"DACH Premium\", \"Premium\"\n";
+  CHECK(
+      format_text("on join add \"A\"\non first_sale add \"B\"\n\non sale add \"C\"\n").formatted ==
+      "on join       add \"A\"\non first_sale add \"B\"\n\non sale add \"C\"\n");
+  std::string long_rule =
+      "on sale when partner.country in [\"DE\", \"AT\", \"CH\", \"LU\", \"LI\"] and revenue >= "
+      "100000 "
+      "add \"DACH Premium\", \"Premium\"\n";
   CHECK(format_text(long_rule).formatted ==
-        "on sale\n  when partner.country in [\"DE\", \"AT\", \"CH\", \"LU\", \"LI\"] and revenue >= 100000\n"
+        "on sale\n  when partner.country in [\"DE\", \"AT\", \"CH\", \"LU\", \"LI\"] and revenue "
+        ">= 100000\n"
         "  add \"DACH Premium\", \"Premium\"\n");
 }
 
@@ -87,16 +92,11 @@ TEST_CASE("parentheses are kept only where they change the meaning") {
     const char* canonical;
   };
   const Row rows[] = {
-      {"(a and b) or c", "a and b or c"},
-      {"a and (b or c)", "a and (b or c)"},
-      {"not (a == 1)", "not a == 1"},
-      {"(not a) == b", "(not a) == b"},
-      {"a - (b - c)", "a - (b - c)"},
-      {"(a - b) - c", "a - b - c"},
-      {"(a * b) + c", "a * b + c"},
-      {"a * (b + c)", "a * (b + c)"},
-      {"-(a + b) > 0", "-(a + b) > 0"},
-      {"(a < b) == true", "(a < b) == true"},
+      {"(a and b) or c", "a and b or c"},   {"a and (b or c)", "a and (b or c)"},
+      {"not (a == 1)", "not a == 1"},       {"(not a) == b", "(not a) == b"},
+      {"a - (b - c)", "a - (b - c)"},       {"(a - b) - c", "a - b - c"},
+      {"(a * b) + c", "a * b + c"},         {"a * (b + c)", "a * (b + c)"},
+      {"-(a + b) > 0", "-(a + b) > 0"},     {"(a < b) == true", "(a < b) == true"},
       {"((tagged \"X\"))", "tagged \"X\""},
   };
   for (const Row& row : rows) {

@@ -14,6 +14,7 @@ std::string json_quote(std::string_view text);
 // `text` as a ptag string literal, quotes included.
 std::string ptag_quote(std::string_view text);
 // The candidate closest to `name` by edit distance, or "" when none is close.
-std::string_view closest_name(std::string_view name, const std::vector<std::string_view>& candidates);
+std::string_view closest_name(std::string_view name,
+                              const std::vector<std::string_view>& candidates);
 
 }  // namespace ptag

@@ -25,15 +25,29 @@ struct Duration {
 };
 
 enum class ExprKind : std::uint8_t {
-  number, string, boolean, list,
+  number,
+  string,
+  boolean,
+  list,
   name,           // a metric, a constant or days_since_*
   event_field,    // event.FIELD
   partner_field,  // partner.FIELD
   tagged,         // tagged "T"
-  negate, not_,
-  and_, or_,
-  eq, ne, lt, le, gt, ge, in,
-  add, sub, mul, div,
+  negate,
+  not_,
+  and_,
+  or_,
+  eq,
+  ne,
+  lt,
+  le,
+  gt,
+  ge,
+  in,
+  add,
+  sub,
+  mul,
+  div,
 };
 
 struct Expr {
@@ -45,20 +59,20 @@ struct Expr {
 };
 
 struct Trigger {
-  Text name;                             // the keyword: join, inactive, milestone, ...
-  std::optional<Duration> duration;      // anniversary / inactive / no_referral
-  std::optional<Text> text;              // event "NAME", tag_added "T"
-  std::optional<Text> metric;            // milestone METRIC >= threshold
-  std::optional<Expr> threshold;         // a number or a constant's name
+  Text name;                         // the keyword: join, inactive, milestone, ...
+  std::optional<Duration> duration;  // anniversary / inactive / no_referral
+  std::optional<Text> text;          // event "NAME", tag_added "T"
+  std::optional<Text> metric;        // milestone METRIC >= threshold
+  std::optional<Expr> threshold;     // a number or a constant's name
 };
 
 enum class ActionKind : std::uint8_t { add, remove, emit };
 
 struct Action {
   ActionKind kind = ActionKind::add;
-  Span span;                          // the keyword
-  std::vector<Text> tags;             // for emit: the one notification name
-  std::optional<Duration> expires;    // add "T" for D
+  Span span;                        // the keyword
+  std::vector<Text> tags;           // for emit: the one notification name
+  std::optional<Duration> expires;  // add "T" for D
 };
 
 struct Rule {
@@ -99,23 +113,29 @@ struct RecordPattern {
 };
 
 enum class StepKind : std::uint8_t {
-  event, tick, expect_has, expect_lacks, expect_tags, expect_metric, expect_records,
+  event,
+  tick,
+  expect_has,
+  expect_lacks,
+  expect_tags,
+  expect_metric,
+  expect_records,
   expect_no_records,
 };
 
 struct Step {
   StepKind kind = StepKind::tick;
   Span span;
-  Seconds time = 0;              // event, tick
+  Seconds time = 0;  // event, tick
   Span time_span;
-  Text event_type;               // event: `sale`, or the NAME of `event "NAME"`
-  bool custom_event = false;     // written as `event "NAME"`
-  Text partner;                  // event and expect steps
-  std::vector<Field> fields;     // event
-  std::vector<Text> tags;        // has, lacks (one), tags (the exact set)
-  Text metric;                   // expect_metric
+  Text event_type;            // event: `sale`, or the NAME of `event "NAME"`
+  bool custom_event = false;  // written as `event "NAME"`
+  Text partner;               // event and expect steps
+  std::vector<Field> fields;  // event
+  std::vector<Text> tags;     // has, lacks (one), tags (the exact set)
+  Text metric;                // expect_metric
   ExprKind comparison = ExprKind::eq;
-  std::optional<Expr> value;     // expect_metric
+  std::optional<Expr> value;  // expect_metric
   std::vector<RecordPattern> records;
 };
 
@@ -130,7 +150,7 @@ using Item = std::variant<Rule, Let, Exclusive, Import, Test>;
 
 struct Comment {
   Span span;
-  std::string text;    // from '#' to the end of the line
+  std::string text;       // from '#' to the end of the line
   bool trailing = false;  // code precedes it on its line
 };
 

@@ -19,12 +19,12 @@ enum class TriggerShape : std::uint8_t {
 
 // What makes a trigger fire.
 enum class TriggerKind : std::uint8_t {
-  each_event,   // every event of one type
-  first_event,  // the partner's first event of one type
-  custom_event, // every custom event with a given name
-  milestone,    // the event that first makes a metric reach a threshold
-  timer,        // the clock reaching a deadline (no current event)
-  tag_change,   // a tag actually added to or removed from the partner
+  each_event,    // every event of one type
+  first_event,   // the partner's first event of one type
+  custom_event,  // every custom event with a given name
+  milestone,     // the event that first makes a metric reach a threshold
+  timer,         // the clock reaching a deadline (no current event)
+  tag_change,    // a tag actually added to or removed from the partner
 };
 
 struct TriggerInfo {
