@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   app.footer(
       "Examples:\n"
       "  ptag check examples/*.ptag        check rule files (as one program)\n"
+      "  ptag run examples/tiers.ptag --events examples/events.jsonl\n"
       "  ptag fmt -w examples/tiers.ptag   rewrite a file in the canonical layout\n"
       "Run 'ptag COMMAND --help' for a command's options.");
   std::map<CLI::App*, ptag::cli::Run> commands;
@@ -19,6 +20,8 @@ int main(int argc, char** argv) {
   };
   add("check", ptag::cli::add_check, "Check rule files and report errors and warnings");
   add("fmt", ptag::cli::add_fmt, "Lay out rule files canonically");
+  add("run", ptag::cli::add_run, "Run rule files over partner events and write tag changes");
+  add("disasm", ptag::cli::add_disasm, "Print the compiled bytecode of rule files");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -46,6 +46,10 @@ Unit load_text(std::string name, std::string text);
 // Runs every check pass on a loaded unit (when it has no syntax errors).
 void check(Unit& unit);
 
+struct Program;
+// Lowers a checked unit without errors to bytecode and tables.
+Program lower(const Unit& unit);
+
 // load + check.
 inline Unit compile_files(const std::vector<std::string>& paths) {
   Unit unit = load_files(paths);

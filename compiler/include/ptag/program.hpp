@@ -1,0 +1,97 @@
+// What the compiler hands the runtime: bytecode plus tables. The runtime never
+// sees the syntax tree.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "ptag/catalogue.hpp"
+#include "ptag/opcodes.hpp"
+#include "ptag/time.hpp"
+
+namespace ptag {
+
+using TagId = std::uint32_t;
+using RuleId = std::uint32_t;
+inline constexpr std::uint32_t kNone = UINT32_MAX;
+
+// Built-in event types, in catalogue order; anything else is custom.
+enum class EventType : std::uint8_t {
+  join,
+  update,
+  click,
+  signup,
+  sale,
+  refund,
+  commission,
+  custom
+};
+inline constexpr std::size_t kEventTypes = 8;
+
+enum class Metric : std::uint8_t { signups, customers, revenue, sales, clicks, commissions };
+inline constexpr std::size_t kMetrics = 6;
+
+enum class TimerKind : std::uint8_t { anniversary, inactive, no_referral };
+
+EventType event_type_of(std::string_view type);
+std::string_view metric_name(Metric m);
+
+// A constant value in the program (list elements).
+struct Constant {
+  enum class Kind : std::uint8_t { number, text, boolean } kind = Kind::number;
+  std::int64_t number = 0;  // millionths, or 0/1
+  std::uint32_t text = 0;   // index into Program::texts
+};
+
+struct ProgramRule {
+  std::string name;  // as records name it (§9.19)
+  TriggerKind kind = TriggerKind::each_event;
+  EventType event_type = EventType::join;  // each_event / first_event
+  std::uint32_t custom_type = kNone;       // custom_event: text index
+  TagId tag = kNone;                       // tag_change
+  bool on_added = true;                    // tag_added (or tag_removed)
+  Metric metric = Metric::revenue;         // milestone
+  std::int64_t threshold = 0;              // milestone, millionths
+  std::uint32_t milestone_slot = kNone;    // which latch of the partner
+  TimerKind timer = TimerKind::inactive;   // timer
+  Seconds duration = 0;                    // timer
+  std::uint32_t timer_slot = kNone;        // which timer of the partner
+  std::uint32_t guard = kNone;             // entry pc, or kNone for no guard
+  std::uint32_t actions = 0;               // entry pc
+  std::string trigger_text;                // for the disassembler
+};
+
+struct Program {
+  std::vector<std::uint8_t> code;
+  std::vector<std::string> tags;
+  std::vector<std::string> texts;
+  std::vector<std::vector<Constant>> lists;
+  std::vector<ProgramRule> rules;  // source order (§4 step 3)
+  std::vector<std::vector<TagId>> exclusive_groups;
+  std::vector<std::uint32_t> group_of_tag;  // per tag: its group or kNone
+
+  // Rules an event can fire, in source order: every-event, first-of-type and
+  // milestone rules by built-in type; custom-event rules by type name.
+  std::array<std::vector<RuleId>, kEventTypes> event_rules;
+  std::unordered_map<std::string, std::vector<RuleId>> custom_rules;
+  std::vector<std::vector<RuleId>> added_rules, removed_rules;  // by tag
+  std::vector<RuleId> timer_rules;                              // by timer slot
+  std::uint32_t milestone_count = 0;
+
+  template <typename T>
+  T read(std::size_t pc) const {
+    T value;
+    std::memcpy(&value, code.data() + pc, sizeof(T));
+    return value;
+  }
+};
+
+// Prints the Program readably: tables, then each rule's trigger, guard and
+// actions as instructions. The compiler's tests compare this text.
+std::string disassemble(const Program& program);
+
+}  // namespace ptag

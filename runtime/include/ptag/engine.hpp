@@ -1,0 +1,61 @@
+// The runtime: one program, the clock, timers and every partner's state.
+// Events go in (push), change records come out (to the Sink), in exactly the
+// order of language.md §4. One engine is used by one thread at a time.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ptag/event.hpp"
+#include "ptag/program.hpp"
+#include "ptag/sink.hpp"
+
+namespace ptag {
+
+enum class PushResult : std::uint8_t { applied, duplicate, invalid };
+
+struct EngineStats {
+  std::uint64_t applied = 0;
+  std::uint64_t duplicates = 0;
+  std::uint64_t invalid = 0;
+  std::uint64_t records = 0;
+  std::uint64_t timers_fired = 0;
+  std::vector<std::uint64_t> guard_errors;  // per rule
+  std::vector<std::uint64_t> rule_fires;    // per rule: guard passed, actions ran
+};
+
+class Engine {
+ public:
+  Engine(const Program& program, Sink& sink);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Applies one event (§4 steps 1-4). An event that is not valid (a sale
+  // without a numeric amount, an empty partner, ...) changes nothing; `why`
+  // then says what is wrong.
+  PushResult push(const Event& event, std::string* why = nullptr);
+  // Fires every timer due at or before `time` (`--until`); a time at or
+  // before the clock does nothing (§9.11).
+  void advance_to(Seconds time);
+
+  const EngineStats& stats() const;
+  bool has_clock() const;
+  Seconds clock() const;
+
+  // Partners in order of first appearance, and their current tags in the
+  // order they were added.
+  std::size_t partner_count() const;
+  std::string_view partner_id(std::size_t index) const;
+  std::vector<std::string_view> partner_tags(std::size_t index) const;
+  // A metric of a partner, in millionths; -1 index when unknown.
+  std::int64_t partner_metric(std::size_t index, Metric m) const;
+  std::size_t find_partner(std::string_view id) const;  // partner_count() if none
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace ptag

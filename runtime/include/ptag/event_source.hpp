@@ -1,0 +1,37 @@
+// Where events come from: a pull interface, and the JSONL reader.
+#pragma once
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "ptag/event.hpp"
+
+namespace ptag {
+
+class EventSource {
+ public:
+  enum class Status { event, bad_line, end };
+  virtual ~EventSource() = default;
+  // The next event (valid until the following call), a bad line (`error`
+  // says why), or the end of the input.
+  virtual Status next(Event& event, std::string& error) = 0;
+  // The line (1-based) of the last event or bad line returned.
+  virtual std::size_t line() const = 0;
+};
+
+// One JSON object per line (language.md §2), read with simdjson. Blank lines
+// are skipped. Numbers keep their exact decimal text (§9.16).
+class JsonlSource : public EventSource {
+ public:
+  explicit JsonlSource(std::FILE* in);
+  ~JsonlSource() override;
+  Status next(Event& event, std::string& error) override;
+  std::size_t line() const override;
+
+ private:
+  struct Reader;
+  std::unique_ptr<Reader> reader_;
+};
+
+}  // namespace ptag

@@ -1,0 +1,48 @@
+// Where change records go (language.md §5).
+#pragma once
+
+#include <cstdio>
+#include <string>
+#include <string_view>
+
+#include "ptag/time.hpp"
+
+namespace ptag {
+
+enum class RecordAction : std::uint8_t { add, remove, emit };
+
+struct ChangeRecord {
+  Seconds time = 0;  // the event's own time, or the timer's deadline
+  std::string_view partner;
+  RecordAction action = RecordAction::add;
+  std::string_view tag;  // the tag, or the notification name for emit
+  std::string_view rule;
+  bool timer = false;         // cause: timer (else event)
+  std::string_view event_id;  // only for events with an id
+  bool has_event_id = false;
+};
+
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  virtual void record(const ChangeRecord& r) = 0;
+  virtual void flush() {}
+};
+
+// One JSON object per line, fields in the order of §5.
+class JsonlSink : public Sink {
+ public:
+  explicit JsonlSink(std::FILE* out) : out_(out) {}
+  ~JsonlSink() override { flush(); }
+  void record(const ChangeRecord& r) override;
+  void flush() override;
+
+ private:
+  std::FILE* out_;
+  std::string buffer_;
+};
+
+// Appends `r` as one JSONL line to `out`.
+void append_record_json(std::string& out, const ChangeRecord& r);
+
+}  // namespace ptag

@@ -1,0 +1,39 @@
+#include <fmt/format.h>
+
+#include "ptag/sink.hpp"
+#include "ptag/text.hpp"
+
+namespace ptag {
+
+void append_record_json(std::string& out, const ChangeRecord& r) {
+  static constexpr std::string_view kActions[] = {"add", "remove", "emit"};
+  out += R"({"time":")";
+  out += format_time(r.time);
+  out += R"(","partner":)";
+  out += json_quote(r.partner);
+  out += R"(,"action":")";
+  out += kActions[static_cast<int>(r.action)];
+  out += r.action == RecordAction::emit ? R"(","name":)" : R"(","tag":)";
+  out += json_quote(r.tag);
+  out += R"(,"rule":)";
+  out += json_quote(r.rule);
+  out += r.timer ? R"(,"cause":"timer")" : R"(,"cause":"event")";
+  if (r.has_event_id) {
+    out += R"(,"event":)";
+    out += json_quote(r.event_id);
+  }
+  out += "}\n";
+}
+
+void JsonlSink::record(const ChangeRecord& r) {
+  append_record_json(buffer_, r);
+  if (buffer_.size() >= (1u << 16)) flush();
+}
+
+void JsonlSink::flush() {
+  if (!buffer_.empty()) std::fwrite(buffer_.data(), 1, buffer_.size(), out_);
+  buffer_.clear();
+  std::fflush(out_);
+}
+
+}  // namespace ptag

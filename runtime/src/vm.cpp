@@ -1,0 +1,274 @@
+// The guard interpreter: a stack machine over the opcodes of opcodes.hpp.
+// Dispatch is a switch, or computed goto where the compiler has it.
+#include <cassert>
+
+#include "ptag/decimal.hpp"
+#include "state.hpp"
+
+#if defined(__GNUC__) && !defined(PTAG_NO_COMPUTED_GOTO)
+#define PTAG_COMPUTED_GOTO 1
+#pragma GCC diagnostic ignored "-Wpedantic"
+#else
+#define PTAG_COMPUTED_GOTO 0
+#endif
+
+namespace ptag {
+namespace {
+
+__extension__ typedef __int128 Wide;
+
+bool fits(Wide v) {
+  return v >= -INT64_MAX && v <= INT64_MAX;
+}
+
+// num / den rounded half-to-even (§9.16).
+Wide divide_half_even(Wide num, Wide den) {
+  Wide q = num / den, r = num % den;
+  if (r == 0) return q;
+  Wide twice = (r < 0 ? -r : r) * 2, whole = den < 0 ? -den : den;
+  Wide step = ((num < 0) != (den < 0)) ? -1 : 1;
+  if (twice > whole || (twice == whole && (q % 2 != 0))) q += step;
+  return q;
+}
+
+Value number(std::int64_t n) {
+  return {Value::Kind::number, n, {}};
+}
+Value boolean(bool b) {
+  return {Value::Kind::boolean, b ? 1 : 0, {}};
+}
+
+Value of(const Program& p, const Constant& c) {
+  switch (c.kind) {
+    case Constant::Kind::number:
+      return number(c.number);
+    case Constant::Kind::boolean:
+      return boolean(c.number != 0);
+    case Constant::Kind::text:
+      return {Value::Kind::text, 0, p.texts[c.text]};
+  }
+  return {};
+}
+
+// -1 error, else the comparison's sign. Numbers, or texts by bytes.
+int order(const Value& a, const Value& b, bool* ok) {
+  *ok = a.kind == b.kind && (a.kind == Value::Kind::number || a.kind == Value::Kind::text);
+  if (!*ok) return 0;
+  if (a.kind == Value::Kind::number) return a.number < b.number ? -1 : a.number > b.number;
+  int c = a.text.compare(b.text);
+  return c < 0 ? -1 : c > 0;
+}
+
+// Equality of two values of one kind; false in `*ok` when the kinds differ.
+bool equal(const Value& a, const Value& b, bool* ok) {
+  *ok = a.kind == b.kind && a.kind != Value::Kind::list;
+  if (!*ok) return false;
+  return a.kind == Value::Kind::text ? a.text == b.text : a.number == b.number;
+}
+
+std::int64_t metric_value(const Partner& partner, Metric m) {
+  std::int64_t raw = partner.metrics[static_cast<std::size_t>(m)];
+  bool money = m == Metric::revenue || m == Metric::commissions;
+  if (m == Metric::customers) raw = static_cast<std::int64_t>(partner.customers.size());
+  return money ? raw : raw * kMillion;
+}
+
+std::int64_t whole_days(Seconds from, Seconds to) {
+  Seconds d = to - from;
+  Seconds days = d >= 0 ? d / 86400 : -((-d + 86399) / 86400);
+  return days * kMillion;
+}
+
+}  // namespace
+
+int evaluate_guard(const Program& p, std::uint32_t start, const Partner& partner,
+                   const Event* event, Seconds now) {
+  Value stack[kMaxStack];
+  std::size_t sp = 0;  // number of values on the stack
+  std::size_t pc = start;
+  const std::uint8_t* code = p.code.data();
+  auto u32 = [&](std::size_t at) { return p.read<std::uint32_t>(at); };
+
+#if PTAG_COMPUTED_GOTO
+  static const void* const kLabels[] = {
+#define PTAG_LABEL(name, operands, doc) &&op_##name,
+      PTAG_OPCODES(PTAG_LABEL)
+#undef PTAG_LABEL
+  };
+#define VM_CASE(name) op_##name:
+#define VM_NEXT(name)           \
+  pc += op_info(Op::name).size; \
+  goto* kLabels[code[pc]]
+  goto* kLabels[code[pc]];
+#else
+#define VM_CASE(name) case Op::name:
+#define VM_NEXT(name)           \
+  pc += op_info(Op::name).size; \
+  continue
+  for (;;) switch (static_cast<Op>(code[pc])) {
+#endif
+
+  VM_CASE(PUSH_NUMBER) {
+    stack[sp++] = number(p.read<std::int64_t>(pc + 1));
+    VM_NEXT(PUSH_NUMBER);
+  }
+  VM_CASE(PUSH_TEXT) {
+    stack[sp++] = {Value::Kind::text, 0, p.texts[u32(pc + 1)]};
+    VM_NEXT(PUSH_TEXT);
+  }
+  VM_CASE(PUSH_TRUE) {
+    stack[sp++] = boolean(true);
+    VM_NEXT(PUSH_TRUE);
+  }
+  VM_CASE(PUSH_FALSE) {
+    stack[sp++] = boolean(false);
+    VM_NEXT(PUSH_FALSE);
+  }
+  VM_CASE(PUSH_LIST) {
+    stack[sp++] = {Value::Kind::list, u32(pc + 1), {}};
+    VM_NEXT(PUSH_LIST);
+  }
+  VM_CASE(LOAD_METRIC) {
+    stack[sp++] = number(metric_value(partner, static_cast<Metric>(code[pc + 1])));
+    VM_NEXT(LOAD_METRIC);
+  }
+  VM_CASE(DAYS_SINCE_JOIN) {
+    stack[sp++] = number(whole_days(partner.joined_at, now));
+    VM_NEXT(DAYS_SINCE_JOIN);
+  }
+  VM_CASE(DAYS_SINCE_ACTIVITY) {
+    stack[sp++] = number(whole_days(partner.last_activity, now));
+    VM_NEXT(DAYS_SINCE_ACTIVITY);
+  }
+  VM_CASE(EVENT_FIELD) {
+    const Field* f = event ? event->field(p.texts[u32(pc + 1)]) : nullptr;
+    if (!f) return -1;
+    stack[sp++] = f->value;
+    VM_NEXT(EVENT_FIELD);
+  }
+  VM_CASE(PARTNER_FIELD) {
+    const Attribute* a = partner.attribute(p.texts[u32(pc + 1)]);
+    if (!a) return -1;
+    stack[sp++] = {a->kind, a->number, a->text};
+    VM_NEXT(PARTNER_FIELD);
+  }
+  VM_CASE(TAGGED) {
+    stack[sp++] = boolean(partner.has(u32(pc + 1)));
+    VM_NEXT(TAGGED);
+  }
+  VM_CASE(NOT) {
+    if (stack[sp - 1].kind != Value::Kind::boolean) return -1;
+    stack[sp - 1].number = !stack[sp - 1].number;
+    VM_NEXT(NOT);
+  }
+  VM_CASE(NEGATE) {
+    if (stack[sp - 1].kind != Value::Kind::number) return -1;
+    stack[sp - 1].number = -stack[sp - 1].number;  // the range is symmetric
+    VM_NEXT(NEGATE);
+  }
+#define PTAG_EQUALITY(name, negated)                      \
+  VM_CASE(name) {                                         \
+    bool ok;                                              \
+    bool same = equal(stack[sp - 2], stack[sp - 1], &ok); \
+    if (!ok) return -1;                                   \
+    stack[sp - 2] = boolean(negated ? !same : same);      \
+    --sp;                                                 \
+    VM_NEXT(name);                                        \
+  }
+  PTAG_EQUALITY(EQ, false)
+  PTAG_EQUALITY(NE, true)
+#undef PTAG_EQUALITY
+#define PTAG_ORDERING(name, test)                     \
+  VM_CASE(name) {                                     \
+    bool ok;                                          \
+    int c = order(stack[sp - 2], stack[sp - 1], &ok); \
+    if (!ok) return -1;                               \
+    stack[sp - 2] = boolean(test);                    \
+    --sp;                                             \
+    VM_NEXT(name);                                    \
+  }
+  PTAG_ORDERING(LT, c < 0)
+  PTAG_ORDERING(LE, c <= 0)
+  PTAG_ORDERING(GT, c > 0)
+  PTAG_ORDERING(GE, c >= 0)
+#undef PTAG_ORDERING
+  VM_CASE(IN) {
+    const Value& list = stack[sp - 1];
+    if (list.kind != Value::Kind::list) return -1;
+    bool found = false;
+    for (const Constant& c : p.lists[static_cast<std::size_t>(list.number)]) {
+      bool ok;
+      found = equal(stack[sp - 2], of(p, c), &ok);
+      if (!ok) return -1;  // an element of another kind, reached before a match
+      if (found) break;
+    }
+    stack[sp - 2] = boolean(found);
+    --sp;
+    VM_NEXT(IN);
+  }
+#define PTAG_ARITHMETIC(name, expression)                                          \
+  VM_CASE(name) {                                                                  \
+    const Value &a = stack[sp - 2], &b = stack[sp - 1];                            \
+    if (a.kind != Value::Kind::number || b.kind != Value::Kind::number) return -1; \
+    Wide x = a.number, y = b.number;                                               \
+    (void)x;                                                                       \
+    (void)y;                                                                       \
+    Wide r = expression;                                                           \
+    if (!fits(r)) return -1;                                                       \
+    stack[sp - 2] = number(static_cast<std::int64_t>(r));                          \
+    --sp;                                                                          \
+    VM_NEXT(name);                                                                 \
+  }
+  PTAG_ARITHMETIC(ADD, x + y)
+  PTAG_ARITHMETIC(SUB, x - y)
+  PTAG_ARITHMETIC(MUL, divide_half_even(x * y, kMillion))
+  PTAG_ARITHMETIC(DIV, y == 0 ? Wide(INT64_MAX) + 1 : divide_half_even(x * kMillion, y))
+#undef PTAG_ARITHMETIC
+  VM_CASE(AND_THEN) {
+    if (stack[sp - 1].kind != Value::Kind::boolean) return -1;
+    if (!stack[sp - 1].number) {
+      pc = u32(pc + 1);
+#if PTAG_COMPUTED_GOTO
+      goto* kLabels[code[pc]];
+#else
+          continue;
+#endif
+    }
+    --sp;
+    VM_NEXT(AND_THEN);
+  }
+  VM_CASE(OR_ELSE) {
+    if (stack[sp - 1].kind != Value::Kind::boolean) return -1;
+    if (stack[sp - 1].number) {
+      pc = u32(pc + 1);
+#if PTAG_COMPUTED_GOTO
+      goto* kLabels[code[pc]];
+#else
+          continue;
+#endif
+    }
+    --sp;
+    VM_NEXT(OR_ELSE);
+  }
+  VM_CASE(EXPECT_BOOL) {
+    if (stack[sp - 1].kind != Value::Kind::boolean) return -1;
+    VM_NEXT(EXPECT_BOOL);
+  }
+  VM_CASE(RETURN) {
+    if (stack[sp - 1].kind != Value::Kind::boolean) return -1;
+    return stack[sp - 1].number ? 1 : 0;
+  }
+  VM_CASE(ADD_TAG)
+  VM_CASE(ADD_TAG_FOR)
+  VM_CASE(REMOVE_TAG)
+  VM_CASE(EMIT)
+  VM_CASE(END) {
+    assert(false && "an action opcode inside a guard");
+    return -1;
+  }
+#if !PTAG_COMPUTED_GOTO
+}
+#endif
+}
+
+}  // namespace ptag
