@@ -110,7 +110,9 @@ bool read_field(std::string_view name, js::value value, Event& event, std::strin
 bool read_event(js::document& doc, Event& event, std::string& error) {
   js::object object;
   if (doc.get_object().get(object)) {
-    error = "not a JSON object";
+    js::json_type type;
+    bool other_value = !doc.type().get(type) && type != js::json_type::object;
+    error = other_value ? "not a JSON object" : "not valid JSON";
     return false;
   }
   bool has_type = false, has_partner = false, has_time = false;
@@ -213,6 +215,12 @@ EventSource::Status JsonlSource::next(Event& event, std::string& error) {
   error.clear();
   std::size_t capacity = static_cast<std::size_t>(r.buffer.data() + r.buffer.size() - text);
   js::document doc;
+  std::size_t first = std::string_view(text, size).find_first_not_of(" \t\r");
+  if (text[first] != '{' && text[first] != '[' && text[first] != '"' && text[first] != '-' &&
+      (text[first] < '0' || text[first] > '9')) {
+    error = "not valid JSON";  // simdjson reads lazily: a bare word would pass for a scalar
+    return Status::bad_line;
+  }
   if (r.parser.iterate(text, size, capacity).get(doc) || !read_event(doc, event, error)) {
     if (error.empty()) error = "not valid JSON";
     return Status::bad_line;
