@@ -5,5 +5,5 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   cmake ninja-build g++ make \
-  tao-pegtl-dev libfmt-dev catch2 libcli11-dev \
+  tao-pegtl-dev libfmt-dev catch2 libcli11-dev libsimdjson-dev \
   clang libclang-rt-14-dev >/dev/null
