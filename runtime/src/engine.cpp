@@ -352,6 +352,21 @@ PushResult Engine::push(const Event& event, std::string* why) {
     ++s.stats.invalid;
     return PushResult::invalid;
   }
+  if (type == EventType::sale || type == EventType::refund || type == EventType::commission) {
+    // A sum leaving the number range makes the event invalid before it changes anything.
+    auto known = s.partner_index.find(std::string(event.partner));
+    if (known != s.partner_index.end()) {
+      const Partner& p = s.partners[known->second];
+      Metric m = type == EventType::commission ? Metric::commissions : Metric::revenue;
+      std::int64_t sum;
+      std::int64_t delta = type == EventType::refund ? -amount : amount;
+      if (__builtin_add_overflow(p.metrics[static_cast<std::size_t>(m)], delta, &sum) || sum < -INT64_MAX) {
+        if (why) *why = "a metric would leave the number range";
+        ++s.stats.invalid;
+        return PushResult::invalid;
+      }
+    }
+  }
   if (event.has_id && s.seen_ids.count(std::string(event.id))) {
     ++s.stats.duplicates;  // no effect at all, not even on the clock (§9.1)
     return PushResult::duplicate;
@@ -369,11 +384,9 @@ PushResult Engine::push(const Event& event, std::string* why) {
   Partner& partner = s.partner_for(event, created);
   std::array<std::int64_t, kMetrics> before;
   std::size_t customers_before;
-  if (!s.update_state(partner, event, type, amount, before, customers_before)) {
-    if (why) *why = "a metric would leave the number range";
-    ++s.stats.invalid;
-    return PushResult::invalid;
-  }
+  bool in_range = s.update_state(partner, event, type, amount, before, customers_before);
+  assert(in_range && "checked before step 1");
+  (void)in_range;
   bool first = false;
   if (type != EventType::custom) {
     std::uint8_t bit = static_cast<std::uint8_t>(1u << static_cast<unsigned>(type));

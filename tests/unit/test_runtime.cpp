@@ -311,3 +311,13 @@ TEST_CASE("times: offsets, epoch seconds, and fractions dropped") {
                    R"({"id":"e2","type":"click","partner":"p1","time":1767225601})" "\n");
   CHECK(o.records == Lines{"2026-01-01T00:00:00Z p1 emit c | c event e1", "2026-01-01T00:00:01Z p1 emit c | c event e2"});
 }
+
+TEST_CASE("a sum leaving the number range makes the event invalid and changes nothing") {
+  auto o = run("rule \"q\" on inactive 1d add \"Quiet\"\nrule \"s\" on sale emit \"sale\"\n",
+               ev("e1", "sale", "p1", D1, R"({"amount":9000000000000})") +
+                   ev("e2", "sale", "p1", "2026-01-05T00:00:00Z", R"({"amount":9000000000000})") +
+                   ev("e3", "sale", "p1", "2026-01-01T12:00:00Z", R"({"amount":1})"));
+  CHECK(o.bad == Lines{"2: a metric would leave the number range"});
+  // The clock did not move to Jan 5, so the Jan 2 timer has not fired.
+  CHECK(o.records == Lines{"2026-01-01T00:00:00Z p1 emit sale | s event e1", "2026-01-01T12:00:00Z p1 emit sale | s event e3"});
+}
