@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   add("check", ptag::cli::add_check, "Check rule files and report errors and warnings");
   add("fmt", ptag::cli::add_fmt, "Lay out rule files canonically");
   add("run", ptag::cli::add_run, "Run rule files over partner events and write tag changes");
+  add("test", ptag::cli::add_test, "Run the test blocks of rule files");
   add("disasm", ptag::cli::add_disasm, "Print the compiled bytecode of rule files");
   try {
     app.parse(argc, argv);

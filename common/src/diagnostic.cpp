@@ -117,6 +117,10 @@ std::string render_json(const std::vector<Diagnostic>& list, const SourceSet& so
   return out;
 }
 
+std::size_t display_column(const Span& span, const SourceSet& sources) {
+  return place_of(span, sources).column;
+}
+
 std::string summary_line(const Diagnostics& d) {
   auto plural = [](std::size_t n, std::string_view word) {
     return fmt::format("{} {}{}", n, word, n == 1 ? "" : "s");

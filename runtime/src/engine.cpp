@@ -465,6 +465,17 @@ std::int64_t Engine::partner_metric(std::size_t i, Metric m) const {
   return state_->metric_now(state_->partners[i], m);
 }
 
+std::optional<std::int64_t> Engine::partner_value(std::size_t i, std::string_view name) const {
+  const Partner& p = state_->partners[i];
+  if (name == "days_since_join" || name == "days_since_activity") {
+    return whole_days(name == "days_since_join" ? p.joined_at : p.last_activity, state_->clock);
+  }
+  for (std::size_t m = 0; m < kMetrics; ++m) {
+    if (metrics()[m] == name) return state_->metric_now(p, static_cast<Metric>(m));
+  }
+  return std::nullopt;
+}
+
 std::size_t Engine::find_partner(std::string_view id) const {
   auto it = state_->partner_index.find(std::string(id));
   return it == state_->partner_index.end() ? state_->partners.size() : it->second;

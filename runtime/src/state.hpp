@@ -78,6 +78,13 @@ struct Context {
   bool timer = false;
 };
 
+// Whole days from `from` to `to`, rounded down, in millionths (days_since_*).
+inline std::int64_t whole_days(Seconds from, Seconds to) {
+  Seconds d = to - from;
+  Seconds days = d >= 0 ? d / 86400 : -((-d + 86399) / 86400);
+  return days * 1'000'000;
+}
+
 // Evaluates a rule's guard: 1 true, 0 false, -1 error (§9.15).
 int evaluate_guard(const Program& program, std::uint32_t pc, const Partner& partner,
                    const Event* event, Seconds now);

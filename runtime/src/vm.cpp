@@ -73,12 +73,6 @@ std::int64_t metric_value(const Partner& partner, Metric m) {
   return money ? raw : raw * kMillion;
 }
 
-std::int64_t whole_days(Seconds from, Seconds to) {
-  Seconds d = to - from;
-  Seconds days = d >= 0 ? d / 86400 : -((-d + 86399) / 86400);
-  return days * kMillion;
-}
-
 }  // namespace
 
 int evaluate_guard(const Program& p, std::uint32_t start, const Partner& partner,

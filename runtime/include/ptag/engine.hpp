@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,9 @@ class Engine {
   // A metric of a partner, in millionths; -1 index when unknown.
   std::int64_t partner_metric(std::size_t index, Metric m) const;
   std::size_t find_partner(std::string_view id) const;  // partner_count() if none
+  // A metric or days_since_join / days_since_activity (at the clock) of a
+  // partner, in millionths; empty for any other name.
+  std::optional<std::int64_t> partner_value(std::size_t index, std::string_view name) const;
 
  private:
   struct State;

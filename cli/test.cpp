@@ -1,0 +1,31 @@
+// ptag test FILE... [--filter TEXT] [--verbose]
+#include "commands.hpp"
+#include "ptag/test_runner.hpp"
+
+namespace ptag::cli {
+
+Run add_test(CLI::App& app) {
+  struct Options {
+    std::vector<std::string> files;
+    TestOptions test;
+  };
+  auto o = std::make_shared<Options>();
+  app.add_option("files", o->files, "Rule files with test blocks; each runs on its own")->required()->check(CLI::ExistingFile);
+  app.add_option("--filter", o->test.filter, "Run only the tests whose name contains this text");
+  app.add_flag("-v,--verbose", o->test.verbose, "Print every record and every passing test");
+  app.footer(
+      "Runs the test blocks of each file (language.md §8) on a fresh engine with the file's rules,\n"
+      "and checks '# expect error: LINE:COL: message' lines against the compiler's errors.\n"
+      "Prints each failure as FILE:LINE: test \"NAME\": expected ..., got ..., then 'N passed, N failed'.\n"
+      "Exit status: 0 when every test passed, 1 otherwise, 2 on usage errors.\n"
+      "Examples:\n"
+      "  ptag test examples/*.ptag\n"
+      "  ptag test tests/conformance/*.ptag --filter exclusive --verbose");
+  return [o] {
+    TestSummary s = run_test_files(o->files, o->test, stdout);
+    std::printf("%zu passed, %zu failed\n", s.passed, s.failed);
+    return s.failed == 0 ? kOk : kFailed;
+  };
+}
+
+}  // namespace ptag::cli
