@@ -42,8 +42,7 @@ void check_event_step(Unit& unit, const ast::Step& step) {
                              fmt::format("field '{}' is given twice", f.name.value));
     }
     if (f.name.value == "amount") amount = &f;
-    if ((f.name.value == "id" || f.name.value == "customer") &&
-        f.value.kind != ast::ExprKind::string) {
+    if (f.name.value == "id" && f.value.kind != ast::ExprKind::string) {
       unit.diagnostics.error(codes::kTestStep, f.value.span,
                              fmt::format("'{}' must be a text in quotes", f.name.value));
     }

@@ -179,8 +179,9 @@ class Formatter {
       b.named = r->name.has_value();
       if (r->name)
         add("rule " + ptag_quote(r->name->value), r->name->span, end_of(r->name->span), 0);
-      b.head = "on " + trigger(r->trigger);
-      add(b.head, r->span, trigger_end(r->trigger), 0);
+      std::string on = "on " + trigger(r->trigger);
+      b.head = (r->name ? "rule " + ptag_quote(r->name->value) + " " : std::string()) + on;
+      add(on, r->span, trigger_end(r->trigger), 0);
       if (r->guard) {
         std::string guard = "when " + format_expr(*r->guard);
         b.head += " " + guard;
@@ -282,7 +283,7 @@ class Formatter {
   }
 
   static bool fits_one_line(const Block& b) {
-    if (!b.rule || b.named) return false;
+    if (!b.rule) return false;
     for (std::size_t i = 0; i < b.clauses.size(); ++i) {
       if (i > 0 && !b.clauses[i].leading.empty()) return false;
       if (i + 1 < b.clauses.size() && b.clauses[i].trailing) return false;
@@ -368,7 +369,7 @@ class Formatter {
     return widest + 1;
   }
 
-  static constexpr std::size_t kWidth = 100;      // longest one-line rule
+  static constexpr std::size_t kWidth = 80;      // longest one-line rule
   static constexpr std::size_t kAlignLimit = 48;  // longer heads are not aligned with the rest
 
   const ast::Module& module_;

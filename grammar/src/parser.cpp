@@ -402,15 +402,12 @@ std::size_t skip_layout(std::string_view text, std::size_t offset) {
   return offset;
 }
 
-// A missing token before a new rule (or the end of the file) is reported
-// right after the last token before it, where the user left it out.
-std::size_t caret_offset(std::string_view text, std::size_t error) {
+// A missing token ("expected X after Y") at the start of a line is reported
+// right after the last token before it, where the user left it out. Only a
+// stray word at the top level is reported where it stands.
+std::size_t caret_offset(std::string_view text, std::size_t error, bool stray_word) {
   std::size_t at = std::min(error, text.size());
-  std::size_t line_start = text.rfind('\n', at == 0 ? 0 : at - 1);
-  line_start = (line_start == std::string_view::npos || at == 0) ? 0 : line_start + 1;
-  bool before_new_item = at == text.size() || (skip_layout(text, line_start) == at &&
-                                               (starts_item(text, line_start) || text[at] == '}'));
-  if (!before_new_item) return at;
+  if (stray_word && at < text.size()) return at;
   std::size_t back = at;
   bool crossed_line = false;
   while (back > 0 && std::string_view(" \t\r\n").find(text[back - 1]) != std::string_view::npos) {
@@ -468,7 +465,9 @@ ParseResult parse(const SourceSet& sources, FileId file) {
         message = fmt::format("the condition is nested too deeply (more than {} levels)",
                               kMaxGuardNesting);
       }
-      result.diagnostics.error(codes::kSyntax, span_at(text, file, caret_offset(text, pos.byte)),
+      bool stray_word = message == g::error_message<g::expected_item>;
+      result.diagnostics.error(codes::kSyntax,
+                               span_at(text, file, caret_offset(text, pos.byte, stray_word)),
                                std::move(message));
       offset = resume_offset(text, skip_layout(text, offset), pos.byte);
       if (offset >= text.size()) break;

@@ -43,11 +43,15 @@ void check_expected_errors(const Unit& unit, const std::vector<ExpectedError>& e
       continue;
     }
     ++summary.failed;
-    std::fprintf(out, "%s:%zu: expected error at %zu:%zu: %s, got:\n", file.c_str(), e.at_line, e.line, e.column,
-                 e.message.c_str());
+    std::fprintf(out, "%s:%zu: expected an error at %zu:%zu containing \"%s\", got %s\n", file.c_str(), e.at_line,
+                 e.line, e.column, e.message.c_str(), "these on that line:");
+    bool any = false;
     for (const Diagnostic& d : unit.diagnostics.all()) {
-      if (d.severity == Severity::error) std::fputs(render_text(d, unit.sources).c_str(), out);
+      if (d.severity != Severity::error || d.span.file != 0 || d.span.line != e.line) continue;
+      std::fputs(render_text(d, unit.sources).c_str(), out);
+      any = true;
     }
+    if (!any) std::fprintf(out, "  (none)\n");
   }
   for (std::size_t i = 0; i < matched.size(); ++i) {
     const Diagnostic& d = unit.diagnostics.all()[i];
