@@ -6,4 +6,4 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   cmake ninja-build g++ make \
   tao-pegtl-dev libfmt-dev catch2 libcli11-dev libsimdjson-dev \
-  clang libclang-rt-14-dev >/dev/null
+  clang libclang-rt-14-dev pkg-config >/dev/null

@@ -134,6 +134,13 @@ Unit load_text(std::string name, std::string text) {
   return unit;
 }
 
+Unit load_texts(const std::vector<SourceFile>& files) {
+  Unit unit;
+  Loader loader(unit);
+  for (const SourceFile& f : files) loader.load_text(f.name, f.text);
+  return unit;
+}
+
 void check(Unit& unit) {
   if (unit.diagnostics.has_errors()) return;  // syntax or import errors: the tree is partial
   std::set<std::string> used_constants;

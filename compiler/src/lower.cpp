@@ -5,6 +5,8 @@
 
 #include "ptag/compiler.hpp"
 #include "ptag/format.hpp"
+#include "ptag/diagnostic_codes.hpp"
+#include "ptag/parser.hpp"
 #include "ptag/program.hpp"
 
 namespace ptag {
@@ -52,17 +54,26 @@ std::vector<EventType> events_moving(Metric m) {
 
 class Lowering {
  public:
-  explicit Lowering(const Unit& unit) : unit_(unit) {
+  Lowering() = default;
+  explicit Lowering(const Unit& unit) : unit_(&unit) {
     for (const ast::Let* let : unit.all<ast::Let>()) constants_[let->name.value] = &let->value;
   }
 
+  // A guard alone, against the tag table of `base` (a segment query).
+  Program guard_only(const Program& base, const ast::Expr& e) {
+    for (const std::string& t : base.tags) tag(t);
+    guard(e);
+    op(Op::RETURN);
+    return std::move(p_);
+  }
+
   Program run() {
-    for (const ast::Exclusive* group : unit_.all<ast::Exclusive>()) {
+    for (const ast::Exclusive* group : unit_->all<ast::Exclusive>()) {
       std::vector<TagId> tags;
       for (const ast::Text& t : group->tags) tags.push_back(tag(t.value));
       p_.exclusive_groups.push_back(std::move(tags));
     }
-    for (const ast::Rule* rule : unit_.all<ast::Rule>()) lower_rule(*rule);
+    for (const ast::Rule* rule : unit_->all<ast::Rule>()) lower_rule(*rule);
     p_.group_of_tag.assign(p_.tags.size(), kNone);
     for (std::uint32_t g = 0; g < p_.exclusive_groups.size(); ++g) {
       for (TagId t : p_.exclusive_groups[g]) p_.group_of_tag[t] = g;
@@ -196,7 +207,7 @@ class Lowering {
 
   void lower_rule(const ast::Rule& rule) {
     ProgramRule r;
-    r.name = unit_.rule_name(rule);
+    r.name = unit_->rule_name(rule);
     const ast::Trigger& t = rule.trigger;
     const TriggerInfo* info = find_trigger(t.name.value);
     r.kind = info->kind;
@@ -282,13 +293,35 @@ class Lowering {
     }
   }
 
-  const Unit& unit_;
+  const Unit* unit_ = nullptr;
   Program p_;
   std::map<std::string, const ast::Expr*> constants_;
   std::map<std::string, std::uint32_t> tag_ids_, text_ids_;
 };
 
+// Names a segment may read: no events, no constants.
+void check_segment(const ast::Expr& e, FileId file, Diagnostics& d) {
+  if (e.kind == ast::ExprKind::event_field) {
+    d.error(codes::kEventFieldInTimerRule, e.span, "a segment has no event: 'event." + e.text + "' cannot be read");
+  } else if (e.kind == ast::ExprKind::name && !is_metric(e.text) && !is_guard_builtin(e.text)) {
+    d.error(codes::kUndefinedName, e.span, "'" + e.text + "' is not a metric or a built-in");
+  }
+  for (const ast::Expr& arg : e.args) check_segment(arg, file, d);
+}
+
 }  // namespace
+
+SegmentResult compile_segment(const Program& base, std::string_view expression) {
+  SegmentResult out;
+  FileId file = out.sources.add("segment", std::string(expression));
+  GuardParse parsed = parse_guard(out.sources, file);
+  out.diagnostics = std::move(parsed.diagnostics);
+  if (!parsed.guard) return out;
+  check_segment(*parsed.guard, file, out.diagnostics);
+  if (out.diagnostics.has_errors()) return out;
+  out.program = Lowering().guard_only(base, *parsed.guard);
+  return out;
+}
 
 Program lower(const Unit& unit) {
   assert(!unit.diagnostics.has_errors());

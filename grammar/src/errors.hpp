@@ -96,6 +96,7 @@ PTAG_SYNTAX_ERROR(test_close,
 PTAG_SYNTAX_ERROR(expected_item,
                   "expected a rule ('on TRIGGER ...' or 'rule \"NAME\"'), 'let', 'exclusive', "
                   "'import' or 'test'");
+PTAG_SYNTAX_ERROR(segment_end, "expected an operator or the end of the condition");
 PTAG_SYNTAX_ERROR(end_of_items,
                   "expected a rule ('on TRIGGER ...' or 'rule \"NAME\"'), 'let', 'exclusive', "
                   "'import' or 'test'");

@@ -253,6 +253,9 @@ struct expected_item : seq<item> {};
 // One top-level item; the parser calls it in a loop so it can recover after an error.
 struct next_item : seq<sep, sor<eof, must<expected_item>>> {};
 struct end_of_items : eof {};
+// A guard on its own: a segment query of the embedding API.
+struct segment_end : eof {};
+struct segment : seq<sep, must<guard_expr>, sep, must<segment_end>> {};
 // The whole file at once: what `analyze` checks.
 struct file : seq<star<sep, item>, sep, must<end_of_items>> {};
 

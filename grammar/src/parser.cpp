@@ -55,6 +55,8 @@ class TreeReader {
  public:
   TreeReader(FileId file, Diagnostics& diagnostics) : file_(file), diagnostics_(diagnostics) {}
 
+  ast::Expr guard(const Node& n) const { return expr(n); }
+
   void read_item(const Node& n, ast::Module& module) {
     if (n.is_type<g::on_clause>() || n.is_type<g::named_rule>()) {
       module.items.emplace_back(rule(n));
@@ -477,6 +479,25 @@ ParseResult parse(const SourceSet& sources, FileId file) {
     }
   }
   if (!result.diagnostics.has_errors()) result.module.comments = find_comments(text, file);
+  return result;
+}
+
+GuardParse parse_guard(const SourceSet& sources, FileId file) {
+  GuardParse result;
+  const SourceFile& source = sources.file(file);
+  std::string_view text = source.text;
+  tao::pegtl::memory_input in(text.data(), text.data() + text.size(), source.name);
+  try {
+    auto root = pt::parse<g::segment, Node, selector, depth_action, g::control>(in);
+    if (root && !root->children.empty()) {
+      TreeReader reader(file, result.diagnostics);
+      result.guard = reader.guard(*root->children.front());
+    }
+  } catch (const tao::pegtl::parse_error& e) {
+    const auto& pos = e.positions().front();
+    result.diagnostics.error(codes::kSyntax, span_at(text, file, std::min<std::size_t>(pos.byte, text.size())),
+                             std::string(e.message()));
+  }
   return result;
 }
 

@@ -323,8 +323,45 @@ struct Engine::State {
   }
 };
 
+namespace {
+// Drops records: an engine used only for its state still counts them.
+class NullSink : public Sink {
+ public:
+  void record(const ChangeRecord&) override {}
+};
+NullSink null_sink;
+}  // namespace
+
 Engine::Engine(const Program& program, Sink& sink)
     : state_(std::make_unique<State>(program, sink)) {}
+Engine::Engine(const Program& program, const EngineOptions& options)
+    : state_(std::make_unique<State>(program, options.sink ? *options.sink : null_sink)) {}
+
+PushCounts Engine::push(std::span<const Event> events) {
+  PushCounts counts;
+  for (const Event& e : events) {
+    switch (push(e)) {
+      case PushResult::applied: ++counts.applied; break;
+      case PushResult::duplicate: ++counts.duplicates; break;
+      case PushResult::invalid: ++counts.invalid; break;
+    }
+  }
+  return counts;
+}
+
+std::optional<Value> Engine::partner_attribute(std::size_t i, std::string_view name) const {
+  const Attribute* a = state_->partners[i].attribute(name);
+  if (!a) return std::nullopt;
+  return Value{a->kind, a->number, a->text};
+}
+
+std::vector<std::size_t> Engine::segment(const Program& segment) const {
+  std::vector<std::size_t> out;
+  for (std::size_t i = 0; i < state_->partners.size(); ++i) {
+    if (evaluate_guard(segment, 0, state_->partners[i], nullptr, state_->clock) == 1) out.push_back(i);
+  }
+  return out;
+}
 Engine::~Engine() = default;
 
 static bool invalid(std::string* why, const char* reason) {

@@ -46,7 +46,8 @@ struct Partner {
   std::vector<Expiry> expiries;
   std::vector<Attribute> attributes;
 
-  bool has(TagId t) const { return (tag_bits[t / 64] >> (t % 64)) & 1; }
+  // A tag a segment query names but the program never adds is simply absent.
+  bool has(TagId t) const { return t / 64 < tag_bits.size() && ((tag_bits[t / 64] >> (t % 64)) & 1); }
   const Attribute* attribute(std::string_view name) const {
     for (const Attribute& a : attributes) {
       if (a.name == name) return &a;

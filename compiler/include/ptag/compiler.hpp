@@ -1,10 +1,12 @@
 // Loading rule files (with their imports) and checking them.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "ptag/ast.hpp"
+#include "ptag/program.hpp"
 #include "ptag/diagnostic.hpp"
 #include "ptag/source.hpp"
 
@@ -42,13 +44,23 @@ struct Unit {
 Unit load_files(const std::vector<std::string>& paths);
 // The same for one in-memory file (imports resolve relative to `name`).
 Unit load_text(std::string name, std::string text);
+// Several in-memory files as one program, in this order.
+Unit load_texts(const std::vector<SourceFile>& files);
 
 // Runs every check pass on a loaded unit (when it has no syntax errors).
 void check(Unit& unit);
 
-struct Program;
 // Lowers a checked unit without errors to bytecode and tables.
 Program lower(const Unit& unit);
+
+// A guard compiled on its own against a program's tags (a segment query):
+// its code starts at pc 0. `program` is empty when there are errors.
+struct SegmentResult {
+  SourceSet sources;
+  Diagnostics diagnostics;
+  std::optional<Program> program;
+};
+SegmentResult compile_segment(const Program& base, std::string_view expression);
 
 // load + check.
 inline Unit compile_files(const std::vector<std::string>& paths) {

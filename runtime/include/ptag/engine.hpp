@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -26,9 +27,20 @@ struct EngineStats {
   std::vector<std::uint64_t> rule_fires;    // per rule: guard passed, actions ran
 };
 
+struct EngineOptions {
+  Sink* sink = nullptr;  // where change records go; none: they are only counted
+};
+
+// What a batch of events did.
+struct PushCounts {
+  std::size_t applied = 0, duplicates = 0, invalid = 0;
+};
+
 class Engine {
  public:
+  // The program must outlive the engine.
   Engine(const Program& program, Sink& sink);
+  Engine(const Program& program, const EngineOptions& options);
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
@@ -37,6 +49,7 @@ class Engine {
   // without a numeric amount, an empty partner, ...) changes nothing; `why`
   // then says what is wrong.
   PushResult push(const Event& event, std::string* why = nullptr);
+  PushCounts push(std::span<const Event> events);
   // Fires every timer due at or before `time` (`--until`); a time at or
   // before the clock does nothing (§9.11).
   void advance_to(Seconds time);
@@ -56,6 +69,11 @@ class Engine {
   // A metric or days_since_join / days_since_activity (at the clock) of a
   // partner, in millionths; empty for any other name.
   std::optional<std::int64_t> partner_value(std::size_t index, std::string_view name) const;
+  // An attribute from `join` / `update` data; the view lives until the next push.
+  std::optional<Value> partner_attribute(std::size_t index, std::string_view name) const;
+  // Partners (indexes, in order of first appearance) for which a guard compiled
+  // by compile_segment() against this engine's program is true at the clock.
+  std::vector<std::size_t> segment(const Program& segment) const;
 
  private:
   struct State;

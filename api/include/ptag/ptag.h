@@ -1,0 +1,105 @@
+/* The ptag C API (docs/embedding.md): compile rules, run an engine, get
+ * change records through a callback. Opaque handles; every function returns
+ * a status (or a plain value) and never lets a C++ exception out; after a
+ * failure, ptag_last_error() says what went wrong.
+ *
+ * Threads: a ptag_program may be shared by engines on any threads; a
+ * ptag_engine must be used by one thread at a time. ptag_last_error() is per
+ * thread. */
+#ifndef PTAG_H
+#define PTAG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ptag_program ptag_program;
+typedef struct ptag_engine ptag_engine;
+
+typedef enum ptag_status {
+  PTAG_OK = 0,
+  PTAG_DUPLICATE = 1,      /* push: an event with an id already applied; nothing changed */
+  PTAG_ERROR_COMPILE = 2,  /* the rules have errors; ptag_last_error() has them rendered */
+  PTAG_ERROR_EVENT = 3,    /* push: the event is not valid (e.g. a sale without amount) */
+  PTAG_ERROR_ARGUMENT = 4, /* a NULL handle, an unknown partner or metric, a bad time text */
+  PTAG_ERROR_INTERNAL = 5  /* out of memory or a bug */
+} ptag_status;
+
+typedef enum ptag_kind { PTAG_NUMBER = 0, PTAG_TEXT = 1, PTAG_BOOLEAN = 2 } ptag_kind;
+
+/* A `data` field of an event: a number in millionths (129.90 is 129900000),
+ * a NUL-terminated text, or a boolean (number 0 or 1). */
+typedef struct ptag_field {
+  const char* name;
+  ptag_kind kind;
+  int64_t number;
+  const char* text;
+} ptag_field;
+
+/* An event (language.md §2). Strings are NUL-terminated and only read during
+ * ptag_engine_push. `id` may be NULL; `time` is Unix epoch seconds. */
+typedef struct ptag_event {
+  const char* id;
+  const char* type;
+  const char* partner;
+  int64_t time;
+  const ptag_field* data;
+  size_t data_count;
+} ptag_event;
+
+typedef enum ptag_action { PTAG_ADD = 0, PTAG_REMOVE = 1, PTAG_EMIT = 2 } ptag_action;
+
+/* A change record (language.md §5). Strings are NUL-terminated and valid
+ * only during the callback. `event` is NULL for timers and events without id. */
+typedef struct ptag_record {
+  int64_t time;
+  const char* partner;
+  ptag_action action;
+  const char* tag; /* the tag, or the notification name for PTAG_EMIT */
+  const char* rule;
+  int timer;       /* 1: caused by a timer, 0: by an event */
+  const char* event;
+} ptag_record;
+
+typedef void (*ptag_record_fn)(const ptag_record* record, void* user_data);
+
+/* The last error of this thread, or "" (never NULL). */
+const char* ptag_last_error(void);
+
+/* Compiles one rule file held in memory (`name` is used in messages and rule
+ * names; imports resolve relative to it). On success *out is a new program. */
+ptag_status ptag_compile(const char* name, const char* text, ptag_program** out);
+/* Compiles rule files from disk as one program. */
+ptag_status ptag_compile_files(const char* const* paths, size_t count, ptag_program** out);
+void ptag_program_free(ptag_program* program);
+
+/* A new engine on `program` (which must outlive it). `on_record` may be NULL. */
+ptag_status ptag_engine_new(const ptag_program* program, ptag_record_fn on_record, void* user_data,
+                            ptag_engine** out);
+void ptag_engine_free(ptag_engine* engine);
+
+/* Applies one event (language.md §4). PTAG_OK, PTAG_DUPLICATE or PTAG_ERROR_EVENT. */
+ptag_status ptag_engine_push(ptag_engine* engine, const ptag_event* event);
+/* Fires every timer due up to `time` (epoch seconds). */
+ptag_status ptag_engine_advance_to(ptag_engine* engine, int64_t time);
+
+/* Writes up to `capacity` tag names of `partner` (in the order added) into
+ * `tags` and returns how many it has (0 for an unknown partner). The names
+ * live as long as the program. */
+size_t ptag_engine_partner_tags(const ptag_engine* engine, const char* partner, const char** tags,
+                                size_t capacity);
+/* A metric (or days_since_join / days_since_activity) of a partner, in millionths. */
+ptag_status ptag_engine_partner_metric(const ptag_engine* engine, const char* partner, const char* metric,
+                                       int64_t* millionths);
+
+/* RFC 3339 (or YYYY-MM-DD) to epoch seconds. */
+ptag_status ptag_parse_time(const char* text, int64_t* seconds);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PTAG_H */

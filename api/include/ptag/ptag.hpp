@@ -1,0 +1,56 @@
+// The ptag embedding API (docs/embedding.md).
+//
+//   auto rules = ptag::compile({{"tiers.ptag", text}});
+//   if (!rules) { std::cerr << rules.render(); return 1; }
+//   MySink sink;                                   // a ptag::Sink
+//   ptag::Engine engine(rules.value(), {.sink = &sink});
+//   engine.push(event);                            // a ptag::Event of views
+//   engine.advance_to(now);                        // fire timers up to now
+//
+// Thread safety: a Program is immutable and may be shared by any number of
+// engines on any threads. An Engine is not synchronised: use each engine from
+// one thread at a time. To use several cores, shard partners across engines
+// by a hash of the partner id (examples/embed-cpp does).
+#pragma once
+
+#include <span>
+#include <string>
+#include <vector>
+
+#include "ptag/engine.hpp"
+#include "ptag/event.hpp"
+#include "ptag/event_source.hpp"
+#include "ptag/program.hpp"
+#include "ptag/result.hpp"
+#include "ptag/sink.hpp"
+
+namespace ptag {
+
+inline constexpr const char* kVersion = "0.1.0";
+
+// A rule file held in memory. Imports resolve relative to `name`'s folder,
+// or to the standard packs (`std/tiers`).
+struct RuleSource {
+  std::string name;
+  std::string text;
+};
+
+struct CompileOptions {
+  bool warnings_as_errors = false;
+};
+
+// Compiles rule files as one program. Diagnostics (warnings, or the errors
+// that left no program) are data; Result::render() prints them like the CLI.
+Result<Program> compile(std::span<const RuleSource> sources, const CompileOptions& options = {});
+Result<Program> compile(std::initializer_list<RuleSource> sources, const CompileOptions& options = {});
+Result<Program> compile_files(std::span<const std::string> paths, const CompileOptions& options = {});
+
+// Compiles a segment query, a guard such as `tagged "VIP" and revenue > 1000`,
+// for Engine::segment(). Event fields are not allowed: there is no event.
+Result<Program> compile_segment_query(const Program& program, std::string_view expression);
+
+// The ids of the partners an engine's segment query matches, in order of
+// first appearance. The views live until the engine's next push.
+std::vector<std::string_view> segment(const Engine& engine, const Program& query);
+
+}  // namespace ptag

@@ -1,0 +1,74 @@
+/* A host program in C: compiles rule files, pushes its own events through
+ * the C API, prints every change, then one partner's tags.
+ *
+ *   embed-c RULES.ptag... */
+#include <stdio.h>
+#include <string.h>
+
+#include <ptag/ptag.h>
+
+static void print_record(const ptag_record* r, void* user_data) {
+  static const char* actions[] = {"add", "remove", "emit"};
+  int* count = (int*)user_data;
+  ++*count;
+  printf("%lld %s %s %s (rule %s, %s%s%s)\n", (long long)r->time, r->partner, actions[r->action], r->tag, r->rule,
+         r->timer ? "timer" : "event", r->event ? " " : "", r->event ? r->event : "");
+}
+
+static int push(ptag_engine* engine, const char* id, const char* type, const char* partner, const char* when,
+                const ptag_field* data, size_t data_count) {
+  ptag_event e;
+  ptag_status status;
+  memset(&e, 0, sizeof e);
+  if (ptag_parse_time(when, &e.time) != PTAG_OK) return 1;
+  e.id = id;
+  e.type = type;
+  e.partner = partner;
+  e.data = data;
+  e.data_count = data_count;
+  status = ptag_engine_push(engine, &e);
+  if (status == PTAG_ERROR_EVENT) fprintf(stderr, "event %s rejected: %s\n", id, ptag_last_error());
+  return status == PTAG_OK || status == PTAG_DUPLICATE ? 0 : 1;
+}
+
+int main(int argc, char** argv) {
+  ptag_program* program = NULL;
+  ptag_engine* engine = NULL;
+  int records = 0, failed = 0;
+  const char* tags[16];
+  size_t count, i;
+  int64_t revenue = 0;
+  ptag_field country = {"country", PTAG_TEXT, 0, "DE"};
+  ptag_field sale[2] = {{"amount", PTAG_NUMBER, 129900000, NULL}, {"customer", PTAG_TEXT, 0, "c-1"}};
+  ptag_field big_sale[2] = {{"amount", PTAG_NUMBER, 6000000000LL, NULL}, {"customer", PTAG_TEXT, 0, "c-2"}};
+  ptag_field no_amount = {"customer", PTAG_TEXT, 0, "c-3"};
+
+  if (argc < 2) {
+    fprintf(stderr, "usage: embed-c RULES.ptag...\n");
+    return 2;
+  }
+  if (ptag_compile_files((const char* const*)(argv + 1), (size_t)(argc - 1), &program) != PTAG_OK) {
+    fprintf(stderr, "%s", ptag_last_error());
+    return 1;
+  }
+  if (ptag_engine_new(program, print_record, &records, &engine) != PTAG_OK) return 1;
+
+  failed |= push(engine, "e1", "join", "p-1", "2026-01-01T09:00:00Z", &country, 1);
+  failed |= push(engine, "e2", "signup", "p-1", "2026-01-03T10:00:00Z", NULL, 0);
+  failed |= push(engine, "e3", "sale", "p-1", "2026-01-05T11:00:00Z", sale, 2);
+  failed |= push(engine, "e3", "sale", "p-1", "2026-01-05T11:00:00Z", sale, 2); /* a duplicate: no effect */
+  failed |= push(engine, "e4", "sale", "p-1", "2026-01-06T12:00:00Z", big_sale, 2);
+  if (push(engine, "e5", "sale", "p-1", "2026-01-07T12:00:00Z", &no_amount, 1) == 0) failed = 1; /* must be refused */
+  ptag_engine_advance_to(engine, 1767225600 + 120 * 86400); /* 2026-05-01: the timers run */
+
+  count = ptag_engine_partner_tags(engine, "p-1", tags, 16);
+  printf("p-1 has %zu tags:", count);
+  for (i = 0; i < count && i < 16; ++i) printf(" [%s]", tags[i]);
+  ptag_engine_partner_metric(engine, "p-1", "revenue", &revenue);
+  printf("; revenue %lld.%06lld; %d records\n", (long long)(revenue / 1000000), (long long)(revenue % 1000000),
+         records);
+
+  ptag_engine_free(engine);
+  ptag_program_free(program);
+  return failed;
+}

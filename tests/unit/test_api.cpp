@@ -1,0 +1,87 @@
+// The C++ embedding API (ptag/ptag.hpp).
+#include <catch2/catch.hpp>
+
+#include "ptag/ptag.hpp"
+
+namespace {
+
+struct Collect : ptag::Sink {
+  std::vector<std::string> records;
+  void record(const ptag::ChangeRecord& r) override { records.push_back(std::string(r.partner) + " " + std::string(r.tag)); }
+};
+
+ptag::Event event(std::string_view type, std::string_view partner, const char* time) {
+  ptag::Event e;
+  e.type = type;
+  e.partner = partner;
+  e.time = *ptag::parse_time(time);
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("compile returns diagnostics as data, rendered like the CLI") {
+  auto bad = ptag::compile({{"r.ptag", "on join add \"A\"\non frist_sale add \"B\"\n"}});
+  REQUIRE_FALSE(bad.ok());
+  REQUIRE(bad.diagnostics().size() == 1);
+  CHECK(bad.diagnostics()[0].code == "E101");
+  CHECK(bad.diagnostics()[0].span.line == 2);
+  CHECK(bad.render().find("r.ptag:2:4: error[E101]: unknown trigger 'frist_sale'\n") == 0);
+
+  auto warned = ptag::compile({{"w.ptag", "let unused = 1\non join add \"A\"\n"}});
+  CHECK(warned.ok());
+  CHECK(warned.diagnostics().size() == 1);
+  CHECK_FALSE(ptag::compile({{"w.ptag", "let unused = 1\non join add \"A\"\n"}}, {.warnings_as_errors = true}).ok());
+}
+
+TEST_CASE("several in-memory sources are one program") {
+  auto rules = ptag::compile({{"a.ptag", "exclusive \"A\", \"B\"\non join add \"A\"\n"}, {"b.ptag", "on click add \"B\"\n"}});
+  REQUIRE(rules.ok());
+  Collect sink;
+  ptag::Engine engine(rules.value(), {.sink = &sink});
+  std::vector<ptag::Event> events = {event("join", "p1", "2026-01-01T00:00:00Z"), event("click", "p1", "2026-01-02T00:00:00Z")};
+  ptag::PushCounts counts = engine.push(events);
+  CHECK(counts.applied == 2);
+  CHECK(sink.records == std::vector<std::string>{"p1 A", "p1 B", "p1 A"});
+  CHECK(engine.partner_tags(0) == std::vector<std::string_view>{"B"});
+}
+
+TEST_CASE("an engine without a sink keeps state; attributes and metrics are readable") {
+  auto rules = ptag::compile({{"r.ptag", "on sale add \"Seller\"\n"}});
+  REQUIRE(rules.ok());
+  ptag::Engine engine(rules.value(), ptag::EngineOptions{});
+  ptag::Event join = event("join", "p1", "2026-01-01T00:00:00Z");
+  join.data.push_back({"country", {ptag::Value::Kind::text, 0, "DE"}});
+  ptag::Event sale = event("sale", "p1", "2026-01-02T00:00:00Z");
+  sale.data.push_back({"amount", {ptag::Value::Kind::number, 12'500'000, {}}});
+  CHECK(engine.push(join) == ptag::PushResult::applied);
+  CHECK(engine.push(sale) == ptag::PushResult::applied);
+  CHECK(engine.stats().records == 1);
+  CHECK(engine.partner_attribute(0, "country")->text == "DE");
+  CHECK_FALSE(engine.partner_attribute(0, "plan"));
+  CHECK(engine.partner_value(0, "revenue") == 12'500'000);
+}
+
+TEST_CASE("segment queries select partners with a guard") {
+  auto rules = ptag::compile({{"r.ptag", "on join add \"New\"\non sale add \"VIP\"\non inactive 10d add \"Inactive\"\n"}});
+  REQUIRE(rules.ok());
+  ptag::Engine engine(rules.value(), ptag::EngineOptions{});
+  ptag::Event sale = event("sale", "p2", "2026-01-01T00:00:00Z");
+  sale.data.push_back({"amount", {ptag::Value::Kind::number, 1'000'000, {}}});
+  engine.push(event("join", "p1", "2026-01-01T00:00:00Z"));
+  engine.push(sale);
+  ptag::Event sale3 = sale;
+  sale3.partner = "p3";
+  sale3.time = *ptag::parse_time("2026-01-20T00:00:00Z");
+  engine.push(sale3);  // p1 and p2 are inactive by now
+  auto query = ptag::compile_segment_query(rules.value(), "tagged \"VIP\" and not tagged \"Inactive\"");
+  REQUIRE(query.ok());
+  CHECK(ptag::segment(engine, query.value()) == std::vector<std::string_view>{"p3"});
+  auto all = ptag::compile_segment_query(rules.value(), "revenue > 0 or tagged \"Unknown Tag\"");
+  REQUIRE(all.ok());
+  CHECK(ptag::segment(engine, all.value()) == std::vector<std::string_view>{"p2", "p3"});
+  auto bad = ptag::compile_segment_query(rules.value(), "event.amount > 5");
+  CHECK_FALSE(bad.ok());
+  CHECK(ptag::compile_segment_query(rules.value(), "tagged \"VIP\" and").render().find("expected a condition after 'and'") !=
+        std::string::npos);
+}
