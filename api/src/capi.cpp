@@ -27,8 +27,9 @@ class CallbackSink : public ptag::Sink {
   CallbackSink(ptag_record_fn fn, void* user) : fn_(fn), user_(user) {}
   void record(const ptag::ChangeRecord& r) override {
     if (!fn_) return;
-    ptag_record c{r.time,       r.partner.data(), static_cast<ptag_action>(r.action), r.tag.data(),
-                  r.rule.data(), r.timer ? 1 : 0,  r.has_event_id ? r.event_id.data() : nullptr};
+    ptag_record c{
+        r.time,        r.partner.data(), static_cast<ptag_action>(r.action),          r.tag.data(),
+        r.rule.data(), r.timer ? 1 : 0,  r.has_event_id ? r.event_id.data() : nullptr};
     fn_(&c, user_);
   }
 
@@ -60,7 +61,8 @@ ptag_status take(ptag::Result<ptag::Program> result, ptag_program** out) {
 }  // namespace
 
 struct ptag_engine {
-  ptag_engine(const ptag::Program& p, ptag_record_fn fn, void* user) : sink(fn, user), engine(p, sink) {}
+  ptag_engine(const ptag::Program& p, ptag_record_fn fn, void* user)
+      : sink(fn, user), engine(p, sink) {}
   CallbackSink sink;
   ptag::Engine engine;
   std::vector<ptag::Field> fields;  // reused for every push: no allocation per event
@@ -68,7 +70,9 @@ struct ptag_engine {
 
 extern "C" {
 
-const char* ptag_last_error(void) { return last_error.c_str(); }
+const char* ptag_last_error(void) {
+  return last_error.c_str();
+}
 
 ptag_status ptag_compile(const char* name, const char* text, ptag_program** out) {
   if (!name || !text || !out) return fail(PTAG_ERROR_ARGUMENT, "ptag_compile: NULL argument");
@@ -83,7 +87,9 @@ ptag_status ptag_compile_files(const char* const* paths, size_t count, ptag_prog
   });
 }
 
-void ptag_program_free(ptag_program* program) { delete program; }
+void ptag_program_free(ptag_program* program) {
+  delete program;
+}
 
 ptag_status ptag_engine_new(const ptag_program* program, ptag_record_fn on_record, void* user_data,
                             ptag_engine** out) {
@@ -94,7 +100,9 @@ ptag_status ptag_engine_new(const ptag_program* program, ptag_record_fn on_recor
   });
 }
 
-void ptag_engine_free(ptag_engine* engine) { delete engine; }
+void ptag_engine_free(ptag_engine* engine) {
+  delete engine;
+}
 
 ptag_status ptag_engine_push(ptag_engine* engine, const ptag_event* e) {
   if (!engine || !e || !e->type || !e->partner || (e->data_count && !e->data)) {
@@ -150,12 +158,14 @@ size_t ptag_engine_partner_tags(const ptag_engine* engine, const char* partner, 
   return count;
 }
 
-ptag_status ptag_engine_partner_metric(const ptag_engine* engine, const char* partner, const char* metric,
-                                       int64_t* millionths) {
-  if (!engine || !partner || !metric || !millionths) return fail(PTAG_ERROR_ARGUMENT, "NULL argument");
+ptag_status ptag_engine_partner_metric(const ptag_engine* engine, const char* partner,
+                                       const char* metric, int64_t* millionths) {
+  if (!engine || !partner || !metric || !millionths)
+    return fail(PTAG_ERROR_ARGUMENT, "NULL argument");
   return guarded([&] {
     size_t i = engine->engine.find_partner(partner);
-    if (i == engine->engine.partner_count()) return fail(PTAG_ERROR_ARGUMENT, std::string("unknown partner ") + partner);
+    if (i == engine->engine.partner_count())
+      return fail(PTAG_ERROR_ARGUMENT, std::string("unknown partner ") + partner);
     auto value = engine->engine.partner_value(i, metric);
     if (!value) return fail(PTAG_ERROR_ARGUMENT, std::string("unknown metric ") + metric);
     *millionths = *value;

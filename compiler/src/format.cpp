@@ -369,7 +369,7 @@ class Formatter {
     return widest + 1;
   }
 
-  static constexpr std::size_t kWidth = 80;      // longest one-line rule
+  static constexpr std::size_t kWidth = 80;       // longest one-line rule
   static constexpr std::size_t kAlignLimit = 48;  // longer heads are not aligned with the rest
 
   const ast::Module& module_;

@@ -4,8 +4,8 @@
 #include <map>
 
 #include "ptag/compiler.hpp"
-#include "ptag/format.hpp"
 #include "ptag/diagnostic_codes.hpp"
+#include "ptag/format.hpp"
 #include "ptag/parser.hpp"
 #include "ptag/program.hpp"
 
@@ -302,7 +302,8 @@ class Lowering {
 // Names a segment may read: no events, no constants.
 void check_segment(const ast::Expr& e, FileId file, Diagnostics& d) {
   if (e.kind == ast::ExprKind::event_field) {
-    d.error(codes::kEventFieldInTimerRule, e.span, "a segment has no event: 'event." + e.text + "' cannot be read");
+    d.error(codes::kEventFieldInTimerRule, e.span,
+            "a segment has no event: 'event." + e.text + "' cannot be read");
   } else if (e.kind == ast::ExprKind::name && !is_metric(e.text) && !is_guard_builtin(e.text)) {
     d.error(codes::kUndefinedName, e.span, "'" + e.text + "' is not a metric or a built-in");
   }

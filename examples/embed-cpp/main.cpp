@@ -25,9 +25,9 @@ class PrintSink : public ptag::Sink {
     ++records;
     if (quiet_) return;
     static const char* kActions[] = {"add", "remove", "emit"};
-    std::printf("%s %.*s %s %.*s  (rule %.*s, %s)\n", ptag::format_time(r.time).c_str(), int(r.partner.size()),
-                r.partner.data(), kActions[int(r.action)], int(r.tag.size()), r.tag.data(), int(r.rule.size()),
-                r.rule.data(), r.timer ? "timer" : "event");
+    std::printf("%s %.*s %s %.*s  (rule %.*s, %s)\n", ptag::format_time(r.time).c_str(),
+                int(r.partner.size()), r.partner.data(), kActions[int(r.action)], int(r.tag.size()),
+                r.tag.data(), int(r.rule.size()), r.rule.data(), r.timer ? "timer" : "event");
   }
 
  private:
@@ -42,7 +42,8 @@ struct Simulation {
 
   Simulation(std::size_t partner_count, std::size_t event_count) {
     static const char* kCountries[] = {"DE", "FR", "AT", "US"};
-    for (std::size_t p = 0; p < partner_count; ++p) partners.push_back("partner-" + std::to_string(p));
+    for (std::size_t p = 0; p < partner_count; ++p)
+      partners.push_back("partner-" + std::to_string(p));
     std::uint64_t seed = 42;
     auto next = [&seed] {
       seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
@@ -68,7 +69,10 @@ struct Simulation {
         e.type = "signup";
       } else if (kind < 99) {
         e.type = "sale";
-        e.data.push_back({"amount", {ptag::Value::Kind::number, static_cast<std::int64_t>(next() % 300 + 1) * 1'000'000, {}}});
+        e.data.push_back({"amount",
+                          {ptag::Value::Kind::number,
+                           static_cast<std::int64_t>(next() % 300 + 1) * 1'000'000,
+                           {}}});
       } else {
         e.type = "refund";
         e.data.push_back({"amount", {ptag::Value::Kind::number, 10'000'000, {}}});
@@ -80,7 +84,8 @@ struct Simulation {
 
 // Runs `shards` engines on as many threads; each takes the partners whose id
 // hashes to it, so every partner's events stay in order on one engine.
-double run_sharded(const ptag::Program& program, const Simulation& sim, unsigned shards, std::size_t& records) {
+double run_sharded(const ptag::Program& program, const Simulation& sim, unsigned shards,
+                   std::size_t& records) {
   std::vector<PrintSink> sinks(shards, PrintSink(true));
   auto started = std::chrono::steady_clock::now();
   std::vector<std::thread> threads;
@@ -94,7 +99,8 @@ double run_sharded(const ptag::Program& program, const Simulation& sim, unsigned
     });
   }
   for (std::thread& t : threads) t.join();
-  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   records = 0;
   for (const PrintSink& sink : sinks) records += sink.records;
   return seconds;
@@ -121,7 +127,9 @@ int main(int argc, char** argv) {
     }
   }
   if (files.empty()) {
-    std::fprintf(stderr, "usage: embed-cpp RULES.ptag... [--partners N] [--events N] [--shards K] [--quiet]\n");
+    std::fprintf(
+        stderr,
+        "usage: embed-cpp RULES.ptag... [--partners N] [--events N] [--shards K] [--quiet]\n");
     return 2;
   }
   ptag::Result<ptag::Program> rules = ptag::compile_files(files);
@@ -133,7 +141,8 @@ int main(int argc, char** argv) {
     std::size_t one_records = 0, many_records = 0;
     double one = run_sharded(rules.value(), sim, 1, one_records);
     double many = run_sharded(rules.value(), sim, shards, many_records);
-    std::printf("1 engine: %.3f s, %.0f events/s, %zu records\n", one, double(sim.events.size()) / one, one_records);
+    std::printf("1 engine: %.3f s, %.0f events/s, %zu records\n", one,
+                double(sim.events.size()) / one, one_records);
     std::printf("%u engines: %.3f s, %.0f events/s, %zu records, speedup %.2fx\n", shards, many,
                 double(sim.events.size()) / many, many_records, one / many);
     return one_records == many_records ? 0 : 1;
@@ -147,9 +156,11 @@ int main(int argc, char** argv) {
   // Read access: one partner's tags and metrics, and a segment query.
   std::size_t p = engine.find_partner("partner-7");
   std::printf("partner-7 tags:");
-  for (std::string_view tag : engine.partner_tags(p)) std::printf(" [%.*s]", int(tag.size()), tag.data());
+  for (std::string_view tag : engine.partner_tags(p))
+    std::printf(" [%.*s]", int(tag.size()), tag.data());
   std::printf("; revenue %s\n", ptag::format_decimal(*engine.partner_value(p, "revenue")).c_str());
-  auto query = ptag::compile_segment_query(rules.value(), "tagged \"VIP\" and not tagged \"Inactive\"");
+  auto query =
+      ptag::compile_segment_query(rules.value(), "tagged \"VIP\" and not tagged \"Inactive\"");
   if (!query) {
     std::fputs(query.render().c_str(), stderr);
     return 1;

@@ -495,7 +495,8 @@ GuardParse parse_guard(const SourceSet& sources, FileId file) {
     }
   } catch (const tao::pegtl::parse_error& e) {
     const auto& pos = e.positions().front();
-    result.diagnostics.error(codes::kSyntax, span_at(text, file, std::min<std::size_t>(pos.byte, text.size())),
+    result.diagnostics.error(codes::kSyntax,
+                             span_at(text, file, std::min<std::size_t>(pos.byte, text.size())),
                              std::string(e.message()));
   }
   return result;

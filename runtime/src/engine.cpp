@@ -14,8 +14,8 @@ struct Engine::State {
   Sink& sink;
   EngineStats stats;
   std::vector<Partner> partners;
-  std::unordered_map<std::string, std::uint32_t> partner_index;
-  std::unordered_set<std::string> seen_ids;
+  StringMap<std::uint32_t> partner_index;
+  StringSet seen_ids;
   std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<>> timers;
   std::deque<RuleId> cascade;  // one FIFO per event or timer (§9.14)
   bool has_clock = false;
@@ -89,7 +89,9 @@ struct Engine::State {
       if (expires_after == 0) {
         clear_expiry(partner, tag);  // a plain add makes it permanent
       } else if (now + expires_after > e->deadline) {
-        *e = {tag, now + expires_after, rule, pc};
+        e->deadline = now + expires_after;
+        e->rule = rule;
+        e->order = pc;
         schedule_expiry(partner, *e);
       }
       return;
@@ -109,8 +111,10 @@ struct Engine::State {
     }
   }
 
-  void schedule_expiry(const Partner& partner, const Expiry& e) {
+  void schedule_expiry(const Partner& partner, Expiry& e) {
+    if (e.queued != kNotQueued && e.queued <= e.deadline) return;  // re-pushed when it surfaces
     timers.push({e.deadline, partner.index, e.rule, e.order + 1, e.tag});
+    e.queued = e.deadline;
   }
 
   // ---- rules -------------------------------------------------------------------
@@ -168,7 +172,9 @@ struct Engine::State {
     TimerState& t = partner.timers[slot];
     t.armed = true;
     t.deadline = base + rule.duration;
+    if (t.queued != kNotQueued && t.queued <= t.deadline) return;  // re-pushed when it surfaces
     timers.push({t.deadline, partner.index, program.timer_rules[slot], 0, kNone});
+    t.queued = t.deadline;
   }
 
   void rearm(Partner& partner, TimerKind kind, Seconds base) {
@@ -189,16 +195,27 @@ struct Engine::State {
       if (e.order == 0) {
         const ProgramRule& rule = program.rules[e.rule];
         TimerState& t = partner.timers[rule.timer_slot];
-        if (!t.armed || t.deadline != e.deadline) continue;
+        if (t.queued != e.deadline) continue;  // superseded by an earlier deadline
+        t.queued = kNotQueued;
+        if (!t.armed) continue;
+        if (t.deadline > e.deadline) {  // moved later since it was queued
+          timers.push({t.deadline, e.partner, e.rule, 0, kNone});
+          t.queued = t.deadline;
+          continue;
+        }
         t.armed = false;  // once per quiet spell; an anniversary once per partner
         ++stats.timers_fired;
         run_with_cascade(partner, e.rule, ctx);
       } else {
         Expiry* x = expiry_of(partner, e.tag);
-        if (!x || x->deadline != e.deadline || x->rule != e.rule || x->order + 1 != e.order)
+        if (!x || x->queued != e.deadline) continue;  // removed, or superseded
+        x->queued = kNotQueued;
+        if (x->deadline > e.deadline) {  // extended since it was queued
+          schedule_expiry(partner, *x);
           continue;
+        }
         ++stats.timers_fired;
-        take_tag(partner, e.tag, e.rule, ctx);
+        take_tag(partner, e.tag, x->rule, ctx);
         while (!cascade.empty()) {
           RuleId next = cascade.front();
           cascade.pop_front();
@@ -212,10 +229,14 @@ struct Engine::State {
   // ---- events ----------------------------------------------------------------------
 
   Partner& partner_for(const Event& event, bool& created) {
-    auto [it, fresh] = partner_index.emplace(std::string(event.partner),
-                                             static_cast<std::uint32_t>(partners.size()));
-    created = fresh;
-    if (!fresh) return partners[it->second];
+    if (auto known = partner_index.find(event.partner); known != partner_index.end()) {
+      created = false;
+      return partners[known->second];
+    }
+    created = true;
+    auto it = partner_index
+                  .emplace(std::string(event.partner), static_cast<std::uint32_t>(partners.size()))
+                  .first;
     Partner& p = partners.emplace_back();
     p.id = it->first;
     p.index = it->second;
@@ -284,7 +305,8 @@ struct Engine::State {
         ++m[index(Metric::sales)];
         const Field* customer = event.field("customer");
         if (customer && customer->value.kind == Value::Kind::text)
-          partner.customers.emplace(customer->value.text);
+          if (!partner.customers.contains(customer->value.text))
+            partner.customers.emplace(customer->value.text);
         break;
       }
       case EventType::refund:
@@ -341,9 +363,15 @@ PushCounts Engine::push(std::span<const Event> events) {
   PushCounts counts;
   for (const Event& e : events) {
     switch (push(e)) {
-      case PushResult::applied: ++counts.applied; break;
-      case PushResult::duplicate: ++counts.duplicates; break;
-      case PushResult::invalid: ++counts.invalid; break;
+      case PushResult::applied:
+        ++counts.applied;
+        break;
+      case PushResult::duplicate:
+        ++counts.duplicates;
+        break;
+      case PushResult::invalid:
+        ++counts.invalid;
+        break;
     }
   }
   return counts;
@@ -358,7 +386,8 @@ std::optional<Value> Engine::partner_attribute(std::size_t i, std::string_view n
 std::vector<std::size_t> Engine::segment(const Program& segment) const {
   std::vector<std::size_t> out;
   for (std::size_t i = 0; i < state_->partners.size(); ++i) {
-    if (evaluate_guard(segment, 0, state_->partners[i], nullptr, state_->clock) == 1) out.push_back(i);
+    if (evaluate_guard(segment, 0, state_->partners[i], nullptr, state_->clock) == 1)
+      out.push_back(i);
   }
   return out;
 }
@@ -391,20 +420,21 @@ PushResult Engine::push(const Event& event, std::string* why) {
   }
   if (type == EventType::sale || type == EventType::refund || type == EventType::commission) {
     // A sum leaving the number range makes the event invalid before it changes anything.
-    auto known = s.partner_index.find(std::string(event.partner));
+    auto known = s.partner_index.find(event.partner);
     if (known != s.partner_index.end()) {
       const Partner& p = s.partners[known->second];
       Metric m = type == EventType::commission ? Metric::commissions : Metric::revenue;
       std::int64_t sum;
       std::int64_t delta = type == EventType::refund ? -amount : amount;
-      if (__builtin_add_overflow(p.metrics[static_cast<std::size_t>(m)], delta, &sum) || sum < -INT64_MAX) {
+      if (__builtin_add_overflow(p.metrics[static_cast<std::size_t>(m)], delta, &sum) ||
+          sum < -INT64_MAX) {
         if (why) *why = "a metric would leave the number range";
         ++s.stats.invalid;
         return PushResult::invalid;
       }
     }
   }
-  if (event.has_id && s.seen_ids.count(std::string(event.id))) {
+  if (event.has_id && s.seen_ids.contains(event.id)) {
     ++s.stats.duplicates;  // no effect at all, not even on the clock (§9.1)
     return PushResult::duplicate;
   }
@@ -435,7 +465,7 @@ PushResult Engine::push(const Event& event, std::string* why) {
   Context ctx{&event, event.time, false};
   const std::vector<RuleId>* candidates = nullptr;
   if (type == EventType::custom) {
-    auto it = s.program.custom_rules.find(std::string(event.type));
+    auto it = s.program.custom_rules.find(event.type);
     if (it != s.program.custom_rules.end()) candidates = &it->second;
   } else {
     candidates = &s.program.event_rules[static_cast<std::size_t>(type)];
@@ -514,7 +544,7 @@ std::optional<std::int64_t> Engine::partner_value(std::size_t i, std::string_vie
 }
 
 std::size_t Engine::find_partner(std::string_view id) const {
-  auto it = state_->partner_index.find(std::string(id));
+  auto it = state_->partner_index.find(id);
   return it == state_->partner_index.end() ? state_->partners.size() : it->second;
 }
 

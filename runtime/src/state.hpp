@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ptag/engine.hpp"
+#include "ptag/string_map.hpp"
 
 namespace ptag {
 
@@ -19,16 +20,23 @@ struct Attribute {
   std::string text;
 };
 
+// The heap holds at most one live entry per timer: `queued` is the deadline
+// of that entry. A deadline that moves later is not pushed again; when the
+// old entry surfaces it is pushed anew at the current deadline.
+inline constexpr Seconds kNotQueued = INT64_MIN;
+
 struct Expiry {
   TagId tag;
   Seconds deadline;
   RuleId rule;          // the rule whose `add ... for` set it (§9.10)
   std::uint32_t order;  // its instruction's pc: (action, tag) order (§9.9)
+  Seconds queued = kNotQueued;
 };
 
 struct TimerState {
   Seconds deadline = 0;
   bool armed = false;  // inactive / no_referral: until it fires; anniversary: until it fires once
+  Seconds queued = kNotQueued;
 };
 
 struct Partner {
@@ -37,7 +45,7 @@ struct Partner {
   std::vector<std::uint64_t> tag_bits;
   std::vector<TagId> tags_in_order;
   std::array<std::int64_t, kMetrics> metrics{};  // counts, or millionths for money
-  std::unordered_set<std::string> customers;
+  StringSet customers;
   Seconds joined_at = 0, last_activity = 0, last_referral = 0;
   bool had_signup = false;
   std::uint8_t firsts = 0;  // bit per event type already seen
@@ -47,7 +55,9 @@ struct Partner {
   std::vector<Attribute> attributes;
 
   // A tag a segment query names but the program never adds is simply absent.
-  bool has(TagId t) const { return t / 64 < tag_bits.size() && ((tag_bits[t / 64] >> (t % 64)) & 1); }
+  bool has(TagId t) const {
+    return t / 64 < tag_bits.size() && ((tag_bits[t / 64] >> (t % 64)) & 1);
+  }
   const Attribute* attribute(std::string_view name) const {
     for (const Attribute& a : attributes) {
       if (a.name == name) return &a;

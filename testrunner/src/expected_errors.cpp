@@ -16,7 +16,8 @@ std::vector<ExpectedError> find_expected_errors(const std::string& text) {
     ExpectedError e{n, 0, 0, {}};
     int used = 0;
     std::string rest = line.substr(at + kMark.size());
-    if (std::sscanf(rest.c_str(), " %zu:%zu:%n", &e.line, &e.column, &used) < 2 || used == 0) continue;
+    if (std::sscanf(rest.c_str(), " %zu:%zu:%n", &e.line, &e.column, &used) < 2 || used == 0)
+      continue;
     e.message = rest.substr(static_cast<std::size_t>(used));
     e.message.erase(0, e.message.find_first_not_of(' '));
     out.push_back(std::move(e));
@@ -24,8 +25,8 @@ std::vector<ExpectedError> find_expected_errors(const std::string& text) {
   return out;
 }
 
-void check_expected_errors(const Unit& unit, const std::vector<ExpectedError>& expected, const TestOptions& options,
-                           TestSummary& summary, std::FILE* out) {
+void check_expected_errors(const Unit& unit, const std::vector<ExpectedError>& expected,
+                           const TestOptions& options, TestSummary& summary, std::FILE* out) {
   const std::string& file = unit.sources.file(0).name;
   std::vector<bool> matched(unit.diagnostics.all().size(), false);
   for (const ExpectedError& e : expected) {
@@ -39,12 +40,14 @@ void check_expected_errors(const Unit& unit, const std::vector<ExpectedError>& e
     }
     if (found) {
       ++summary.passed;
-      if (options.verbose) std::fprintf(out, "%s:%zu: expected error: ok\n", file.c_str(), e.at_line);
+      if (options.verbose)
+        std::fprintf(out, "%s:%zu: expected error: ok\n", file.c_str(), e.at_line);
       continue;
     }
     ++summary.failed;
-    std::fprintf(out, "%s:%zu: expected an error at %zu:%zu containing \"%s\", got %s\n", file.c_str(), e.at_line,
-                 e.line, e.column, e.message.c_str(), "these on that line:");
+    std::fprintf(out, "%s:%zu: expected an error at %zu:%zu containing \"%s\", got %s\n",
+                 file.c_str(), e.at_line, e.line, e.column, e.message.c_str(),
+                 "these on that line:");
     bool any = false;
     for (const Diagnostic& d : unit.diagnostics.all()) {
       if (d.severity != Severity::error || d.span.file != 0 || d.span.line != e.line) continue;

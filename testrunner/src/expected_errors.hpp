@@ -20,7 +20,7 @@ std::vector<ExpectedError> find_expected_errors(const std::string& text);
 
 // Each annotation is one test: an error at LINE:COL whose message contains
 // the text. An error no annotation expects is one more failed test.
-void check_expected_errors(const Unit& unit, const std::vector<ExpectedError>& expected, const TestOptions& options,
-                           TestSummary& summary, std::FILE* out);
+void check_expected_errors(const Unit& unit, const std::vector<ExpectedError>& expected,
+                           const TestOptions& options, TestSummary& summary, std::FILE* out);
 
 }  // namespace ptag

@@ -1,7 +1,7 @@
 #include "ptag/test_runner.hpp"
 
-#include <algorithm>
 #include <fmt/format.h>
+#include <algorithm>
 #include <set>
 
 #include "expected_errors.hpp"
@@ -29,8 +29,8 @@ const char* action_name(RecordAction a) {
 }
 
 std::string describe(const Record& r) {
-  return fmt::format("{} {} {} by {}", action_name(r.action), json_quote(r.tag), json_quote(r.partner),
-                     json_quote(r.rule));
+  return fmt::format("{} {} {} by {}", action_name(r.action), json_quote(r.tag),
+                     json_quote(r.partner), json_quote(r.rule));
 }
 
 class RecordingSink : public Sink {
@@ -38,11 +38,11 @@ class RecordingSink : public Sink {
   RecordingSink(bool verbose, std::FILE* out) : verbose_(verbose), out_(out) {}
   std::vector<Record> records;
   void record(const ChangeRecord& r) override {
-    records.push_back({r.time, std::string(r.partner), r.action, std::string(r.tag), std::string(r.rule), r.timer,
-                       std::string(r.event_id)});
+    records.push_back({r.time, std::string(r.partner), r.action, std::string(r.tag),
+                       std::string(r.rule), r.timer, std::string(r.event_id)});
     if (verbose_) {
-      std::fprintf(out_, "    %s %s (%s)\n", format_time(r.time).c_str(), describe(records.back()).c_str(),
-                   r.timer ? "timer" : "event");
+      std::fprintf(out_, "    %s %s (%s)\n", format_time(r.time).c_str(),
+                   describe(records.back()).c_str(), r.timer ? "timer" : "event");
     }
   }
 
@@ -59,18 +59,25 @@ std::string list(const std::vector<std::string_view>& tags) {
 
 bool compare(std::int64_t a, ast::ExprKind op, std::int64_t b) {
   switch (op) {
-    case ast::ExprKind::eq: return a == b;
-    case ast::ExprKind::ne: return a != b;
-    case ast::ExprKind::lt: return a < b;
-    case ast::ExprKind::le: return a <= b;
-    case ast::ExprKind::gt: return a > b;
-    default: return a >= b;
+    case ast::ExprKind::eq:
+      return a == b;
+    case ast::ExprKind::ne:
+      return a != b;
+    case ast::ExprKind::lt:
+      return a < b;
+    case ast::ExprKind::le:
+      return a <= b;
+    case ast::ExprKind::gt:
+      return a > b;
+    default:
+      return a >= b;
   }
 }
 
 class TestRun {
  public:
-  TestRun(const Unit& unit, const Program& program, const ast::Test& test, const TestOptions& options, std::FILE* out)
+  TestRun(const Unit& unit, const Program& program, const ast::Test& test,
+          const TestOptions& options, std::FILE* out)
       : unit_(unit), test_(test), out_(out), sink_(options.verbose, out), engine_(program, sink_) {}
 
   // Runs the steps until the first failed expectation; true when all held.
@@ -84,17 +91,20 @@ class TestRun {
  private:
   bool perform(const ast::Step& s) {
     switch (s.kind) {
-      case ast::StepKind::event: return send(s);
+      case ast::StepKind::event:
+        return send(s);
       case ast::StepKind::tick:
         step_begin_ = sink_.records.size();
         engine_.advance_to(s.time);
         return true;
-      case ast::StepKind::expect_has: case ast::StepKind::expect_lacks: {
+      case ast::StepKind::expect_has:
+      case ast::StepKind::expect_lacks: {
         auto tags = tags_of(s.partner.value);
         bool has = std::count(tags.begin(), tags.end(), s.tags[0].value) > 0;
         if (has == (s.kind == ast::StepKind::expect_has)) return true;
-        return fail(s, fmt::format("expected {} to {} {}, got tags {}", json_quote(s.partner.value),
-                                   has ? "lack" : "have", json_quote(s.tags[0].value), list(tags)),
+        return fail(s,
+                    fmt::format("expected {} to {} {}, got tags {}", json_quote(s.partner.value),
+                                has ? "lack" : "have", json_quote(s.tags[0].value), list(tags)),
                     s.partner.value);
       }
       case ast::StepKind::expect_tags: {
@@ -106,7 +116,9 @@ class TestRun {
           wanted.push_back(t.value);
         }
         if (got == want) return true;
-        return fail(s, fmt::format("expected {} tags {}, got {}", json_quote(s.partner.value), list(wanted), list(tags)),
+        return fail(s,
+                    fmt::format("expected {} tags {}, got {}", json_quote(s.partner.value),
+                                list(wanted), list(tags)),
                     s.partner.value);
       }
       case ast::StepKind::expect_metric: {
@@ -114,12 +126,15 @@ class TestRun {
         std::int64_t value = 0;
         if (index < engine_.partner_count()) value = *engine_.partner_value(index, s.metric.value);
         if (compare(value, s.comparison, s.value->number)) return true;
-        return fail(s, fmt::format("expected {} {} {} {}, got {}", json_quote(s.partner.value), s.metric.value,
-                                   ast::to_string(s.comparison), format_decimal(s.value->number),
-                                   format_decimal(value)),
+        return fail(s,
+                    fmt::format("expected {} {} {} {}, got {}", json_quote(s.partner.value),
+                                s.metric.value, ast::to_string(s.comparison),
+                                format_decimal(s.value->number), format_decimal(value)),
                     s.partner.value);
       }
-      case ast::StepKind::expect_records: case ast::StepKind::expect_no_records: return check_records(s);
+      case ast::StepKind::expect_records:
+      case ast::StepKind::expect_no_records:
+        return check_records(s);
     }
     return true;
   }
@@ -139,31 +154,36 @@ class TestRun {
       if (f.value.kind == ast::ExprKind::string) {
         v = {Value::Kind::text, 0, f.value.text};
       } else {
-        v = {f.value.kind == ast::ExprKind::boolean ? Value::Kind::boolean : Value::Kind::number, f.value.number, {}};
+        v = {f.value.kind == ast::ExprKind::boolean ? Value::Kind::boolean : Value::Kind::number,
+             f.value.number,
+             {}};
       }
       e.data.push_back({f.name.value, v});
     }
     step_begin_ = sink_.records.size();
     std::string why;
-    if (engine_.push(e, &why) == PushResult::invalid) return fail(s, "the event was rejected: " + why, s.partner.value);
+    if (engine_.push(e, &why) == PushResult::invalid)
+      return fail(s, "the event was rejected: " + why, s.partner.value);
     return true;
   }
 
   bool check_records(const ast::Step& s) {
     std::vector<const Record*> got;
-    for (std::size_t i = step_begin_; i < sink_.records.size(); ++i) got.push_back(&sink_.records[i]);
+    for (std::size_t i = step_begin_; i < sink_.records.size(); ++i)
+      got.push_back(&sink_.records[i]);
     bool same = got.size() == s.records.size();
     for (std::size_t i = 0; same && i < got.size(); ++i) {
       const ast::RecordPattern& want = s.records[i];
-      same = got[i]->action == static_cast<RecordAction>(want.action) && got[i]->tag == want.tag.value &&
-             (!want.rule || got[i]->rule == want.rule->value);
+      same = got[i]->action == static_cast<RecordAction>(want.action) &&
+             got[i]->tag == want.tag.value && (!want.rule || got[i]->rule == want.rule->value);
     }
     if (same) return true;
     std::string expected = s.kind == ast::StepKind::expect_no_records ? "no records" : "records [";
     for (std::size_t i = 0; i < s.records.size(); ++i) {
       const ast::RecordPattern& r = s.records[i];
-      expected += fmt::format("{}{} {}{}", i ? ", " : "", ast::to_string(r.action), json_quote(r.tag.value),
-                              r.rule ? " by " + json_quote(r.rule->value) : "");
+      expected +=
+          fmt::format("{}{} {}{}", i ? ", " : "", ast::to_string(r.action), json_quote(r.tag.value),
+                      r.rule ? " by " + json_quote(r.rule->value) : "");
     }
     if (s.kind == ast::StepKind::expect_records) expected += "]";
     std::string actual = "[";
@@ -177,19 +197,22 @@ class TestRun {
   }
 
   bool fail(const ast::Step& s, const std::string& message, const std::string& partner) {
-    std::fprintf(out_, "%s:%u: test %s: %s\n", unit_.sources.file(s.span.file).name.c_str(), s.span.line,
-                 json_quote(test_.name.value).c_str(), message.c_str());
+    std::fprintf(out_, "%s:%u: test %s: %s\n", unit_.sources.file(s.span.file).name.c_str(),
+                 s.span.line, json_quote(test_.name.value).c_str(), message.c_str());
     std::vector<const Record*> trail;
     for (const Record& r : sink_.records) {
       if (partner.empty() || r.partner == partner) trail.push_back(&r);
     }
-    if (!partner.empty()) std::fprintf(out_, "  tags of %s now: %s\n", json_quote(partner).c_str(), list(tags_of(partner)).c_str());
+    if (!partner.empty())
+      std::fprintf(out_, "  tags of %s now: %s\n", json_quote(partner).c_str(),
+                   list(tags_of(partner)).c_str());
     std::size_t from = trail.size() > 20 ? trail.size() - 20 : 0;
-    std::fprintf(out_, "  records that led there%s:%s\n", from ? " (the last 20)" : "", trail.empty() ? " none" : "");
+    std::fprintf(out_, "  records that led there%s:%s\n", from ? " (the last 20)" : "",
+                 trail.empty() ? " none" : "");
     for (std::size_t i = from; i < trail.size(); ++i) {
       const Record& r = *trail[i];
-      std::fprintf(out_, "    %s %s (%s%s)\n", format_time(r.time).c_str(), describe(r).c_str(), r.timer ? "timer" : "event",
-                   r.event.empty() ? "" : (" " + r.event).c_str());
+      std::fprintf(out_, "    %s %s (%s%s)\n", format_time(r.time).c_str(), describe(r).c_str(),
+                   r.timer ? "timer" : "event", r.event.empty() ? "" : (" " + r.event).c_str());
     }
     return false;
   }
@@ -204,7 +227,8 @@ class TestRun {
 
 }  // namespace
 
-TestSummary run_test_files(const std::vector<std::string>& files, const TestOptions& options, std::FILE* out) {
+TestSummary run_test_files(const std::vector<std::string>& files, const TestOptions& options,
+                           std::FILE* out) {
   TestSummary summary;
   for (const std::string& file : files) {
     Unit unit = compile_files({file});
@@ -213,7 +237,8 @@ TestSummary run_test_files(const std::vector<std::string>& files, const TestOpti
     if (read_file(file, text)) expected = find_expected_errors(text);
     if (!expected.empty() || unit.diagnostics.has_errors()) {
       if (expected.empty()) {
-        for (const Diagnostic& d : unit.diagnostics.all()) std::fputs(render_text(d, unit.sources).c_str(), out);
+        for (const Diagnostic& d : unit.diagnostics.all())
+          std::fputs(render_text(d, unit.sources).c_str(), out);
         std::size_t tests = unit.modules.empty() ? 0 : unit.all<ast::Test>().size();
         summary.failed += std::max<std::size_t>(1, tests);
         std::fprintf(out, "%s: does not compile; its tests count as failed\n", file.c_str());
@@ -226,7 +251,9 @@ TestSummary run_test_files(const std::vector<std::string>& files, const TestOpti
     for (const ast::Item& item : unit.modules[0].items) {
       const auto* test = std::get_if<ast::Test>(&item);
       if (!test || test->name.value.find(options.filter) == std::string::npos) continue;
-      if (options.verbose) std::fprintf(out, "%s:%u: test %s\n", file.c_str(), test->span.line, json_quote(test->name.value).c_str());
+      if (options.verbose)
+        std::fprintf(out, "%s:%u: test %s\n", file.c_str(), test->span.line,
+                     json_quote(test->name.value).c_str());
       bool ok = TestRun(unit, program, *test, options, out).run();
       ++(ok ? summary.passed : summary.failed);
       if (ok && options.verbose) std::fprintf(out, "  ok\n");

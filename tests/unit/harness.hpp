@@ -22,8 +22,9 @@ class ShortSink : public Sink {
   std::string json;
   void record(const ChangeRecord& r) override {
     static const char* kActions[] = {"add", "remove", "emit"};
-    std::string line = format_time(r.time) + " " + std::string(r.partner) + " " + kActions[static_cast<int>(r.action)] +
-                       " " + std::string(r.tag) + " | " + std::string(r.rule) + " " + (r.timer ? "timer" : "event");
+    std::string line = format_time(r.time) + " " + std::string(r.partner) + " " +
+                       kActions[static_cast<int>(r.action)] + " " + std::string(r.tag) + " | " +
+                       std::string(r.rule) + " " + (r.timer ? "timer" : "event");
     if (r.has_event_id) line += " " + std::string(r.event_id);
     records.push_back(line);
     append_record_json(json, r);
@@ -33,8 +34,8 @@ class ShortSink : public Sink {
 struct Outcome {
   std::vector<std::string> records;
   std::string json;
-  std::vector<std::string> bad;  // "LINE: reason"
-  std::vector<std::string> tags; // "partner: A, B"
+  std::vector<std::string> bad;   // "LINE: reason"
+  std::vector<std::string> tags;  // "partner: A, B"
   EngineStats stats;
   std::vector<std::string> diagnostics;
 };
@@ -59,7 +60,8 @@ inline Outcome run(const std::string& rules, const std::string& events,
   for (;;) {
     auto status = source.next(event, error);
     if (status == EventSource::Status::end) break;
-    if (status == EventSource::Status::event && engine.push(event, &error) != PushResult::invalid) continue;
+    if (status == EventSource::Status::event && engine.push(event, &error) != PushResult::invalid)
+      continue;
     out.bad.push_back(std::to_string(source.line()) + ": " + error);
   }
   std::fclose(in);

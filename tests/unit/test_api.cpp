@@ -7,7 +7,9 @@ namespace {
 
 struct Collect : ptag::Sink {
   std::vector<std::string> records;
-  void record(const ptag::ChangeRecord& r) override { records.push_back(std::string(r.partner) + " " + std::string(r.tag)); }
+  void record(const ptag::ChangeRecord& r) override {
+    records.push_back(std::string(r.partner) + " " + std::string(r.tag));
+  }
 };
 
 ptag::Event event(std::string_view type, std::string_view partner, const char* time) {
@@ -31,15 +33,19 @@ TEST_CASE("compile returns diagnostics as data, rendered like the CLI") {
   auto warned = ptag::compile({{"w.ptag", "let unused = 1\non join add \"A\"\n"}});
   CHECK(warned.ok());
   CHECK(warned.diagnostics().size() == 1);
-  CHECK_FALSE(ptag::compile({{"w.ptag", "let unused = 1\non join add \"A\"\n"}}, {.warnings_as_errors = true}).ok());
+  CHECK_FALSE(ptag::compile({{"w.ptag", "let unused = 1\non join add \"A\"\n"}},
+                            {.warnings_as_errors = true})
+                  .ok());
 }
 
 TEST_CASE("several in-memory sources are one program") {
-  auto rules = ptag::compile({{"a.ptag", "exclusive \"A\", \"B\"\non join add \"A\"\n"}, {"b.ptag", "on click add \"B\"\n"}});
+  auto rules = ptag::compile({{"a.ptag", "exclusive \"A\", \"B\"\non join add \"A\"\n"},
+                              {"b.ptag", "on click add \"B\"\n"}});
   REQUIRE(rules.ok());
   Collect sink;
   ptag::Engine engine(rules.value(), {.sink = &sink});
-  std::vector<ptag::Event> events = {event("join", "p1", "2026-01-01T00:00:00Z"), event("click", "p1", "2026-01-02T00:00:00Z")};
+  std::vector<ptag::Event> events = {event("join", "p1", "2026-01-01T00:00:00Z"),
+                                     event("click", "p1", "2026-01-02T00:00:00Z")};
   ptag::PushCounts counts = engine.push(events);
   CHECK(counts.applied == 2);
   CHECK(sink.records == std::vector<std::string>{"p1 A", "p1 B", "p1 A"});
@@ -63,7 +69,8 @@ TEST_CASE("an engine without a sink keeps state; attributes and metrics are read
 }
 
 TEST_CASE("segment queries select partners with a guard") {
-  auto rules = ptag::compile({{"r.ptag", "on join add \"New\"\non sale add \"VIP\"\non inactive 10d add \"Inactive\"\n"}});
+  auto rules = ptag::compile(
+      {{"r.ptag", "on join add \"New\"\non sale add \"VIP\"\non inactive 10d add \"Inactive\"\n"}});
   REQUIRE(rules.ok());
   ptag::Engine engine(rules.value(), ptag::EngineOptions{});
   ptag::Event sale = event("sale", "p2", "2026-01-01T00:00:00Z");
@@ -74,7 +81,8 @@ TEST_CASE("segment queries select partners with a guard") {
   sale3.partner = "p3";
   sale3.time = *ptag::parse_time("2026-01-20T00:00:00Z");
   engine.push(sale3);  // p1 and p2 are inactive by now
-  auto query = ptag::compile_segment_query(rules.value(), "tagged \"VIP\" and not tagged \"Inactive\"");
+  auto query =
+      ptag::compile_segment_query(rules.value(), "tagged \"VIP\" and not tagged \"Inactive\"");
   REQUIRE(query.ok());
   CHECK(ptag::segment(engine, query.value()) == std::vector<std::string_view>{"p3"});
   auto all = ptag::compile_segment_query(rules.value(), "revenue > 0 or tagged \"Unknown Tag\"");
@@ -82,6 +90,7 @@ TEST_CASE("segment queries select partners with a guard") {
   CHECK(ptag::segment(engine, all.value()) == std::vector<std::string_view>{"p2", "p3"});
   auto bad = ptag::compile_segment_query(rules.value(), "event.amount > 5");
   CHECK_FALSE(bad.ok());
-  CHECK(ptag::compile_segment_query(rules.value(), "tagged \"VIP\" and").render().find("expected a condition after 'and'") !=
-        std::string::npos);
+  CHECK(ptag::compile_segment_query(rules.value(), "tagged \"VIP\" and")
+            .render()
+            .find("expected a condition after 'and'") != std::string::npos);
 }

@@ -14,29 +14,32 @@ static std::string disasm(const std::string& text) {
 }
 
 TEST_CASE("rules, tables and actions") {
-  CHECK(disasm("exclusive \"Bronze\", \"Silver\"\nlet vip = 5000\n"
-               "rule \"Top\" on milestone revenue >= vip add \"Silver\" remove \"Bronze\" emit \"top\"\n"
-               "on inactive 2w add \"Quiet\" for 12h\n") ==
-        "program: 2 rules, 3 tags, 1 texts, 0 lists, 30 code bytes\n"
-        "tag 0 \"Bronze\"\n"
-        "tag 1 \"Silver\"\n"
-        "tag 2 \"Quiet\"\n"
-        "exclusive 0: 0 1\n"
-        "rule 0 \"Top\" on milestone revenue >= 5000\n"
-        "  do\n"
-        "    0000  ADD_TAG 1                 ; \"Silver\"\n"
-        "    0005  REMOVE_TAG 0              ; \"Bronze\"\n"
-        "    0010  EMIT 0                    ; \"top\"\n"
-        "    0015  END\n"
-        "rule 1 \"t.ptag:4\" on inactive 2w\n"
-        "  do\n"
-        "    0016  ADD_TAG_FOR 2 43200       ; \"Quiet\" for 43200s\n"
-        "    0029  END\n");
+  CHECK(
+      disasm(
+          "exclusive \"Bronze\", \"Silver\"\nlet vip = 5000\n"
+          "rule \"Top\" on milestone revenue >= vip add \"Silver\" remove \"Bronze\" emit \"top\"\n"
+          "on inactive 2w add \"Quiet\" for 12h\n") ==
+      "program: 2 rules, 3 tags, 1 texts, 0 lists, 30 code bytes\n"
+      "tag 0 \"Bronze\"\n"
+      "tag 1 \"Silver\"\n"
+      "tag 2 \"Quiet\"\n"
+      "exclusive 0: 0 1\n"
+      "rule 0 \"Top\" on milestone revenue >= 5000\n"
+      "  do\n"
+      "    0000  ADD_TAG 1                 ; \"Silver\"\n"
+      "    0005  REMOVE_TAG 0              ; \"Bronze\"\n"
+      "    0010  EMIT 0                    ; \"top\"\n"
+      "    0015  END\n"
+      "rule 1 \"t.ptag:4\" on inactive 2w\n"
+      "  do\n"
+      "    0016  ADD_TAG_FOR 2 43200       ; \"Quiet\" for 43200s\n"
+      "    0029  END\n");
 }
 
 TEST_CASE("guards: precedence, short circuits and constants") {
   CHECK(disasm("let regions = [\"DE\", \"AT\"]\n"
-               "on sale when partner.country in regions or not tagged \"VIP\" and event.amount * 2 > 10 emit \"x\"\n") ==
+               "on sale when partner.country in regions or not tagged \"VIP\" and event.amount * 2 "
+               "> 10 emit \"x\"\n") ==
         "program: 1 rules, 1 tags, 5 texts, 1 lists, 61 code bytes\n"
         "tag 0 \"VIP\"\n"
         "rule 0 \"t.ptag:2\" on sale\n"
@@ -62,13 +65,16 @@ TEST_CASE("guards: precedence, short circuits and constants") {
 }
 
 TEST_CASE("rules are indexed by what can fire them") {
-  Unit unit = load_text("t.ptag",
-                        "on sale add \"A\"\non first_sale add \"B\"\non milestone revenue >= 5 add \"C\"\n"
-                        "on refund add \"D\"\non event \"x.y\" add \"E\"\non tag_added \"A\" add \"F\"\n"
-                        "on tag_removed \"A\" add \"G\"\non inactive 1d add \"H\"\non milestone customers >= 2 add \"I\"\n");
+  Unit unit =
+      load_text("t.ptag",
+                "on sale add \"A\"\non first_sale add \"B\"\non milestone revenue >= 5 add \"C\"\n"
+                "on refund add \"D\"\non event \"x.y\" add \"E\"\non tag_added \"A\" add \"F\"\n"
+                "on tag_removed \"A\" add \"G\"\non inactive 1d add \"H\"\non milestone customers "
+                ">= 2 add \"I\"\n");
   check(unit);
   Program p = lower(unit);
-  CHECK(p.event_rules[static_cast<std::size_t>(EventType::sale)] == std::vector<RuleId>{0, 1, 2, 8});
+  CHECK(p.event_rules[static_cast<std::size_t>(EventType::sale)] ==
+        std::vector<RuleId>{0, 1, 2, 8});
   CHECK(p.event_rules[static_cast<std::size_t>(EventType::refund)] == std::vector<RuleId>{2, 3});
   CHECK(p.event_rules[static_cast<std::size_t>(EventType::click)].empty());
   CHECK(p.custom_rules.at("x.y") == std::vector<RuleId>{4});

@@ -42,8 +42,10 @@ struct CompileOptions {
 // Compiles rule files as one program. Diagnostics (warnings, or the errors
 // that left no program) are data; Result::render() prints them like the CLI.
 Result<Program> compile(std::span<const RuleSource> sources, const CompileOptions& options = {});
-Result<Program> compile(std::initializer_list<RuleSource> sources, const CompileOptions& options = {});
-Result<Program> compile_files(std::span<const std::string> paths, const CompileOptions& options = {});
+Result<Program> compile(std::initializer_list<RuleSource> sources,
+                        const CompileOptions& options = {});
+Result<Program> compile_files(std::span<const std::string> paths,
+                              const CompileOptions& options = {});
 
 // Compiles a segment query, a guard such as `tagged "VIP" and revenue > 1000`,
 // for Engine::segment(). Event fields are not allowed: there is no event.

@@ -15,7 +15,9 @@ template <typename T>
 class Result {
  public:
   Result(std::optional<T> value, Diagnostics diagnostics, SourceSet sources)
-      : value_(std::move(value)), diagnostics_(std::move(diagnostics)), sources_(std::move(sources)) {}
+      : value_(std::move(value)),
+        diagnostics_(std::move(diagnostics)),
+        sources_(std::move(sources)) {}
 
   bool ok() const { return value_.has_value(); }
   explicit operator bool() const { return ok(); }

@@ -11,6 +11,7 @@
 
 #include "ptag/catalogue.hpp"
 #include "ptag/opcodes.hpp"
+#include "ptag/string_map.hpp"
 #include "ptag/time.hpp"
 
 namespace ptag {
@@ -77,7 +78,7 @@ struct Program {
   // Rules an event can fire, in source order: every-event, first-of-type and
   // milestone rules by built-in type; custom-event rules by type name.
   std::array<std::vector<RuleId>, kEventTypes> event_rules;
-  std::unordered_map<std::string, std::vector<RuleId>> custom_rules;
+  StringMap<std::vector<RuleId>> custom_rules;
   std::vector<std::vector<RuleId>> added_rules, removed_rules;  // by tag
   std::vector<RuleId> timer_rules;                              // by timer slot
   std::uint32_t milestone_count = 0;
