@@ -21,6 +21,29 @@ struct Options {
   std::string out;
   std::string tags_out;
   bool strict = false;
+  bool stats = false;
+};
+
+using Clock = std::chrono::steady_clock;
+
+// Times the records' formatting and writing, for --stats.
+class TimedSink : public Sink {
+ public:
+  explicit TimedSink(Sink& inner) : inner_(inner) {}
+  double seconds = 0;
+  void record(const ChangeRecord& r) override {
+    auto start = Clock::now();
+    inner_.record(r);
+    seconds += std::chrono::duration<double>(Clock::now() - start).count();
+  }
+  void flush() override {
+    auto start = Clock::now();
+    inner_.flush();
+    seconds += std::chrono::duration<double>(Clock::now() - start).count();
+  }
+
+ private:
+  Sink& inner_;
 };
 
 // Closes what it opened, never stdin or stdout.
@@ -79,8 +102,11 @@ int run(const Options& o) {
   }
   std::string events_name = o.events == "-" ? "stdin" : o.events;
 
-  JsonlSink sink(out.handle);
+  JsonlSink jsonl(out.handle);
+  TimedSink timed(jsonl);
+  Sink& sink = o.stats ? static_cast<Sink&>(timed) : jsonl;
   Engine engine(program, sink);
+  double parse_seconds = 0, push_seconds = 0;
   JsonlSource source(in.handle);
   Event event;
   std::string error;
@@ -88,10 +114,17 @@ int run(const Options& o) {
   bool progress = isatty(STDERR_FILENO);
   int status = kOk;
   for (;;) {
+    Clock::time_point t0 = o.stats ? Clock::now() : Clock::time_point{};
     EventSource::Status got = source.next(event, error);
+    Clock::time_point t1 = o.stats ? Clock::now() : Clock::time_point{};
     if (got == EventSource::Status::end) break;
     ++read;
-    if (got == EventSource::Status::event && engine.push(event, &error) != PushResult::invalid) {
+    bool pushed = got == EventSource::Status::event && engine.push(event, &error) != PushResult::invalid;
+    if (o.stats) {
+      parse_seconds += std::chrono::duration<double>(t1 - t0).count();
+      push_seconds += std::chrono::duration<double>(Clock::now() - t1).count();
+    }
+    if (pushed) {
       if (progress && read % 1'000'000 == 0)
         std::fprintf(stderr, "\r%llu events...", static_cast<unsigned long long>(read));
       continue;
@@ -104,7 +137,11 @@ int run(const Options& o) {
     }
   }
   if (progress && read >= 1'000'000) std::fputc('\n', stderr);
-  if (until && status == kOk) engine.advance_to(*until);
+  if (until && status == kOk) {
+    Clock::time_point t0 = Clock::now();
+    engine.advance_to(*until);
+    push_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+  }
   sink.flush();
   if (!o.tags_out.empty() && !write_tags(engine, o.tags_out)) {
     std::fprintf(stderr, "ptag run: cannot write '%s'\n", o.tags_out.c_str());
@@ -128,6 +165,16 @@ int run(const Options& o) {
                  json_quote(program.rules[r].name).c_str(),
                  static_cast<unsigned long long>(stats.guard_errors[r]));
   }
+  if (o.stats) {
+    double output = timed.seconds;
+    std::fprintf(stderr, "ptag run: time: parse %.3f s, evaluate %.3f s, output %.3f s\n", parse_seconds,
+                 push_seconds - output > 0 ? push_seconds - output : 0.0, output);
+    std::fprintf(stderr, "ptag run: rule fires (guard passed, actions ran):\n");
+    for (std::size_t r = 0; r < program.rules.size(); ++r) {
+      std::fprintf(stderr, "  %10llu  %s\n", static_cast<unsigned long long>(stats.rule_fires[r]),
+                   json_quote(program.rules[r].name).c_str());
+    }
+  }
   if (status != kOk && o.strict)
     std::fprintf(stderr, "ptag run: stopped at the first bad line (--strict)\n");
   return status;
@@ -147,6 +194,7 @@ Run add_run(CLI::App& app) {
   app.add_option("--out", o->out, "Write change records here instead of stdout");
   app.add_option("--tags-out", o->tags_out, "Write every partner's final tags here (JSONL)");
   app.add_flag("--strict", o->strict, "Stop with exit 1 at the first bad event line");
+  app.add_flag("--stats", o->stats, "Print per-rule fire counts and time per phase (parse, evaluate, output)");
   app.footer(
       "Records (stdout or --out): "
       "{\"time\",\"partner\",\"action\",\"tag\"|\"name\",\"rule\",\"cause\",\"event\"}.\n"

@@ -1,0 +1,271 @@
+// ptag-bench [--small] [--dir DIR] [--only NAME]
+//
+// Runs the named workloads of docs/performance.md, each in its own process
+// (so peak RSS is its own), and prints one table. --small is the CI smoke
+// run: the same workloads, a hundredth of the size.
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <ptag/ptag.hpp>
+
+#include "workload.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Row {
+  double events = 0;
+  double seconds = 0;
+  double bytes_per_partner = 0;  // 0: not measured
+  char note[160] = "";
+};
+
+long peak_rss_kib() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss;
+}
+
+long current_rss_bytes() {
+  std::ifstream statm("/proc/self/statm");
+  long pages = 0, resident = 0;
+  statm >> pages >> resident;
+  return resident * sysconf(_SC_PAGESIZE);
+}
+
+double since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+ptag::Program example_rules() {
+  std::vector<ptag::RuleSource> sources;
+  for (const char* name : {"onboarding", "tiers", "reengagement"}) {
+    fs::path p = fs::path(PTAG_SOURCE_DIR) / "examples" / (std::string(name) + ".ptag");
+    sources.push_back({p.string(), read_text(p)});
+  }
+  auto rules = ptag::compile(sources);
+  if (!rules) {
+    std::fputs(rules.render().c_str(), stderr);
+    std::exit(1);
+  }
+  return std::move(rules.value());
+}
+
+ptag::Program generated_rules(std::uint64_t count) {
+  auto rules = ptag::compile({{"generated.ptag", ptag::bench::make_rules(count)}});
+  if (!rules) {
+    std::fputs(rules.render().c_str(), stderr);
+    std::exit(1);
+  }
+  return std::move(rules.value());
+}
+
+// Events parsed once into memory, owning their strings: the host-API input.
+struct ParsedEvents {
+  std::deque<std::string> strings;
+  std::vector<ptag::Event> events;
+
+  explicit ParsedEvents(const fs::path& file) {
+    std::FILE* in = std::fopen(file.c_str(), "rb");
+    ptag::JsonlSource source(in);
+    ptag::Event e;
+    std::string error;
+    auto keep = [this](std::string_view s) { return std::string_view(strings.emplace_back(s)); };
+    while (source.next(e, error) == ptag::EventSource::Status::event) {
+      ptag::Event owned = e;
+      owned.id = keep(e.id);
+      owned.type = keep(e.type);
+      owned.partner = keep(e.partner);
+      for (ptag::Field& f : owned.data) {
+        f.name = keep(f.name);
+        if (f.value.kind == ptag::Value::Kind::text) f.value.text = keep(f.value.text);
+      }
+      events.push_back(std::move(owned));
+    }
+    std::fclose(in);
+  }
+};
+
+class CountingSink : public ptag::Sink {
+ public:
+  std::uint64_t records = 0;
+  void record(const ptag::ChangeRecord&) override { ++records; }
+};
+
+Row w1(const fs::path& events, const fs::path& out_file) {
+  ptag::Program program = example_rules();
+  auto start = std::chrono::steady_clock::now();
+  std::FILE* in = std::fopen(events.c_str(), "rb");
+  std::FILE* out = std::fopen(out_file.c_str(), "wb");
+  Row row;
+  {
+    ptag::JsonlSink sink(out);
+    ptag::Engine engine(program, sink);
+    ptag::JsonlSource source(in);
+    ptag::Event e;
+    std::string error;
+    while (source.next(e, error) != ptag::EventSource::Status::end) {
+      engine.push(e);
+      ++row.events;
+    }
+    std::snprintf(row.note, sizeof row.note, "%llu records", static_cast<unsigned long long>(engine.stats().records));
+  }
+  std::fclose(out);
+  std::fclose(in);
+  row.seconds = since(start);
+  return row;
+}
+
+Row w1_parse(const fs::path& events) {
+  auto start = std::chrono::steady_clock::now();
+  std::FILE* in = std::fopen(events.c_str(), "rb");
+  ptag::JsonlSource source(in);
+  ptag::Event e;
+  std::string error;
+  Row row;
+  std::uint64_t fields = 0;
+  while (source.next(e, error) != ptag::EventSource::Status::end) {
+    ++row.events;
+    fields += e.data.size();
+  }
+  std::fclose(in);
+  row.seconds = since(start);
+  std::snprintf(row.note, sizeof row.note, "%llu data fields", static_cast<unsigned long long>(fields));
+  return row;
+}
+
+Row api(const fs::path& events, const ptag::Program& program, const char* label) {
+  ParsedEvents parsed(events);
+  CountingSink sink;
+  ptag::Engine engine(program, {.sink = &sink});
+  auto start = std::chrono::steady_clock::now();
+  engine.push(parsed.events);
+  Row row;
+  row.seconds = since(start);
+  row.events = static_cast<double>(parsed.events.size());
+  std::snprintf(row.note, sizeof row.note, "%s: %llu records, %.0f ns/event", label,
+                static_cast<unsigned long long>(sink.records), row.seconds * 1e9 / row.events);
+  return row;
+}
+
+Row partners(std::uint64_t count) {
+  ptag::Program program = example_rules();
+  CountingSink sink;
+  ptag::Engine engine(program, {.sink = &sink});
+  long before = current_rss_bytes();
+  auto start = std::chrono::steady_clock::now();
+  std::string id;
+  ptag::Event e;
+  e.type = "join";
+  ptag::Seconds t0 = *ptag::parse_time("2026-01-01T00:00:00Z");
+  for (std::uint64_t p = 0; p < count; ++p) {
+    id = "p" + std::to_string(p);
+    e.partner = id;
+    e.time = t0 + static_cast<ptag::Seconds>(p / 100);
+    engine.push(e);
+  }
+  Row row;
+  row.seconds = since(start);
+  row.events = static_cast<double>(count);
+  row.bytes_per_partner = static_cast<double>(current_rss_bytes() - before) / static_cast<double>(count);
+  std::snprintf(row.note, sizeof row.note, "1 tag each (\"New Partner\"), %zu timers each",
+                program.timer_rules.size());
+  return row;
+}
+
+Row compile_time(std::uint64_t rules) {
+  std::string text = ptag::bench::make_rules(rules);
+  auto start = std::chrono::steady_clock::now();
+  auto result = ptag::compile({{"generated.ptag", text}});
+  Row row;
+  row.seconds = since(start);
+  row.events = 0;
+  std::snprintf(row.note, sizeof row.note, "%llu rules, %zu bytes of source, %s", static_cast<unsigned long long>(rules),
+                text.size(), result ? "ok" : "errors");
+  return row;
+}
+
+// Runs `work` in a child process and prints its row.
+void measure(const char* name, const std::function<Row()>& work) {
+  int pipe_fd[2];
+  if (pipe(pipe_fd) != 0) return;
+  pid_t child = fork();
+  if (child == 0) {
+    close(pipe_fd[0]);
+    Row row = work();
+    long rss = peak_rss_kib();
+    ssize_t ignored = write(pipe_fd[1], &row, sizeof row);
+    ignored = write(pipe_fd[1], &rss, sizeof rss);
+    (void)ignored;
+    _exit(0);
+  }
+  close(pipe_fd[1]);
+  Row row;
+  long rss = 0;
+  bool ok = read(pipe_fd[0], &row, sizeof row) == sizeof row && read(pipe_fd[0], &rss, sizeof rss) == sizeof rss;
+  close(pipe_fd[0]);
+  int status = 0;
+  waitpid(child, &status, 0);
+  if (!ok || status != 0) {
+    std::printf("| %-9s | failed |\n", name);
+    return;
+  }
+  std::printf("| %-9s | %10.0f | %8.3f | %12.0f | %8.1f | %10s | %s |\n", name, row.events, row.seconds,
+              row.events > 0 ? row.events / row.seconds : 0.0, static_cast<double>(rss) / 1024.0,
+              row.bytes_per_partner > 0 ? std::to_string(static_cast<long>(row.bytes_per_partner)).c_str() : "",
+              row.note);
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool small = false;
+  std::string only;
+  fs::path dir = fs::temp_directory_path() / "ptag-bench";
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--small")) small = true;
+    else if (!std::strcmp(argv[i], "--dir") && i + 1 < argc) dir = argv[++i];
+    else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
+  }
+  fs::create_directories(dir);
+  std::uint64_t scale = small ? 100 : 1;
+  ptag::bench::EventMix mix{100'000 / scale, 2'000'000 / scale, 1};
+  fs::path events = dir / (small ? "w1-small.jsonl" : "w1.jsonl");
+  if (!fs::exists(events)) {
+    std::FILE* out = std::fopen(events.c_str(), "wb");
+    ptag::bench::write_events(out, mix);
+    std::fclose(out);
+  }
+  std::printf("W1 input: %s, %llu partners, %llu events, %.1f MB\n\n", events.c_str(),
+              static_cast<unsigned long long>(mix.partners), static_cast<unsigned long long>(mix.events),
+              static_cast<double>(fs::file_size(events)) / 1e6);
+  std::printf("| workload  |     events |  seconds |     events/s | peak MiB | B/partner  | notes |\n");
+  std::printf("|-----------|------------|----------|--------------|----------|------------|-------|\n");
+  auto want = [&](const char* name) { return only.empty() || only == name; };
+  if (want("W1")) measure("W1", [&] { return w1(events, dir / "w1-records.jsonl"); });
+  if (want("W1-parse")) measure("W1-parse", [&] { return w1_parse(events); });
+  if (want("W1-api")) measure("W1-api", [&] { return api(events, example_rules(), "example rules"); });
+  if (want("R10")) measure("R10", [&] { return api(events, generated_rules(10), "10 generated rules"); });
+  if (want("R1000")) measure("R1000", [&] { return api(events, generated_rules(1000), "1000 generated rules"); });
+  if (want("M10M")) measure("M10M", [&] { return partners(10'000'000 / scale); });
+  if (want("C10k")) measure("C10k", [&] { return compile_time(10'000 / (small ? 10 : 1)); });
+  return 0;
+}

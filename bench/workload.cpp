@@ -1,0 +1,117 @@
+#include "workload.hpp"
+
+#include <fmt/format.h>
+
+#include <ptag/time.hpp>
+
+namespace ptag::bench {
+namespace {
+
+struct Random {
+  std::uint64_t state;
+  std::uint64_t next() {  // splitmix64
+    std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+  }
+  std::uint64_t below(std::uint64_t n) { return next() % n; }
+};
+
+}  // namespace
+
+std::uint64_t write_events(std::FILE* out, const EventMix& mix) {
+  static const char* kCountries[] = {"DE", "AT", "CH", "FR", "NL", "US", "GB", "ES"};
+  Random rng{mix.seed};
+  const Seconds start = *parse_time("2026-01-01T00:00:00Z");
+  const Seconds year = 365 * 86400;
+  std::string buffer;
+  std::uint64_t id = 0;
+  auto flush = [&] {
+    std::fwrite(buffer.data(), 1, buffer.size(), out);
+    buffer.clear();
+  };
+  for (std::uint64_t p = 0; p < mix.partners; ++p) {
+    Seconds t = start + static_cast<Seconds>(p * year / mix.partners);
+    fmt::format_to(std::back_inserter(buffer),
+                   R"({{"id":"e{}","type":"join","partner":"p{}","time":"{}","data":{{"country":"{}"}}}})"
+                   "\n",
+                   ++id, p, format_time(t), kCountries[rng.below(8)]);
+    if (buffer.size() > (1 << 20)) flush();
+  }
+  std::uint64_t rest = mix.events > mix.partners ? mix.events - mix.partners : 0;
+  for (std::uint64_t i = 0; i < rest; ++i) {
+    Seconds t = start + year + static_cast<Seconds>(i * year / std::max<std::uint64_t>(rest, 1));
+    if (rng.below(500) == 0) t -= static_cast<Seconds>(rng.below(2 * 86400));  // a late event
+    std::uint64_t p = rng.below(mix.partners);
+    std::uint64_t kind = rng.below(100);
+    std::string time = format_time(t);
+    auto head = [&](const char* type) {
+      fmt::format_to(std::back_inserter(buffer), R"({{"id":"e{}","type":"{}","partner":"p{}","time":"{}")", ++id,
+                     type, p, time);
+    };
+    if (kind < 70) {
+      head("click");
+      buffer += "}\n";
+    } else if (kind < 85) {
+      head("signup");
+      buffer += "}\n";
+    } else if (kind < 95) {
+      head("sale");
+      // Repeat customers: a partner's customers come from a small pool.
+      fmt::format_to(std::back_inserter(buffer), R"(,"data":{{"amount":{}.{:02},"customer":"c{}-{}"}}}})"
+                                                 "\n",
+                     rng.below(500) + 5, rng.below(100), p, rng.below(20));
+    } else if (kind < 99) {
+      head("commission");
+      fmt::format_to(std::back_inserter(buffer), R"(,"data":{{"amount":{}.{:02}}}}})"
+                                                 "\n",
+                     rng.below(50) + 1, rng.below(100));
+    } else {
+      head("refund");
+      fmt::format_to(std::back_inserter(buffer), R"(,"data":{{"amount":{}.00}}}})"
+                                                 "\n",
+                     rng.below(100) + 1);
+    }
+    if (buffer.size() > (1 << 20)) flush();
+  }
+  flush();
+  return mix.partners + rest;
+}
+
+std::string make_rules(std::uint64_t count, std::uint64_t seed) {
+  Random rng{seed};
+  std::string out = "# Generated rules.\n";
+  std::uint64_t groups = 0;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    std::uint64_t n = rng.below(1000) + 1;
+    switch (i % 12) {
+      case 0: out += fmt::format("rule \"r{}\" on join add \"New {}\"\n", i, i); break;
+      case 1: out += fmt::format("rule \"r{}\" on click when clicks >= {} add \"Clicker {}\"\n", i, n % 50 + 2, i); break;
+      case 2:
+        out += fmt::format("rule \"r{}\" on sale when event.amount >= {} add \"Big {}\" for {}d\n", i, n % 400 + 50, i,
+                           n % 30 + 1);
+        break;
+      case 3: out += fmt::format("rule \"r{}\" on milestone revenue >= {} add \"Revenue {}\"\n", i, n * 10, i); break;
+      case 4: out += fmt::format("rule \"r{}\" on first_sale add \"Proven {}\"\n", i, i); break;
+      case 5: out += fmt::format("rule \"r{}\" on inactive {}d add \"Quiet {}\"\n", i, n % 90 + 7, i); break;
+      case 6: out += fmt::format("rule \"r{}\" on signup when tagged \"Quiet {}\" remove \"Quiet {}\"\n", i, i - 1, i - 1); break;
+      case 7: out += fmt::format("rule \"r{}\" on no_referral {}d add \"No Referrals {}\"\n", i, n % 120 + 30, i); break;
+      case 8: out += fmt::format("rule \"r{}\" on tag_added \"Revenue {}\" emit \"revenue {}\"\n", i, i - 5, i); break;
+      case 9: {
+        std::uint64_t g = groups++;
+        out += fmt::format("exclusive \"Tier {} A\", \"Tier {} B\", \"Tier {} C\"\n", g, g, g);
+        out += fmt::format("rule \"r{}\" on milestone sales >= {} add \"Tier {} B\"\n", i, n % 20 + 1, g);
+        break;
+      }
+      case 10:
+        out += fmt::format("rule \"r{}\" on commission when partner.country in [\"DE\", \"AT\"] and commissions > {} add \"Earner {}\"\n",
+                           i, n % 100, i);
+        break;
+      default: out += fmt::format("rule \"r{}\" on anniversary {}d add \"Anniversary {}\"\n", i, n % 400 + 30, i); break;
+    }
+  }
+  return out;
+}
+
+}  // namespace ptag::bench
