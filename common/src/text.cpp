@@ -49,6 +49,21 @@ std::string ptag_quote(std::string_view text) {
   return quote(text, false);
 }
 
+void append_json_quoted(std::string& out, std::string_view text) {
+  out += '"';
+  std::size_t plain = 0;  // start of the run of characters that need no escape
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(text.data() + plain, i - plain);
+    std::string escaped = quote(text.substr(i, 1), true);
+    out.append(escaped, 1, escaped.size() - 2);
+    plain = i + 1;
+  }
+  out.append(text.data() + plain, text.size() - plain);
+  out += '"';
+}
+
 // Edit distance where swapping two neighbours counts as one edit ("frist").
 static std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));

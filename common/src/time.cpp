@@ -104,8 +104,23 @@ std::string format_time(Seconds t) {
   std::int64_t y;
   unsigned m, d;
   civil_from_days(days, y, m, d);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", y, m, d, rest / 3600, rest / 60 % 60,
-                     rest % 60);
+  if (y < 0 || y > 9999) {
+    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", y, m, d, rest / 3600, rest / 60 % 60, rest % 60);
+  }
+  // The common case by hand: this runs once per change record.
+  char text[] = "0000-00-00T00:00:00Z";
+  auto two = [&text](std::size_t at, std::int64_t v) {
+    text[at] = static_cast<char>('0' + v / 10);
+    text[at + 1] = static_cast<char>('0' + v % 10);
+  };
+  two(0, y / 100);
+  two(2, y % 100);
+  two(5, m);
+  two(8, d);
+  two(11, rest / 3600);
+  two(14, rest / 60 % 60);
+  two(17, rest % 60);
+  return std::string(text, 20);
 }
 
 }  // namespace ptag

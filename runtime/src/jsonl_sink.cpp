@@ -10,17 +10,17 @@ void append_record_json(std::string& out, const ChangeRecord& r) {
   out += R"({"time":")";
   out += format_time(r.time);
   out += R"(","partner":)";
-  out += json_quote(r.partner);
+  append_json_quoted(out, r.partner);
   out += R"(,"action":")";
   out += kActions[static_cast<int>(r.action)];
   out += r.action == RecordAction::emit ? R"(","name":)" : R"(","tag":)";
-  out += json_quote(r.tag);
+  append_json_quoted(out, r.tag);
   out += R"(,"rule":)";
-  out += json_quote(r.rule);
+  append_json_quoted(out, r.rule);
   out += r.timer ? R"(,"cause":"timer")" : R"(,"cause":"event")";
   if (r.has_event_id) {
     out += R"(,"event":)";
-    out += json_quote(r.event_id);
+    append_json_quoted(out, r.event_id);
   }
   out += "}\n";
 }

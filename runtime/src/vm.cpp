@@ -77,7 +77,10 @@ std::int64_t metric_value(const Partner& partner, Metric m) {
 
 int evaluate_guard(const Program& p, std::uint32_t start, const Partner& partner,
                    const Event* event, Seconds now) {
-  Value stack[kMaxStack];
+  // Raw storage: constructing kMaxStack values on every call would cost more
+  // than most guards.
+  alignas(Value) unsigned char storage[sizeof(Value) * kMaxStack];
+  Value* stack = reinterpret_cast<Value*>(storage);
   std::size_t sp = 0;  // number of values on the stack
   std::size_t pc = start;
   const std::uint8_t* code = p.code.data();

@@ -89,3 +89,12 @@ TEST_CASE("the renderer puts the caret under the span, in characters") {
   CHECK(json.find(R"("message":"unknown trigger 'sälé'")") != std::string::npos);
   CHECK(summary_line(d) == "1 error, 0 warnings");
 }
+
+TEST_CASE("JSON quoting appends in place, escaping only what must be") {
+  std::string out = "x";
+  append_json_quoted(out, "plain \"q\" back\\slash\nnew\x01 ü");
+  CHECK(out == "x\"plain \\\"q\\\" back\\\\slash\\nnew\\u0001 ü\"");
+  CHECK(out.substr(1) == json_quote("plain \"q\" back\\slash\nnew\x01 ü"));
+  CHECK(format_time(253402300799) == "9999-12-31T23:59:59Z");
+  CHECK(format_time(253402300800) == "10000-01-01T00:00:00Z");
+}

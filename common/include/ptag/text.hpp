@@ -11,6 +11,8 @@ namespace ptag {
 std::size_t char_count(std::string_view text);
 // `text` as a JSON string literal, quotes included.
 std::string json_quote(std::string_view text);
+// Appends `text` as a JSON string literal to `out` (no temporary string).
+void append_json_quoted(std::string& out, std::string_view text);
 // `text` as a ptag string literal, quotes included.
 std::string ptag_quote(std::string_view text);
 // The candidate closest to `name` by edit distance, or "" when none is close.
