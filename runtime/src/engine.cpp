@@ -158,6 +158,10 @@ struct Engine::State {
   // A top-level rule, then the cascade it started, first in first out (§4 step 3).
   void run_with_cascade(Partner& partner, RuleId id, const Context& ctx) {
     run_rule(partner, id, ctx);
+    drain_cascade(partner, ctx);
+  }
+
+  void drain_cascade(Partner& partner, const Context& ctx) {
     while (!cascade.empty()) {
       RuleId next = cascade.front();
       cascade.pop_front();
@@ -216,11 +220,7 @@ struct Engine::State {
         }
         ++stats.timers_fired;
         take_tag(partner, e.tag, x->rule, ctx);
-        while (!cascade.empty()) {
-          RuleId next = cascade.front();
-          cascade.pop_front();
-          run_rule(partner, next, ctx);
-        }
+        drain_cascade(partner, ctx);
       }
     }
     now = clock;

@@ -221,32 +221,27 @@ int evaluate_guard(const Program& p, std::uint32_t start, const Partner& partner
   PTAG_ARITHMETIC(MUL, divide_half_even(x * y, kMillion))
   PTAG_ARITHMETIC(DIV, y == 0 ? Wide(INT64_MAX) + 1 : divide_half_even(x * kMillion, y))
 #undef PTAG_ARITHMETIC
-  VM_CASE(AND_THEN) {
-    if (stack[sp - 1].kind != Value::Kind::boolean) return -1;
-    if (!stack[sp - 1].number) {
-      pc = u32(pc + 1);
 #if PTAG_COMPUTED_GOTO
-      goto* kLabels[code[pc]];
+#define VM_JUMP goto* kLabels[code[pc]]
 #else
-          continue;
+#define VM_JUMP continue
 #endif
-    }
-    --sp;
-    VM_NEXT(AND_THEN);
+// and / or: a boolean that decides the result jumps over the right side,
+// keeping it; the other value is popped and the right side runs (§9.15).
+#define PTAG_SHORT_CIRCUIT(name, decides)                      \
+  VM_CASE(name) {                                              \
+    if (stack[sp - 1].kind != Value::Kind::boolean) return -1; \
+    if ((stack[sp - 1].number != 0) == (decides)) {            \
+      pc = u32(pc + 1);                                        \
+      VM_JUMP;                                                 \
+    }                                                          \
+    --sp;                                                      \
+    VM_NEXT(name);                                             \
   }
-  VM_CASE(OR_ELSE) {
-    if (stack[sp - 1].kind != Value::Kind::boolean) return -1;
-    if (stack[sp - 1].number) {
-      pc = u32(pc + 1);
-#if PTAG_COMPUTED_GOTO
-      goto* kLabels[code[pc]];
-#else
-          continue;
-#endif
-    }
-    --sp;
-    VM_NEXT(OR_ELSE);
-  }
+  PTAG_SHORT_CIRCUIT(AND_THEN, false)
+  PTAG_SHORT_CIRCUIT(OR_ELSE, true)
+#undef PTAG_SHORT_CIRCUIT
+#undef VM_JUMP
   VM_CASE(EXPECT_BOOL) {
     if (stack[sp - 1].kind != Value::Kind::boolean) return -1;
     VM_NEXT(EXPECT_BOOL);
