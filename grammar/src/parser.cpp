@@ -389,6 +389,15 @@ std::size_t resume_offset(std::string_view text, std::size_t item_start, std::si
   return text.size();
 }
 
+// PEGTL's own message for the nesting limit, in the user's words.
+std::string human_message(std::string message) {
+  if (message == "maximum parser rule nesting depth exceeded") {
+    return fmt::format("the condition is nested too deeply (more than {} levels)",
+                       kMaxGuardNesting);
+  }
+  return message;
+}
+
 // The first token at or after `offset`: past white space and comments.
 std::size_t skip_layout(std::string_view text, std::size_t offset) {
   while (offset < text.size()) {
@@ -463,10 +472,7 @@ ParseResult parse(const SourceSet& sources, FileId file) {
     } catch (const tao::pegtl::parse_error& e) {
       const auto& pos = e.positions().front();
       std::string message(e.message());
-      if (message == "maximum parser rule nesting depth exceeded") {
-        message = fmt::format("the condition is nested too deeply (more than {} levels)",
-                              kMaxGuardNesting);
-      }
+      message = human_message(message);
       bool stray_word = message == g::error_message<g::expected_item>;
       result.diagnostics.error(codes::kSyntax,
                                span_at(text, file, caret_offset(text, pos.byte, stray_word)),
@@ -497,7 +503,7 @@ GuardParse parse_guard(const SourceSet& sources, FileId file) {
     const auto& pos = e.positions().front();
     result.diagnostics.error(codes::kSyntax,
                              span_at(text, file, std::min<std::size_t>(pos.byte, text.size())),
-                             std::string(e.message()));
+                             human_message(std::string(e.message())));
   }
   return result;
 }

@@ -94,3 +94,11 @@ TEST_CASE("segment queries select partners with a guard") {
             .render()
             .find("expected a condition after 'and'") != std::string::npos);
 }
+
+TEST_CASE("a segment query nested too deeply is an error, not a crash") {
+  auto rules = ptag::compile({{"r.ptag", "on join add \"A\"\n"}});
+  REQUIRE(rules.ok());
+  auto deep = ptag::compile_segment_query(rules.value(), std::string(10000, '(') + "tagged \"A\"");
+  CHECK_FALSE(deep.ok());
+  CHECK(deep.render().find("nested too deeply") != std::string::npos);
+}
