@@ -3,39 +3,142 @@
 
 #include <algorithm>
 #include <cassert>
+#include <stdexcept>
 
 #include "ptag/decimal.hpp"
 #include "state.hpp"
 
 namespace ptag {
+namespace {
+
+constexpr std::size_t index_of(auto e) {
+  return static_cast<std::size_t>(e);
+}
+
+// The count a built-in event type increments (besides customers), or none.
+constexpr int count_slot(EventType type) {
+  switch (type) {
+    case EventType::signup: return 0;
+    case EventType::sale: return 2;
+    case EventType::click: return 3;
+    default: return -1;
+  }
+}
+
+}  // namespace
 
 struct Engine::State {
   const Program& program;
   Sink& sink;
   EngineStats stats;
+
+  // Partners, numbered in order of first appearance.
   std::vector<Partner> partners;
-  StringMap<std::uint32_t> partner_index;
-  StringSet seen_ids;
-  std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<>> timers;
-  std::deque<RuleId> cascade;  // one FIFO per event or timer (§9.14)
+  std::vector<PartnerExtra> extras;
+  std::vector<std::uint64_t> more_tags;  // more_words per partner
+  std::size_t more_words = 0;
+  PartnerIndex partner_index;
+  TextArena id_arena;
+  TextSet seen_ids;
+  TextSet customers;          // partner number (4 bytes) + customer id
+  std::string customer_key;   // scratch for the above
+
+  std::vector<TimerEntry> timers;  // a min-heap: one live entry per partner
+  std::vector<RuleId> cascade;     // one FIFO per event or timer (§9.14)
+  std::size_t cascade_head = 0;
   bool has_clock = false;
   Seconds clock = 0;  // the largest event time seen
   Seconds now = 0;    // what guards and `add ... for` see: the clock, or a timer's deadline
-  std::size_t tag_words = 0;
+
+  // Indexes over the program, so that an event costs what it triggers, not
+  // what the program holds.
+  std::array<std::vector<RuleId>, kEventTypes> plain_rules, first_rules;  // in source order
+  std::array<std::vector<RuleId>, kTimerKinds> timer_order;  // by (duration, rule)
+  std::array<std::vector<Seconds>, kTimerKinds> timer_duration;
+  std::array<std::vector<RuleId>, kMetrics> milestone_order;  // by (threshold, rule)
+  std::array<std::vector<std::int64_t>, kMetrics> milestone_threshold;
+  std::vector<RuleId> triggered;  // scratch: the rules one event triggers
 
   State(const Program& p, Sink& s) : program(p), sink(s) {
     stats.guard_errors.assign(p.rules.size(), 0);
     stats.rule_fires.assign(p.rules.size(), 0);
-    tag_words = (p.tags.size() + 63) / 64;
+    more_words = p.tags.size() > 64 ? (p.tags.size() + 63) / 64 - 1 : 0;
+    for (RuleId id = 0; id < p.rules.size(); ++id) {
+      const ProgramRule& r = p.rules[id];
+      if (r.kind == TriggerKind::each_event) plain_rules[index_of(r.event_type)].push_back(id);
+      if (r.kind == TriggerKind::first_event) first_rules[index_of(r.event_type)].push_back(id);
+      if (r.kind == TriggerKind::timer) timer_order[index_of(r.timer)].push_back(id);
+      if (r.kind == TriggerKind::milestone) milestone_order[index_of(r.metric)].push_back(id);
+    }
+    for (std::size_t k = 0; k < kTimerKinds; ++k) {
+      auto& order = timer_order[k];
+      std::stable_sort(order.begin(), order.end(), [&](RuleId a, RuleId b) {
+        return p.rules[a].duration < p.rules[b].duration;
+      });
+      for (RuleId id : order) timer_duration[k].push_back(p.rules[id].duration);
+      if (order.size() > UINT16_MAX)
+        throw std::length_error("more than 65535 timer rules of one kind");
+    }
+    for (std::size_t m = 0; m < kMetrics; ++m) {
+      auto& order = milestone_order[m];
+      std::stable_sort(order.begin(), order.end(), [&](RuleId a, RuleId b) {
+        return p.rules[a].threshold < p.rules[b].threshold;
+      });
+      for (RuleId id : order) milestone_threshold[m].push_back(p.rules[id].threshold);
+      if (order.size() > UINT16_MAX)
+        throw std::length_error("more than 65535 milestone rules on one metric");
+    }
+  }
+
+  // ---- partners ----------------------------------------------------------------
+
+  PartnerView view(std::uint32_t n) const {
+    const Partner& p = partners[n];
+    return {p, more_words ? &more_tags[n * more_words] : nullptr, more_words,
+            p.extra == kNone ? nullptr : &extras[p.extra]};
+  }
+
+  bool has(std::uint32_t n, TagId t) const {
+    if (t < 64) return (partners[n].tag_bits >> t) & 1;
+    return (more_tags[n * more_words + t / 64 - 1] >> (t % 64)) & 1;
+  }
+
+  std::uint64_t& word_of(std::uint32_t n, TagId t) {
+    return t < 64 ? partners[n].tag_bits : more_tags[n * more_words + t / 64 - 1];
+  }
+
+  PartnerExtra& extra_of(std::uint32_t n) {
+    Partner& p = partners[n];
+    if (p.extra == kNone) {
+      p.extra = static_cast<std::uint32_t>(extras.size());
+      extras.emplace_back();
+    }
+    return extras[p.extra];
+  }
+
+  std::uint32_t find(std::string_view id, std::uint64_t hash) const {
+    return partner_index.find(id, hash, [this](std::uint32_t n) { return partners[n].id.view(); });
+  }
+
+  std::uint32_t create(const Event& event, std::uint64_t hash) {
+    std::uint32_t n = static_cast<std::uint32_t>(partners.size());
+    Partner& p = partners.emplace_back();
+    p.id = CompactText(event.partner, id_arena);
+    partner_index.insert(hash, n,
+                         [this](std::uint32_t i) { return hash_text(partners[i].id.view()); });
+    more_tags.resize(more_tags.size() + more_words, 0);
+    p.joined_at = p.last_activity = p.last_referral = event.time;
+    for (std::size_t k = 0; k < kTimerKinds; ++k) arm(n, k);
+    return n;
   }
 
   // ---- records and tags ------------------------------------------------------
 
-  void emit_record(const Partner& partner, RecordAction action, std::string_view what, RuleId rule,
+  void emit_record(std::uint32_t n, RecordAction action, std::string_view what, RuleId rule,
                    const Context& ctx) {
     ChangeRecord r;
     r.time = ctx.record_time;
-    r.partner = partner.id;
+    r.partner = partners[n].id.view();
     r.action = action;
     r.tag = what;
     r.rule = program.rules[rule].name;
@@ -48,81 +151,77 @@ struct Engine::State {
     sink.record(r);
   }
 
-  Expiry* expiry_of(Partner& partner, TagId tag) {
-    for (Expiry& e : partner.expiries) {
+  Expiry* expiry_of(std::uint32_t n, TagId tag) {
+    std::uint32_t x = partners[n].extra;
+    if (x == kNone) return nullptr;
+    for (Expiry& e : extras[x].expiries) {
       if (e.tag == tag) return &e;
     }
     return nullptr;
   }
 
-  void clear_expiry(Partner& partner, TagId tag) {
-    auto& list = partner.expiries;
+  void clear_expiry(std::uint32_t n, TagId tag) {
+    std::uint32_t x = partners[n].extra;
+    if (x == kNone) return;
+    auto& list = extras[x].expiries;
     list.erase(
         std::remove_if(list.begin(), list.end(), [tag](const Expiry& e) { return e.tag == tag; }),
         list.end());
   }
 
   void queue_rules(const std::vector<RuleId>& rules) {
-    for (RuleId r : rules) cascade.push_back(r);
+    cascade.insert(cascade.end(), rules.begin(), rules.end());
   }
 
   // An actual removal: record it, forget any expiry, queue tag_removed rules.
-  void take_tag(Partner& partner, TagId tag, RuleId rule, const Context& ctx) {
-    partner.tag_bits[tag / 64] &= ~(std::uint64_t{1} << (tag % 64));
-    auto& order = partner.tags_in_order;
-    order.erase(std::find(order.begin(), order.end(), tag));
-    clear_expiry(partner, tag);
-    emit_record(partner, RecordAction::remove, program.tags[tag], rule, ctx);
+  void take_tag(std::uint32_t n, TagId tag, RuleId rule, const Context& ctx) {
+    word_of(n, tag) &= ~(std::uint64_t{1} << (tag % 64));
+    partners[n].tags.erase(tag);
+    clear_expiry(n, tag);
+    emit_record(n, RecordAction::remove, program.tags[tag], rule, ctx);
     queue_rules(program.removed_rules[tag]);
   }
 
-  void remove_tag(Partner& partner, TagId tag, RuleId rule, const Context& ctx) {
-    if (partner.has(tag)) take_tag(partner, tag, rule, ctx);
+  void remove_tag(std::uint32_t n, TagId tag, RuleId rule, const Context& ctx) {
+    if (has(n, tag)) take_tag(n, tag, rule, ctx);
   }
 
   // `add` (expires_after 0) or `add ... for` (§3, §9.12, §9.13).
-  void add_tag(Partner& partner, TagId tag, RuleId rule, Seconds expires_after, std::uint32_t pc,
+  void add_tag(std::uint32_t n, TagId tag, RuleId rule, Seconds expires_after, std::uint32_t pc,
                const Context& ctx) {
-    if (partner.has(tag)) {
-      Expiry* e = expiry_of(partner, tag);
+    if (has(n, tag)) {
+      Expiry* e = expiry_of(n, tag);
       if (!e) return;  // permanent stays permanent
       if (expires_after == 0) {
-        clear_expiry(partner, tag);  // a plain add makes it permanent
+        clear_expiry(n, tag);  // a plain add makes it permanent
       } else if (now + expires_after > e->deadline) {
-        e->deadline = now + expires_after;
+        e->deadline = now + expires_after;  // later: its queue entry finds out when it surfaces
         e->rule = rule;
-        e->order = pc;
-        schedule_expiry(partner, *e);
+        e->order = pc + 1;
       }
       return;
     }
-    partner.tag_bits[tag / 64] |= std::uint64_t{1} << (tag % 64);
-    partner.tags_in_order.push_back(tag);
-    emit_record(partner, RecordAction::add, program.tags[tag], rule, ctx);
+    word_of(n, tag) |= std::uint64_t{1} << (tag % 64);
+    partners[n].tags.push_back(tag);
+    emit_record(n, RecordAction::add, program.tags[tag], rule, ctx);
     queue_rules(program.added_rules[tag]);
     if (expires_after > 0) {
-      partner.expiries.push_back({tag, now + expires_after, rule, pc});
-      schedule_expiry(partner, partner.expiries.back());
+      extra_of(n).expiries.push_back({tag, now + expires_after, rule, pc + 1});
+      notify(n, now + expires_after);
     }
     std::uint32_t group = program.group_of_tag[tag];
     if (group == kNone) return;
     for (TagId other : program.exclusive_groups[group]) {
-      if (other != tag && partner.has(other)) take_tag(partner, other, rule, ctx);
+      if (other != tag && has(n, other)) take_tag(n, other, rule, ctx);
     }
-  }
-
-  void schedule_expiry(const Partner& partner, Expiry& e) {
-    if (e.queued != kNotQueued && e.queued <= e.deadline) return;  // re-pushed when it surfaces
-    timers.push({e.deadline, partner.index, e.rule, e.order + 1, e.tag});
-    e.queued = e.deadline;
   }
 
   // ---- rules -------------------------------------------------------------------
 
-  void run_rule(Partner& partner, RuleId id, const Context& ctx) {
+  void run_rule(std::uint32_t n, RuleId id, const Context& ctx) {
     const ProgramRule& rule = program.rules[id];
     if (rule.guard != kNone) {
-      int result = evaluate_guard(program, rule.guard, partner, ctx.event, now);
+      int result = evaluate_guard(program, rule.guard, view(n), ctx.event, now);
       if (result < 0) ++stats.guard_errors[id];
       if (result <= 0) return;
     }
@@ -132,18 +231,18 @@ struct Engine::State {
       Op op = static_cast<Op>(code[pc]);
       switch (op) {
         case Op::ADD_TAG:
-          add_tag(partner, program.read<TagId>(pc + 1), id, 0, 0, ctx);
+          add_tag(n, program.read<TagId>(pc + 1), id, 0, 0, ctx);
           break;
         case Op::ADD_TAG_FOR:
-          add_tag(partner, program.read<TagId>(pc + 1), id, program.read<std::int64_t>(pc + 5),
+          add_tag(n, program.read<TagId>(pc + 1), id, program.read<std::int64_t>(pc + 5),
                   static_cast<std::uint32_t>(pc), ctx);
           break;
         case Op::REMOVE_TAG:
-          remove_tag(partner, program.read<TagId>(pc + 1), id, ctx);
+          remove_tag(n, program.read<TagId>(pc + 1), id, ctx);
           break;
         case Op::EMIT:
-          emit_record(partner, RecordAction::emit,
-                      program.texts[program.read<std::uint32_t>(pc + 1)], id, ctx);
+          emit_record(n, RecordAction::emit, program.texts[program.read<std::uint32_t>(pc + 1)], id,
+                      ctx);
           break;
         case Op::END:
           return;
@@ -156,192 +255,242 @@ struct Engine::State {
   }
 
   // A top-level rule, then the cascade it started, first in first out (§4 step 3).
-  void run_with_cascade(Partner& partner, RuleId id, const Context& ctx) {
-    run_rule(partner, id, ctx);
-    drain_cascade(partner, ctx);
+  void run_with_cascade(std::uint32_t n, RuleId id, const Context& ctx) {
+    run_rule(n, id, ctx);
+    drain_cascade(n, ctx);
   }
 
-  void drain_cascade(Partner& partner, const Context& ctx) {
-    while (!cascade.empty()) {
-      RuleId next = cascade.front();
-      cascade.pop_front();
-      run_rule(partner, next, ctx);
-    }
+  void drain_cascade(std::uint32_t n, const Context& ctx) {
+    while (cascade_head < cascade.size()) run_rule(n, cascade[cascade_head++], ctx);
+    cascade.clear();
+    cascade_head = 0;
   }
 
   // ---- timers ----------------------------------------------------------------------
 
-  void arm(Partner& partner, std::uint32_t slot, Seconds base) {
-    const ProgramRule& rule = program.rules[program.timer_rules[slot]];
-    TimerState& t = partner.timers[slot];
-    t.armed = true;
-    t.deadline = base + rule.duration;
-    if (t.queued != kNotQueued && t.queued <= t.deadline) return;  // re-pushed when it surfaces
-    timers.push({t.deadline, partner.index, program.timer_rules[slot], 0, kNone});
-    t.queued = t.deadline;
-  }
+  // A partner's next timer: a kind's next rule (order 0) or an expiry.
+  struct Pending {
+    Seconds deadline = 0;
+    RuleId rule = 0;
+    std::uint32_t order = 0;  // 0 for a rule's trigger, pc + 1 for an expiry
+    int kind = -1;            // timer kind, or -1 for an expiry
+    TagId tag = kNone;        // expiry only
 
-  void rearm(Partner& partner, TimerKind kind, Seconds base) {
-    for (std::uint32_t slot = 0; slot < program.timer_rules.size(); ++slot) {
-      if (program.rules[program.timer_rules[slot]].timer == kind) arm(partner, slot, base);
+    bool before(const Pending& o) const {
+      if (deadline != o.deadline) return deadline < o.deadline;
+      if (rule != o.rule) return rule < o.rule;
+      return order < o.order;
     }
+  };
+
+  Seconds base_of(const Partner& p, std::size_t kind) const {
+    switch (static_cast<TimerKind>(kind)) {
+      case TimerKind::anniversary: return p.joined_at;
+      case TimerKind::inactive: return p.last_activity;
+      case TimerKind::no_referral: return p.last_referral;
+    }
+    return 0;
   }
 
-  // Fires every live timer due at or before `limit`, in (deadline, partner,
-  // rule, action/tag) order; stale entries are skipped as they surface.
-  void fire_due(Seconds limit) {
-    while (!timers.empty() && timers.top().deadline <= limit) {
-      TimerEntry e = timers.top();
-      timers.pop();
-      Partner& partner = partners[e.partner];
-      Context ctx{nullptr, e.deadline, true};
-      now = e.deadline;
-      if (e.order == 0) {
-        const ProgramRule& rule = program.rules[e.rule];
-        TimerState& t = partner.timers[rule.timer_slot];
-        if (t.queued != e.deadline) continue;  // superseded by an earlier deadline
-        t.queued = kNotQueued;
-        if (!t.armed) continue;
-        if (t.deadline > e.deadline) {  // moved later since it was queued
-          timers.push({t.deadline, e.partner, e.rule, 0, kNone});
-          t.queued = t.deadline;
-          continue;
-        }
-        t.armed = false;  // once per quiet spell; an anniversary once per partner
-        ++stats.timers_fired;
-        run_with_cascade(partner, e.rule, ctx);
-      } else {
-        Expiry* x = expiry_of(partner, e.tag);
-        if (!x || x->queued != e.deadline) continue;  // removed, or superseded
-        x->queued = kNotQueued;
-        if (x->deadline > e.deadline) {  // extended since it was queued
-          schedule_expiry(partner, *x);
-          continue;
-        }
-        ++stats.timers_fired;
-        take_tag(partner, e.tag, x->rule, ctx);
-        drain_cascade(partner, ctx);
+  // The partner's earliest timer in (deadline, rule, action) order; false if none.
+  bool earliest(std::uint32_t n, Pending& best) const {
+    const Partner& p = partners[n];
+    bool found = false;
+    for (std::size_t k = 0; k < kTimerKinds; ++k) {
+      std::size_t next = p.timer_next[k];
+      if (next >= timer_order[k].size()) continue;
+      Pending c{base_of(p, k) + timer_duration[k][next], timer_order[k][next], 0,
+                static_cast<int>(k)};
+      if (!found || c.before(best)) best = c;
+      found = true;
+    }
+    if (p.extra != kNone) {
+      for (const Expiry& e : extras[p.extra].expiries) {
+        Pending c{e.deadline, e.rule, e.order, -1, e.tag};
+        if (!found || c.before(best)) best = c;
+        found = true;
       }
+    }
+    return found;
+  }
+
+  // A deadline of partner n is now `deadline`: queue it unless an entry at
+  // or before it is queued already. Later deadlines are found lazily.
+  void notify(std::uint32_t n, Seconds deadline) {
+    Partner& p = partners[n];
+    if (p.queued != kNotQueued && p.queued <= deadline) return;
+    timers.push_back({deadline, n});
+    std::push_heap(timers.begin(), timers.end(), std::greater<>{});
+    p.queued = deadline;
+  }
+
+  // (Re-)arms every timer rule of one kind from the kind's base time.
+  void arm(std::uint32_t n, std::size_t kind) {
+    Partner& p = partners[n];
+    p.timer_next[kind] = 0;
+    if (!timer_order[kind].empty()) notify(n, base_of(p, kind) + timer_duration[kind][0]);
+  }
+
+  // Fires every timer due at or before `limit`, in (deadline, partner, rule,
+  // action/tag) order. The queue is ordered by (deadline, partner); a
+  // partner's own timers at one deadline are ordered here.
+  void fire_due(Seconds limit) {
+    while (!timers.empty() && timers.front().deadline <= limit) {
+      TimerEntry e = timers.front();
+      std::pop_heap(timers.begin(), timers.end(), std::greater<>{});
+      timers.pop_back();
+      std::uint32_t n = e.partner;
+      if (partners[n].queued != e.deadline) continue;  // superseded by an earlier entry
+      partners[n].queued = kNotQueued;
+      Pending next;
+      while (earliest(n, next) && next.deadline <= e.deadline) {
+        Context ctx{nullptr, next.deadline, true};
+        now = next.deadline;
+        ++stats.timers_fired;
+        if (next.kind >= 0) {
+          ++partners[n].timer_next[next.kind];  // once per quiet spell; an anniversary once
+          run_with_cascade(n, next.rule, ctx);
+        } else {
+          take_tag(n, next.tag, next.rule, ctx);
+          drain_cascade(n, ctx);
+        }
+      }
+      if (earliest(n, next)) notify(n, next.deadline);
     }
     now = clock;
   }
 
   // ---- events ----------------------------------------------------------------------
 
-  Partner& partner_for(const Event& event, bool& created) {
-    if (auto known = partner_index.find(event.partner); known != partner_index.end()) {
-      created = false;
-      return partners[known->second];
-    }
-    created = true;
-    auto it = partner_index
-                  .emplace(std::string(event.partner), static_cast<std::uint32_t>(partners.size()))
-                  .first;
-    Partner& p = partners.emplace_back();
-    p.id = it->first;
-    p.index = it->second;
-    p.tag_bits.assign(tag_words, 0);
-    p.milestones.assign(program.milestone_count, false);
-    p.timers.resize(program.timer_rules.size());
-    p.joined_at = p.last_activity = p.last_referral = event.time;
-    for (std::uint32_t slot = 0; slot < program.timer_rules.size(); ++slot)
-      arm(p, slot, event.time);
-    return p;
-  }
-
-  void merge_attributes(Partner& partner, const Event& event) {
+  void merge_attributes(std::uint32_t n, const Event& event) {
+    if (event.data.empty()) return;
+    auto& attributes = extra_of(n).attributes;
     for (const Field& f : event.data) {
       Attribute* a = nullptr;
-      for (Attribute& existing : partner.attributes) {
+      for (Attribute& existing : attributes) {
         if (existing.name == f.name) a = &existing;
       }
-      if (!a) a = &partner.attributes.emplace_back(Attribute{std::string(f.name), {}, 0, {}});
+      if (!a) a = &attributes.emplace_back(Attribute{std::string(f.name), {}, 0, {}});
       a->kind = f.value.kind;
       a->number = f.value.number;
       a->text.assign(f.value.text);
     }
   }
 
-  void move_activity(Partner& partner, Seconds time) {
-    if (time <= partner.last_activity) return;  // only forward (§9.4)
-    partner.last_activity = time;
-    rearm(partner, TimerKind::inactive, time);
+  void move_activity(std::uint32_t n, Seconds time) {
+    if (time <= partners[n].last_activity) return;  // only forward (§9.4)
+    partners[n].last_activity = time;
+    arm(n, index_of(TimerKind::inactive));
   }
 
-  void move_referral(Partner& partner, Seconds time) {
-    if (time <= partner.last_referral) return;
-    partner.last_referral = time;
-    rearm(partner, TimerKind::no_referral, time);
+  void move_referral(std::uint32_t n, Seconds time) {
+    if (time <= partners[n].last_referral) return;
+    partners[n].last_referral = time;
+    arm(n, index_of(TimerKind::no_referral));
   }
 
-  void join(Partner& partner, Seconds time) {
-    partner.joined_at = time;  // every join, even an earlier one (§9.2)
-    for (std::uint32_t slot = 0; slot < program.timer_rules.size(); ++slot) {
-      const ProgramRule& rule = program.rules[program.timer_rules[slot]];
-      TimerState& t = partner.timers[slot];
-      if (rule.timer == TimerKind::anniversary && t.armed && t.deadline != time + rule.duration) {
-        arm(partner, slot, time);  // the unfired anniversary moves with joined_at
-      }
-    }
-    if (!partner.had_signup) move_referral(partner, time);  // follows joined_at forward (§9.4)
+  void join(std::uint32_t n, Seconds time) {
+    Partner& p = partners[n];
+    p.joined_at = time;  // every join, even an earlier one (§9.2)
+    constexpr std::size_t k = index_of(TimerKind::anniversary);
+    if (p.timer_next[k] < timer_order[k].size())  // unfired anniversaries move with joined_at
+      notify(n, time + timer_duration[k][p.timer_next[k]]);
+    if (!p.had_signup) move_referral(n, time);  // follows joined_at forward (§9.4)
   }
 
-  // §4 step 2. Returns false when a sum would leave the number range.
-  bool update_state(Partner& partner, const Event& event, EventType type, std::int64_t amount,
-                    std::array<std::int64_t, kMetrics>& before, std::size_t& customers_before) {
-    before = partner.metrics;
-    customers_before = partner.customers.size();
-    auto& m = partner.metrics;
-    auto add = [](std::int64_t& to, std::int64_t delta) {
-      std::int64_t r;
-      if (__builtin_add_overflow(to, delta, &r) || r < -INT64_MAX) return false;
-      to = r;
-      return true;
-    };
-    auto index = [](Metric metric) { return static_cast<std::size_t>(metric); };
+  void add_customer(std::uint32_t n, std::string_view customer) {
+    customer_key.assign(reinterpret_cast<const char*>(&n), sizeof n);
+    customer_key.append(customer);
+    if (customers.insert(customer_key, hash_text(customer_key))) ++partners[n].counts[1];
+  }
+
+  // §4 step 2; the sums were checked before step 1.
+  void update_state(std::uint32_t n, const Event& event, EventType type, std::int64_t amount) {
+    Partner& p = partners[n];
     switch (type) {
       case EventType::sale: {
-        if (!add(m[index(Metric::revenue)], amount)) return false;
-        ++m[index(Metric::sales)];
+        p.money[0] += amount;
+        ++p.counts[2];
         const Field* customer = event.field("customer");
         if (customer && customer->value.kind == Value::Kind::text)
-          if (!partner.customers.contains(customer->value.text))
-            partner.customers.emplace(customer->value.text);
+          add_customer(n, customer->value.text);
         break;
       }
       case EventType::refund:
-        if (!add(m[index(Metric::revenue)], -amount)) return false;
+        p.money[0] -= amount;
         break;
       case EventType::commission:
-        if (!add(m[index(Metric::commissions)], amount)) return false;
+        p.money[1] += amount;
         break;
       case EventType::click:
-        ++m[index(Metric::clicks)];
+        ++p.counts[3];
         break;
       case EventType::signup:
-        ++m[index(Metric::signups)];
+        ++p.counts[0];
         break;
       default:
         break;
     }
-    if (type == EventType::join) join(partner, event.time);
-    if (type == EventType::join || type == EventType::update) merge_attributes(partner, event);
-    if (const EventTypeInfo* info =
-            type == EventType::custom ? nullptr : &event_types()[static_cast<std::size_t>(type)]) {
-      if (info->activity) move_activity(partner, event.time);
-      if (info->referral) {
-        partner.had_signup = true;
-        move_referral(partner, event.time);
+    if (type == EventType::join) join(n, event.time);
+    if (type == EventType::join || type == EventType::update) merge_attributes(n, event);
+    if (type != EventType::custom) {
+      const EventTypeInfo& info = event_types()[index_of(type)];
+      if (info.activity) move_activity(n, event.time);
+      if (info.referral) {
+        partners[n].had_signup = true;
+        move_referral(n, event.time);
       }
     }
-    return true;
   }
 
-  std::int64_t metric_now(const Partner& partner, Metric m) const {
-    if (m == Metric::customers)
-      return static_cast<std::int64_t>(partner.customers.size()) * kMillion;
-    std::int64_t raw = partner.metrics[static_cast<std::size_t>(m)];
-    return (m == Metric::revenue || m == Metric::commissions) ? raw : raw * kMillion;
+  // Whether the event would take a sum or count out of its range (§7): then
+  // it is invalid and changes nothing.
+  bool out_of_range(std::uint32_t n, EventType type, std::int64_t amount) const {
+    if (n == PartnerIndex::kMissing) return false;
+    const Partner& p = partners[n];
+    if (int c = count_slot(type); c >= 0 && p.counts[c] == UINT32_MAX) return true;
+    if (type == EventType::sale && p.counts[1] == UINT32_MAX) return true;
+    if (type != EventType::sale && type != EventType::refund && type != EventType::commission)
+      return false;
+    std::int64_t sum;
+    std::int64_t to = type == EventType::commission ? p.money[1] : p.money[0];
+    std::int64_t delta = type == EventType::refund ? -amount : amount;
+    return __builtin_add_overflow(to, delta, &sum) || sum < -INT64_MAX;
+  }
+
+  // §4 step 3: the rules this event triggers, in source order, each with its
+  // cascade. Milestones latch here, whatever their guards say.
+  void run_event_rules(std::uint32_t n, const Event& event, EventType type, bool first,
+                       const std::int64_t (&before)[kMetrics]) {
+    Context ctx{&event, event.time, false};
+    if (type == EventType::custom) {
+      auto it = program.custom_rules.find(event.type);
+      if (it == program.custom_rules.end()) return;
+      for (RuleId id : it->second) run_with_cascade(n, id, ctx);
+      return;
+    }
+    const std::vector<RuleId>& plain = plain_rules[index_of(type)];
+    const std::vector<RuleId>& firsts = first_rules[index_of(type)];
+    Partner& p = partners[n];
+    bool more = first && !firsts.empty();
+    triggered.clear();
+    for (std::size_t m = 0; m < kMetrics; ++m) {
+      const auto& thresholds = milestone_threshold[m];
+      std::size_t next = p.milestone_next[m];
+      if (next == thresholds.size() || p.raw(static_cast<Metric>(m)) == before[m]) continue;
+      std::int64_t value = metric_value(p, static_cast<Metric>(m));
+      for (; next < thresholds.size() && thresholds[next] <= value; ++next)
+        triggered.push_back(milestone_order[m][next]);
+      p.milestone_next[m] = static_cast<std::uint16_t>(next);
+    }
+    if (!more && triggered.empty()) {
+      for (RuleId id : plain) run_with_cascade(n, id, ctx);
+      return;
+    }
+    triggered.insert(triggered.end(), plain.begin(), plain.end());
+    if (first) triggered.insert(triggered.end(), firsts.begin(), firsts.end());
+    std::sort(triggered.begin(), triggered.end());
+    for (RuleId id : triggered) run_with_cascade(n, id, ctx);  // rules never push events
   }
 };
 
@@ -352,12 +501,30 @@ class NullSink : public Sink {
   void record(const ChangeRecord&) override {}
 };
 NullSink null_sink;
+
+bool invalid(std::string* why, const char* reason) {
+  if (why) *why = reason;
+  return false;
+}
+
+bool valid_event(const Event& e, EventType type, std::int64_t& amount, std::string* why) {
+  if (e.type.empty()) return invalid(why, "\"type\" is empty");
+  if (e.partner.empty()) return invalid(why, "\"partner\" is empty");
+  if (type == EventType::sale || type == EventType::refund || type == EventType::commission) {
+    const Field* f = e.field("amount");
+    if (!f || f->value.kind != Value::Kind::number)
+      return invalid(why, "\"data.amount\" is missing or not a number");
+    amount = f->value.number;
+  }
+  return true;
+}
 }  // namespace
 
 Engine::Engine(const Program& program, Sink& sink)
     : state_(std::make_unique<State>(program, sink)) {}
 Engine::Engine(const Program& program, const EngineOptions& options)
     : state_(std::make_unique<State>(program, options.sink ? *options.sink : null_sink)) {}
+Engine::~Engine() = default;
 
 PushCounts Engine::push(std::span<const Event> events) {
   PushCounts counts;
@@ -377,39 +544,6 @@ PushCounts Engine::push(std::span<const Event> events) {
   return counts;
 }
 
-std::optional<Value> Engine::partner_attribute(std::size_t i, std::string_view name) const {
-  const Attribute* a = state_->partners[i].attribute(name);
-  if (!a) return std::nullopt;
-  return Value{a->kind, a->number, a->text};
-}
-
-std::vector<std::size_t> Engine::segment(const Program& segment) const {
-  std::vector<std::size_t> out;
-  for (std::size_t i = 0; i < state_->partners.size(); ++i) {
-    if (evaluate_guard(segment, 0, state_->partners[i], nullptr, state_->clock) == 1)
-      out.push_back(i);
-  }
-  return out;
-}
-Engine::~Engine() = default;
-
-static bool invalid(std::string* why, const char* reason) {
-  if (why) *why = reason;
-  return false;
-}
-
-static bool valid_event(const Event& e, EventType type, std::int64_t& amount, std::string* why) {
-  if (e.type.empty()) return invalid(why, "\"type\" is empty");
-  if (e.partner.empty()) return invalid(why, "\"partner\" is empty");
-  if (type == EventType::sale || type == EventType::refund || type == EventType::commission) {
-    const Field* f = e.field("amount");
-    if (!f || f->value.kind != Value::Kind::number)
-      return invalid(why, "\"data.amount\" is missing or not a number");
-    amount = f->value.number;
-  }
-  return true;
-}
-
 PushResult Engine::push(const Event& event, std::string* why) {
   State& s = *state_;
   EventType type = event_type_of(event.type);
@@ -418,23 +552,15 @@ PushResult Engine::push(const Event& event, std::string* why) {
     ++s.stats.invalid;
     return PushResult::invalid;
   }
-  if (type == EventType::sale || type == EventType::refund || type == EventType::commission) {
-    // A sum leaving the number range makes the event invalid before it changes anything.
-    auto known = s.partner_index.find(event.partner);
-    if (known != s.partner_index.end()) {
-      const Partner& p = s.partners[known->second];
-      Metric m = type == EventType::commission ? Metric::commissions : Metric::revenue;
-      std::int64_t sum;
-      std::int64_t delta = type == EventType::refund ? -amount : amount;
-      if (__builtin_add_overflow(p.metrics[static_cast<std::size_t>(m)], delta, &sum) ||
-          sum < -INT64_MAX) {
-        if (why) *why = "a metric would leave the number range";
-        ++s.stats.invalid;
-        return PushResult::invalid;
-      }
-    }
+  std::uint64_t partner_hash = hash_text(event.partner);
+  std::uint32_t n = s.find(event.partner, partner_hash);
+  if (s.out_of_range(n, type, amount)) {
+    if (why) *why = "a metric would leave the number range";
+    ++s.stats.invalid;
+    return PushResult::invalid;
   }
-  if (event.has_id && s.seen_ids.contains(event.id)) {
+  std::uint64_t id_hash = event.has_id ? hash_text(event.id) : 0;
+  if (event.has_id && s.seen_ids.contains(event.id, id_hash)) {
     ++s.stats.duplicates;  // no effect at all, not even on the clock (§9.1)
     return PushResult::duplicate;
   }
@@ -447,52 +573,23 @@ PushResult Engine::push(const Event& event, std::string* why) {
   s.now = s.clock;
 
   // Step 2: state.
-  bool created;
-  Partner& partner = s.partner_for(event, created);
-  std::array<std::int64_t, kMetrics> before;
-  std::size_t customers_before;
-  bool in_range = s.update_state(partner, event, type, amount, before, customers_before);
-  assert(in_range && "checked before step 1");
-  (void)in_range;
+  if (n == PartnerIndex::kMissing) n = s.create(event, partner_hash);
+  std::int64_t before[kMetrics];
+  for (std::size_t m = 0; m < kMetrics; ++m) before[m] = s.partners[n].raw(static_cast<Metric>(m));
+  s.update_state(n, event, type, amount);
   bool first = false;
   if (type != EventType::custom) {
-    std::uint8_t bit = static_cast<std::uint8_t>(1u << static_cast<unsigned>(type));
-    first = !(partner.firsts & bit);
-    partner.firsts |= bit;
+    std::uint8_t bit = static_cast<std::uint8_t>(1u << index_of(type));
+    first = !(s.partners[n].firsts & bit);
+    s.partners[n].firsts |= bit;
   }
 
-  // Step 3: the rules this event triggers, in source order, each with its cascade.
-  Context ctx{&event, event.time, false};
-  const std::vector<RuleId>* candidates = nullptr;
-  if (type == EventType::custom) {
-    auto it = s.program.custom_rules.find(event.type);
-    if (it != s.program.custom_rules.end()) candidates = &it->second;
-  } else {
-    candidates = &s.program.event_rules[static_cast<std::size_t>(type)];
-  }
-  if (candidates) {
-    for (RuleId id : *candidates) {
-      const ProgramRule& rule = s.program.rules[id];
-      if (rule.kind == TriggerKind::first_event && !first) continue;
-      if (rule.kind == TriggerKind::milestone) {
-        std::size_t m = static_cast<std::size_t>(rule.metric);
-        bool changed = rule.metric == Metric::customers
-                           ? partner.customers.size() != customers_before
-                           : partner.metrics[m] != before[m];
-        if (!changed || partner.milestones[rule.milestone_slot] ||
-            s.metric_now(partner, rule.metric) < rule.threshold) {
-          continue;
-        }
-        partner.milestones[rule.milestone_slot] =
-            true;  // once per partner, whatever the guard says
-      }
-      s.run_with_cascade(partner, id, ctx);
-    }
-  }
+  // Step 3: the rules this event triggers.
+  s.run_event_rules(n, event, type, first, before);
 
   // Step 4: timers this event armed with a deadline already passed.
   s.fire_due(s.clock);
-  if (event.has_id) s.seen_ids.emplace(event.id);
+  if (event.has_id) s.seen_ids.insert(event.id, id_hash);
   ++s.stats.applied;
   return PushResult::applied;
 }
@@ -519,17 +616,17 @@ std::size_t Engine::partner_count() const {
   return state_->partners.size();
 }
 std::string_view Engine::partner_id(std::size_t i) const {
-  return state_->partners[i].id;
+  return state_->partners[i].id.view();
 }
 
 std::vector<std::string_view> Engine::partner_tags(std::size_t i) const {
   std::vector<std::string_view> out;
-  for (TagId t : state_->partners[i].tags_in_order) out.push_back(state_->program.tags[t]);
+  for (TagId t : state_->partners[i].tags) out.push_back(state_->program.tags[t]);
   return out;
 }
 
 std::int64_t Engine::partner_metric(std::size_t i, Metric m) const {
-  return state_->metric_now(state_->partners[i], m);
+  return metric_value(state_->partners[i], m);
 }
 
 std::optional<std::int64_t> Engine::partner_value(std::size_t i, std::string_view name) const {
@@ -538,14 +635,28 @@ std::optional<std::int64_t> Engine::partner_value(std::size_t i, std::string_vie
     return whole_days(name == "days_since_join" ? p.joined_at : p.last_activity, state_->clock);
   }
   for (std::size_t m = 0; m < kMetrics; ++m) {
-    if (metrics()[m] == name) return state_->metric_now(p, static_cast<Metric>(m));
+    if (metrics()[m] == name) return metric_value(p, static_cast<Metric>(m));
   }
   return std::nullopt;
 }
 
+std::optional<Value> Engine::partner_attribute(std::size_t i, std::string_view name) const {
+  const Attribute* a = state_->view(static_cast<std::uint32_t>(i)).attribute(name);
+  if (!a) return std::nullopt;
+  return Value{a->kind, a->number, a->text};
+}
+
 std::size_t Engine::find_partner(std::string_view id) const {
-  auto it = state_->partner_index.find(id);
-  return it == state_->partner_index.end() ? state_->partners.size() : it->second;
+  std::uint32_t n = state_->find(id, hash_text(id));
+  return n == PartnerIndex::kMissing ? state_->partners.size() : n;
+}
+
+std::vector<std::size_t> Engine::segment(const Program& segment) const {
+  std::vector<std::size_t> out;
+  for (std::uint32_t i = 0; i < state_->partners.size(); ++i) {
+    if (evaluate_guard(segment, 0, state_->view(i), nullptr, state_->clock) == 1) out.push_back(i);
+  }
+  return out;
 }
 
 }  // namespace ptag

@@ -1,15 +1,19 @@
 // The engine's private state: partners, timers, the cascade queue.
+//
+// Layout (docs/performance.md): a partner is one 128-byte struct in a
+// vector, numbered in order of first appearance. What few partners have
+// (attributes, expiring tags) lives in a side table; tags past the 64th in a
+// side array of bit words. Per timer kind a partner keeps only how many of
+// that kind's rules (sorted by duration) have fired since it was armed, and
+// the timer queue holds one live entry per partner: its earliest deadline.
 #pragma once
 
-#include <deque>
-#include <queue>
+#include <array>
 #include <string>
-#include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "ptag/engine.hpp"
-#include "ptag/string_map.hpp"
+#include "text_table.hpp"
 
 namespace ptag {
 
@@ -20,65 +24,148 @@ struct Attribute {
   std::string text;
 };
 
-// The heap holds at most one live entry per timer: `queued` is the deadline
-// of that entry. A deadline that moves later is not pushed again; when the
-// old entry surfaces it is pushed anew at the current deadline.
-inline constexpr Seconds kNotQueued = INT64_MIN;
-
 struct Expiry {
   TagId tag;
   Seconds deadline;
   RuleId rule;          // the rule whose `add ... for` set it (§9.10)
-  std::uint32_t order;  // its instruction's pc: (action, tag) order (§9.9)
-  Seconds queued = kNotQueued;
+  std::uint32_t order;  // its instruction's pc + 1: (action, tag) order (§9.9)
 };
 
-struct TimerState {
-  Seconds deadline = 0;
-  bool armed = false;  // inactive / no_referral: until it fires; anniversary: until it fires once
-  Seconds queued = kNotQueued;
+// What few partners have.
+struct PartnerExtra {
+  std::vector<Attribute> attributes;
+  std::vector<Expiry> expiries;
+};
+
+inline constexpr Seconds kNotQueued = INT64_MIN;
+inline constexpr std::size_t kTimerKinds = 3;
+
+// Tags in the order they were added: three inline, more on the heap.
+class TagList {
+ public:
+  TagList() = default;
+  TagList(const TagList&) = delete;
+  TagList& operator=(const TagList&) = delete;
+  TagList(TagList&& o) noexcept { steal(o); }
+  TagList& operator=(TagList&& o) noexcept {
+    if (this != &o) {
+      release();
+      steal(o);
+    }
+    return *this;
+  }
+  ~TagList() { release(); }
+
+  std::size_t size() const { return size_; }
+  const TagId* begin() const { return data(); }
+  const TagId* end() const { return data() + size_; }
+  void push_back(TagId t) {
+    if (size_ == capacity()) reserve(size_ * 2);
+    data()[size_++] = t;
+  }
+  void erase(TagId t) {
+    TagId* d = data();
+    std::uint16_t i = 0;
+    while (i < size_ && d[i] != t) ++i;
+    for (; i + 1 < size_; ++i) d[i] = d[i + 1];
+    if (size_) --size_;
+  }
+
+ private:
+  static constexpr std::uint16_t kInline = 3;
+  std::uint16_t capacity() const { return cap_ ? cap_ : kInline; }
+  TagId* heap() const {
+    TagId* p;
+    std::memcpy(&p, bytes_, sizeof p);
+    return p;
+  }
+  TagId* data() { return cap_ ? heap() : reinterpret_cast<TagId*>(bytes_); }
+  const TagId* data() const { return cap_ ? heap() : reinterpret_cast<const TagId*>(bytes_); }
+  void reserve(std::size_t n) {
+    TagId* p = new TagId[n];
+    std::memcpy(p, data(), size_ * sizeof(TagId));
+    release();
+    std::memcpy(bytes_, &p, sizeof p);
+    cap_ = static_cast<std::uint16_t>(n);
+  }
+  void release() {
+    if (cap_) delete[] heap();
+    cap_ = 0;
+  }
+  void steal(TagList& o) {
+    std::memcpy(bytes_, o.bytes_, sizeof bytes_);
+    size_ = o.size_;
+    cap_ = o.cap_;
+    o.cap_ = 0;
+    o.size_ = 0;
+  }
+
+  alignas(4) unsigned char bytes_[kInline * sizeof(TagId)];
+  std::uint16_t size_ = 0, cap_ = 0;  // cap_ 0: inline
 };
 
 struct Partner {
-  std::string id;
-  std::uint32_t index = 0;  // order of first appearance
-  std::vector<std::uint64_t> tag_bits;
-  std::vector<TagId> tags_in_order;
-  std::array<std::int64_t, kMetrics> metrics{};  // counts, or millionths for money
-  StringSet customers;
+  CompactText id;
+  std::int64_t money[2]{};  // revenue, commissions, in millionths
   Seconds joined_at = 0, last_activity = 0, last_referral = 0;
-  bool had_signup = false;
+  Seconds queued = kNotQueued;  // deadline of its live timer-queue entry
+  std::uint64_t tag_bits = 0;   // tags 0-63; more in State::more_tags
+  std::uint32_t counts[4]{};    // signups, customers, sales, clicks
+  std::uint32_t extra = kNone;  // index into State::extras
+  std::uint16_t timer_next[kTimerKinds]{};  // per kind: rules fired since armed
+  std::uint16_t milestone_next[kMetrics]{};  // per metric: latched milestones
   std::uint8_t firsts = 0;  // bit per event type already seen
-  std::vector<bool> milestones;
-  std::vector<TimerState> timers;  // per timer slot
-  std::vector<Expiry> expiries;
-  std::vector<Attribute> attributes;
+  bool had_signup = false;
+  TagList tags;
+
+  // A metric's stored value: a count, or millionths for money.
+  std::int64_t raw(Metric m) const {
+    switch (m) {
+      case Metric::revenue: return money[0];
+      case Metric::commissions: return money[1];
+      case Metric::signups: return counts[0];
+      case Metric::customers: return counts[1];
+      case Metric::sales: return counts[2];
+      case Metric::clicks: return counts[3];
+    }
+    return 0;
+  }
+};
+
+// A metric as guards see it: millionths.
+inline std::int64_t metric_value(const Partner& p, Metric m) {
+  std::int64_t raw = p.raw(m);
+  return (m == Metric::revenue || m == Metric::commissions) ? raw : raw * 1'000'000;
+}
+
+// One partner as a guard sees it.
+struct PartnerView {
+  const Partner& partner;
+  const std::uint64_t* more_tags;  // words for tags 64 and up
+  std::size_t more_words;
+  const PartnerExtra* extra;  // null when it has none
 
   // A tag a segment query names but the program never adds is simply absent.
   bool has(TagId t) const {
-    return t / 64 < tag_bits.size() && ((tag_bits[t / 64] >> (t % 64)) & 1);
+    if (t < 64) return (partner.tag_bits >> t) & 1;
+    return t / 64 - 1 < more_words && ((more_tags[t / 64 - 1] >> (t % 64)) & 1);
   }
   const Attribute* attribute(std::string_view name) const {
-    for (const Attribute& a : attributes) {
+    if (!extra) return nullptr;
+    for (const Attribute& a : extra->attributes) {
       if (a.name == name) return &a;
     }
     return nullptr;
   }
 };
 
-// A scheduled timer: a rule's trigger (order 0) or a tag's expiry (order pc+1).
+// A timer-queue entry: the partner's earliest deadline when it was queued.
 struct TimerEntry {
   Seconds deadline;
   std::uint32_t partner;
-  RuleId rule;
-  std::uint32_t order;
-  TagId tag;
 
   bool operator>(const TimerEntry& o) const {
-    if (deadline != o.deadline) return deadline > o.deadline;
-    if (partner != o.partner) return partner > o.partner;
-    if (rule != o.rule) return rule > o.rule;
-    return order > o.order;
+    return deadline != o.deadline ? deadline > o.deadline : partner > o.partner;
   }
 };
 
@@ -97,7 +184,7 @@ inline std::int64_t whole_days(Seconds from, Seconds to) {
 }
 
 // Evaluates a rule's guard: 1 true, 0 false, -1 error (§9.15).
-int evaluate_guard(const Program& program, std::uint32_t pc, const Partner& partner,
+int evaluate_guard(const Program& program, std::uint32_t pc, const PartnerView& partner,
                    const Event* event, Seconds now);
 
 }  // namespace ptag

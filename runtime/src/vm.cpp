@@ -66,16 +66,10 @@ bool equal(const Value& a, const Value& b, bool* ok) {
   return a.kind == Value::Kind::text ? a.text == b.text : a.number == b.number;
 }
 
-std::int64_t metric_value(const Partner& partner, Metric m) {
-  std::int64_t raw = partner.metrics[static_cast<std::size_t>(m)];
-  bool money = m == Metric::revenue || m == Metric::commissions;
-  if (m == Metric::customers) raw = static_cast<std::int64_t>(partner.customers.size());
-  return money ? raw : raw * kMillion;
-}
 
 }  // namespace
 
-int evaluate_guard(const Program& p, std::uint32_t start, const Partner& partner,
+int evaluate_guard(const Program& p, std::uint32_t start, const PartnerView& view,
                    const Event* event, Seconds now) {
   // Raw storage: constructing kMaxStack values on every call would cost more
   // than most guards.
@@ -126,15 +120,15 @@ int evaluate_guard(const Program& p, std::uint32_t start, const Partner& partner
     VM_NEXT(PUSH_LIST);
   }
   VM_CASE(LOAD_METRIC) {
-    stack[sp++] = number(metric_value(partner, static_cast<Metric>(code[pc + 1])));
+    stack[sp++] = number(metric_value(view.partner, static_cast<Metric>(code[pc + 1])));
     VM_NEXT(LOAD_METRIC);
   }
   VM_CASE(DAYS_SINCE_JOIN) {
-    stack[sp++] = number(whole_days(partner.joined_at, now));
+    stack[sp++] = number(whole_days(view.partner.joined_at, now));
     VM_NEXT(DAYS_SINCE_JOIN);
   }
   VM_CASE(DAYS_SINCE_ACTIVITY) {
-    stack[sp++] = number(whole_days(partner.last_activity, now));
+    stack[sp++] = number(whole_days(view.partner.last_activity, now));
     VM_NEXT(DAYS_SINCE_ACTIVITY);
   }
   VM_CASE(EVENT_FIELD) {
@@ -144,13 +138,13 @@ int evaluate_guard(const Program& p, std::uint32_t start, const Partner& partner
     VM_NEXT(EVENT_FIELD);
   }
   VM_CASE(PARTNER_FIELD) {
-    const Attribute* a = partner.attribute(p.texts[u32(pc + 1)]);
+    const Attribute* a = view.attribute(p.texts[u32(pc + 1)]);
     if (!a) return -1;
     stack[sp++] = {a->kind, a->number, a->text};
     VM_NEXT(PARTNER_FIELD);
   }
   VM_CASE(TAGGED) {
-    stack[sp++] = boolean(partner.has(u32(pc + 1)));
+    stack[sp++] = boolean(view.has(u32(pc + 1)));
     VM_NEXT(TAGGED);
   }
   VM_CASE(NOT) {
