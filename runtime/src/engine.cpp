@@ -25,6 +25,23 @@ constexpr int count_slot(EventType type) {
   }
 }
 
+
+bool invalid(std::string* why, const char* reason) {
+  if (why) *why = reason;
+  return false;
+}
+
+bool valid_event(const Event& e, EventType type, std::int64_t& amount, std::string* why) {
+  if (e.type.empty()) return invalid(why, "\"type\" is empty");
+  if (e.partner.empty()) return invalid(why, "\"partner\" is empty");
+  if (type == EventType::sale || type == EventType::refund || type == EventType::commission) {
+    const Field* f = e.field("amount");
+    if (!f || f->value.kind != Value::Kind::number)
+      return invalid(why, "\"data.amount\" is missing or not a number");
+    amount = f->value.number;
+  }
+  return true;
+}
 }  // namespace
 
 struct Engine::State {
@@ -43,7 +60,7 @@ struct Engine::State {
   TextSet customers;          // partner number (4 bytes) + customer id
   std::string customer_key;   // scratch for the above
 
-  std::vector<TimerEntry> timers;  // a min-heap: one live entry per partner
+  TimerQueue timers;  // one live entry per partner
   std::vector<RuleId> cascade;     // one FIFO per event or timer (§9.14)
   std::size_t cascade_head = 0;
   bool has_clock = false;
@@ -152,21 +169,20 @@ struct Engine::State {
   }
 
   Expiry* expiry_of(std::uint32_t n, TagId tag) {
-    std::uint32_t x = partners[n].extra;
-    if (x == kNone) return nullptr;
-    for (Expiry& e : extras[x].expiries) {
+    if (!partners[n].expiring) return nullptr;
+    for (Expiry& e : extras[partners[n].extra].expiries) {
       if (e.tag == tag) return &e;
     }
     return nullptr;
   }
 
   void clear_expiry(std::uint32_t n, TagId tag) {
-    std::uint32_t x = partners[n].extra;
-    if (x == kNone) return;
-    auto& list = extras[x].expiries;
+    if (!partners[n].expiring) return;
+    auto& list = extras[partners[n].extra].expiries;
     list.erase(
         std::remove_if(list.begin(), list.end(), [tag](const Expiry& e) { return e.tag == tag; }),
         list.end());
+    partners[n].expiring = !list.empty();
   }
 
   void queue_rules(const std::vector<RuleId>& rules) {
@@ -207,6 +223,7 @@ struct Engine::State {
     queue_rules(program.added_rules[tag]);
     if (expires_after > 0) {
       extra_of(n).expiries.push_back({tag, now + expires_after, rule, pc + 1});
+      partners[n].expiring = true;
       notify(n, now + expires_after);
     }
     std::uint32_t group = program.group_of_tag[tag];
@@ -304,7 +321,7 @@ struct Engine::State {
       if (!found || c.before(best)) best = c;
       found = true;
     }
-    if (p.extra != kNone) {
+    if (p.expiring) {
       for (const Expiry& e : extras[p.extra].expiries) {
         Pending c{e.deadline, e.rule, e.order, -1, e.tag};
         if (!found || c.before(best)) best = c;
@@ -319,8 +336,7 @@ struct Engine::State {
   void notify(std::uint32_t n, Seconds deadline) {
     Partner& p = partners[n];
     if (p.queued != kNotQueued && p.queued <= deadline) return;
-    timers.push_back({deadline, n});
-    std::push_heap(timers.begin(), timers.end(), std::greater<>{});
+    timers.push({deadline, n});
     p.queued = deadline;
   }
 
@@ -335,10 +351,10 @@ struct Engine::State {
   // action/tag) order. The queue is ordered by (deadline, partner); a
   // partner's own timers at one deadline are ordered here.
   void fire_due(Seconds limit) {
-    while (!timers.empty() && timers.front().deadline <= limit) {
-      TimerEntry e = timers.front();
-      std::pop_heap(timers.begin(), timers.end(), std::greater<>{});
-      timers.pop_back();
+    while (!timers.empty() && timers.top().deadline <= limit) {
+      TimerEntry e = timers.top();
+      timers.pop();
+      if (!timers.empty()) __builtin_prefetch(&partners[timers.top().partner]);
       std::uint32_t n = e.partner;
       if (partners[n].queued != e.deadline) continue;  // superseded by an earlier entry
       partners[n].queued = kNotQueued;
@@ -395,7 +411,8 @@ struct Engine::State {
     constexpr std::size_t k = index_of(TimerKind::anniversary);
     if (p.timer_next[k] < timer_order[k].size())  // unfired anniversaries move with joined_at
       notify(n, time + timer_duration[k][p.timer_next[k]]);
-    if (!p.had_signup) move_referral(n, time);  // follows joined_at forward (§9.4)
+    if (!(p.firsts & (1u << index_of(EventType::signup))))
+      move_referral(n, time);  // follows joined_at forward (§9.4)
   }
 
   void add_customer(std::uint32_t n, std::string_view customer) {
@@ -436,10 +453,7 @@ struct Engine::State {
     if (type != EventType::custom) {
       const EventTypeInfo& info = event_types()[index_of(type)];
       if (info.activity) move_activity(n, event.time);
-      if (info.referral) {
-        partners[n].had_signup = true;
-        move_referral(n, event.time);
-      }
+      if (info.referral) move_referral(n, event.time);
     }
   }
 
@@ -492,74 +506,27 @@ struct Engine::State {
     std::sort(triggered.begin(), triggered.end());
     for (RuleId id : triggered) run_with_cascade(n, id, ctx);  // rules never push events
   }
+
+  PushResult push(const Event& event, std::string* why, std::uint64_t partner_hash,
+                  std::uint64_t id_hash);
 };
 
-namespace {
-// Drops records: an engine used only for its state still counts them.
-class NullSink : public Sink {
- public:
-  void record(const ChangeRecord&) override {}
-};
-NullSink null_sink;
-
-bool invalid(std::string* why, const char* reason) {
-  if (why) *why = reason;
-  return false;
-}
-
-bool valid_event(const Event& e, EventType type, std::int64_t& amount, std::string* why) {
-  if (e.type.empty()) return invalid(why, "\"type\" is empty");
-  if (e.partner.empty()) return invalid(why, "\"partner\" is empty");
-  if (type == EventType::sale || type == EventType::refund || type == EventType::commission) {
-    const Field* f = e.field("amount");
-    if (!f || f->value.kind != Value::Kind::number)
-      return invalid(why, "\"data.amount\" is missing or not a number");
-    amount = f->value.number;
-  }
-  return true;
-}
-}  // namespace
-
-Engine::Engine(const Program& program, Sink& sink)
-    : state_(std::make_unique<State>(program, sink)) {}
-Engine::Engine(const Program& program, const EngineOptions& options)
-    : state_(std::make_unique<State>(program, options.sink ? *options.sink : null_sink)) {}
-Engine::~Engine() = default;
-
-PushCounts Engine::push(std::span<const Event> events) {
-  PushCounts counts;
-  for (const Event& e : events) {
-    switch (push(e)) {
-      case PushResult::applied:
-        ++counts.applied;
-        break;
-      case PushResult::duplicate:
-        ++counts.duplicates;
-        break;
-      case PushResult::invalid:
-        ++counts.invalid;
-        break;
-    }
-  }
-  return counts;
-}
-
-PushResult Engine::push(const Event& event, std::string* why) {
-  State& s = *state_;
+// The hashes of the partner and event ids are given: a batch computes them ahead.
+PushResult Engine::State::push(const Event& event, std::string* why, std::uint64_t partner_hash,
+                               std::uint64_t id_hash) {
+  State& s = *this;
   EventType type = event_type_of(event.type);
   std::int64_t amount = 0;
   if (!valid_event(event, type, amount, why)) {
     ++s.stats.invalid;
     return PushResult::invalid;
   }
-  std::uint64_t partner_hash = hash_text(event.partner);
   std::uint32_t n = s.find(event.partner, partner_hash);
   if (s.out_of_range(n, type, amount)) {
     if (why) *why = "a metric would leave the number range";
     ++s.stats.invalid;
     return PushResult::invalid;
   }
-  std::uint64_t id_hash = event.has_id ? hash_text(event.id) : 0;
   if (event.has_id && s.seen_ids.contains(event.id, id_hash)) {
     ++s.stats.duplicates;  // no effect at all, not even on the clock (§9.1)
     return PushResult::duplicate;
@@ -592,6 +559,72 @@ PushResult Engine::push(const Event& event, std::string* why) {
   if (event.has_id) s.seen_ids.insert(event.id, id_hash);
   ++s.stats.applied;
   return PushResult::applied;
+}
+
+namespace {
+// Drops records: an engine used only for its state still counts them.
+class NullSink : public Sink {
+ public:
+  void record(const ChangeRecord&) override {}
+};
+NullSink null_sink;
+
+}  // namespace
+
+Engine::Engine(const Program& program, Sink& sink)
+    : state_(std::make_unique<State>(program, sink)) {}
+Engine::Engine(const Program& program, const EngineOptions& options)
+    : state_(std::make_unique<State>(program, options.sink ? *options.sink : null_sink)) {}
+Engine::~Engine() = default;
+
+// A batch is pipelined: while event i is applied, the table slots of event
+// i + 16 and the partner of event i + 8 are fetched from memory, so the cache
+// misses of a large state overlap instead of adding up.
+PushCounts Engine::push(std::span<const Event> events) {
+  constexpr std::size_t kSlotsAhead = 16, kPartnerAhead = 8, kRing = 32;
+  State& s = *state_;
+  struct Hashes {
+    std::uint64_t partner, id;
+  };
+  std::array<Hashes, kRing> ring;
+  auto hash = [&](std::size_t i) {
+    const Event& e = events[i];
+    Hashes& h = ring[i % kRing];
+    h.partner = hash_text(e.partner);
+    h.id = e.has_id ? hash_text(e.id) : 0;
+    s.partner_index.prefetch(h.partner);
+    if (e.has_id) s.seen_ids.prefetch(h.id);
+  };
+  for (std::size_t i = 0; i < std::min(kSlotsAhead, events.size()); ++i) hash(i);
+  PushCounts counts;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (i + kSlotsAhead < events.size()) hash(i + kSlotsAhead);
+    if (i + kPartnerAhead < events.size()) {
+      const Event& e = events[i + kPartnerAhead];
+      std::uint32_t n = s.find(e.partner, ring[(i + kPartnerAhead) % kRing].partner);
+      if (n != PartnerIndex::kMissing) {
+        __builtin_prefetch(&s.partners[n]);
+        __builtin_prefetch(reinterpret_cast<const char*>(&s.partners[n]) + 64);
+      }
+    }
+    const Hashes& h = ring[i % kRing];
+    switch (s.push(events[i], nullptr, h.partner, h.id)) {
+      case PushResult::applied:
+        ++counts.applied;
+        break;
+      case PushResult::duplicate:
+        ++counts.duplicates;
+        break;
+      case PushResult::invalid:
+        ++counts.invalid;
+        break;
+    }
+  }
+  return counts;
+}
+
+PushResult Engine::push(const Event& event, std::string* why) {
+  return state_->push(event, why, hash_text(event.partner), event.has_id ? hash_text(event.id) : 0);
 }
 
 void Engine::advance_to(Seconds time) {

@@ -14,6 +14,7 @@
 
 #include "ptag/engine.hpp"
 #include "text_table.hpp"
+#include "timer_queue.hpp"
 
 namespace ptag {
 
@@ -115,7 +116,7 @@ struct Partner {
   std::uint16_t timer_next[kTimerKinds]{};  // per kind: rules fired since armed
   std::uint16_t milestone_next[kMetrics]{};  // per metric: latched milestones
   std::uint8_t firsts = 0;  // bit per event type already seen
-  bool had_signup = false;
+  bool expiring = false;    // it has expiring tags (in its extra)
   TagList tags;
 
   // A metric's stored value: a count, or millionths for money.
@@ -156,16 +157,6 @@ struct PartnerView {
       if (a.name == name) return &a;
     }
     return nullptr;
-  }
-};
-
-// A timer-queue entry: the partner's earliest deadline when it was queued.
-struct TimerEntry {
-  Seconds deadline;
-  std::uint32_t partner;
-
-  bool operator>(const TimerEntry& o) const {
-    return deadline != o.deadline ? deadline > o.deadline : partner > o.partner;
   }
 };
 

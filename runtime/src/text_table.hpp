@@ -116,6 +116,9 @@ class TextSet {
       if (s.hash == hash && stored(s) == key) return true;
     }
   }
+  void prefetch(std::uint64_t hash) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[hash & mask_]);
+  }
   // False when the key was already there.
   bool insert(std::string_view key, std::uint64_t hash) {
     if ((size_ + 1) * 4 > slots_.size() * 3) grow();
@@ -181,6 +184,9 @@ class PartnerIndex {
       if (s.partner == kMissing) return kMissing;
       if (s.tag == tag && id_of(s.partner) == id) return s.partner;
     }
+  }
+  void prefetch(std::uint64_t hash) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[hash & mask_]);
   }
   // `hash_of` recomputes a member's hash when the table grows.
   template <typename HashOf>
