@@ -121,8 +121,15 @@ Row w1(const fs::path& events, const fs::path& out_file) {
     ptag::JsonlSource source(in);
     ptag::Event e;
     std::string error;
-    while (source.next(e, error) != ptag::EventSource::Status::end) {
-      engine.push(e);
+    ptag::EventBatch batch;  // as `ptag run` reads
+    for (;;) {
+      auto got = source.next(e, error);
+      if (got == ptag::EventSource::Status::event) batch.add(e, source.line());
+      if (got == ptag::EventSource::Status::end || batch.size() == 256) {
+        engine.push(batch.events());
+        batch.clear();
+      }
+      if (got == ptag::EventSource::Status::end) break;
       ++row.events;
     }
     std::snprintf(row.note, sizeof row.note, "%llu records", static_cast<unsigned long long>(engine.stats().records));

@@ -7,6 +7,7 @@
 #include "commands.hpp"
 #include "ptag/compiler.hpp"
 #include "ptag/engine.hpp"
+#include "ptag/event_batch.hpp"
 #include "ptag/event_source.hpp"
 #include "ptag/program.hpp"
 #include "ptag/text.hpp"
@@ -113,29 +114,38 @@ int run(const Options& o) {
   std::uint64_t read = 0, bad = 0;
   bool progress = isatty(STDERR_FILENO);
   int status = kOk;
+  // Events go to the engine in batches (faster on large state); a bad line
+  // first pushes the events before it, so output keeps the input's order.
+  constexpr std::size_t kBatch = 256;
+  EventBatch batch;
+  std::vector<Rejection> rejected;
+  auto report = [&](std::size_t line, const std::string& why) {
+    ++bad;
+    std::fprintf(stderr, "%s:%zu: %s\n", events_name.c_str(), line, why.c_str());
+    if (o.strict) status = kFailed;
+  };
+  auto push_batch = [&] {
+    Clock::time_point t0 = o.stats ? Clock::now() : Clock::time_point{};
+    rejected.clear();
+    engine.push(batch.events(), &rejected, o.strict);
+    if (o.stats) push_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+    for (const Rejection& r : rejected) report(batch.line(r.index), r.why);
+    batch.clear();
+  };
   for (;;) {
     Clock::time_point t0 = o.stats ? Clock::now() : Clock::time_point{};
     EventSource::Status got = source.next(event, error);
-    Clock::time_point t1 = o.stats ? Clock::now() : Clock::time_point{};
+    if (got == EventSource::Status::event) batch.add(event, source.line());
+    if (o.stats) parse_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
     if (got == EventSource::Status::end) break;
     ++read;
-    bool pushed = got == EventSource::Status::event && engine.push(event, &error) != PushResult::invalid;
-    if (o.stats) {
-      parse_seconds += std::chrono::duration<double>(t1 - t0).count();
-      push_seconds += std::chrono::duration<double>(Clock::now() - t1).count();
-    }
-    if (pushed) {
-      if (progress && read % 1'000'000 == 0)
-        std::fprintf(stderr, "\r%llu events...", static_cast<unsigned long long>(read));
-      continue;
-    }
-    ++bad;
-    std::fprintf(stderr, "%s:%zu: %s\n", events_name.c_str(), source.line(), error.c_str());
-    if (o.strict) {
-      status = kFailed;
-      break;
-    }
+    if (progress && read % 1'000'000 == 0)
+      std::fprintf(stderr, "\r%llu events...", static_cast<unsigned long long>(read));
+    if (got == EventSource::Status::bad_line || batch.size() == kBatch) push_batch();
+    if (got == EventSource::Status::bad_line && status == kOk) report(source.line(), error);
+    if (status != kOk) break;
   }
+  if (status == kOk) push_batch();
   if (progress && read >= 1'000'000) std::fputc('\n', stderr);
   if (until && status == kOk) {
     Clock::time_point t0 = Clock::now();

@@ -354,7 +354,9 @@ struct Engine::State {
     while (!timers.empty() && timers.top().deadline <= limit) {
       TimerEntry e = timers.top();
       timers.pop();
+      // The next entries' partners load while this one is handled.
       if (!timers.empty()) __builtin_prefetch(&partners[timers.top().partner]);
+      timers.for_next([this](const TimerEntry& next) { __builtin_prefetch(&partners[next.partner]); });
       std::uint32_t n = e.partner;
       if (partners[n].queued != e.deadline) continue;  // superseded by an earlier entry
       partners[n].queued = kNotQueued;
@@ -580,7 +582,8 @@ Engine::~Engine() = default;
 // A batch is pipelined: while event i is applied, the table slots of event
 // i + 16 and the partner of event i + 8 are fetched from memory, so the cache
 // misses of a large state overlap instead of adding up.
-PushCounts Engine::push(std::span<const Event> events) {
+PushCounts Engine::push(std::span<const Event> events, std::vector<Rejection>* rejections,
+                        bool stop_at_invalid) {
   constexpr std::size_t kSlotsAhead = 16, kPartnerAhead = 8, kRing = 32;
   State& s = *state_;
   struct Hashes {
@@ -597,6 +600,7 @@ PushCounts Engine::push(std::span<const Event> events) {
   };
   for (std::size_t i = 0; i < std::min(kSlotsAhead, events.size()); ++i) hash(i);
   PushCounts counts;
+  std::string why;
   for (std::size_t i = 0; i < events.size(); ++i) {
     if (i + kSlotsAhead < events.size()) hash(i + kSlotsAhead);
     if (i + kPartnerAhead < events.size()) {
@@ -608,7 +612,7 @@ PushCounts Engine::push(std::span<const Event> events) {
       }
     }
     const Hashes& h = ring[i % kRing];
-    switch (s.push(events[i], nullptr, h.partner, h.id)) {
+    switch (s.push(events[i], rejections ? &why : nullptr, h.partner, h.id)) {
       case PushResult::applied:
         ++counts.applied;
         break;
@@ -617,6 +621,8 @@ PushCounts Engine::push(std::span<const Event> events) {
         break;
       case PushResult::invalid:
         ++counts.invalid;
+        if (rejections) rejections->push_back({i, why});
+        if (stop_at_invalid) return counts;
         break;
     }
   }

@@ -29,6 +29,11 @@ class TimerQueue {
   bool empty() const { return size_ == 0; }
   std::size_t size() const { return size_; }
   const TimerEntry& top() const { return at(0); }
+  // The entries that can surface right after the top: its children.
+  template <typename Fn>
+  void for_next(const Fn& fn) const {
+    for (std::size_t c = 1; c < 5 && c < size_; ++c) fn(at(c));
+  }
 
   void push(TimerEntry e) {
     if (size_ == capacity_) grow();

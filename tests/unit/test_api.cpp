@@ -102,3 +102,71 @@ TEST_CASE("a segment query nested too deeply is an error, not a crash") {
   CHECK_FALSE(deep.ok());
   CHECK(deep.render().find("nested too deeply") != std::string::npos);
 }
+
+TEST_CASE("a batch applies events exactly as pushing them one by one") {
+  auto rules = ptag::compile({{"r.ptag",
+                               "on join add \"New\"\n"
+                               "on sale when event.amount >= 50 add \"Big\" for 2d\n"
+                               "on inactive 3d add \"Quiet\"\n"
+                               "on click remove \"Quiet\"\n"}});
+  REQUIRE(rules.ok());
+  // Strings the batch must copy: this buffer is overwritten after each add.
+  std::string scratch_id, scratch_partner, scratch_customer;
+  ptag::EventBatch batch;
+  std::vector<ptag::Event> single;
+  std::vector<std::string> owned;
+  owned.reserve(4000);
+  const char* types[] = {"join", "click", "sale", "sale"};
+  for (int i = 0; i < 1000; ++i) {
+    ptag::Event e;
+    e.type = types[i % 4];
+    scratch_partner = "partner-" + std::to_string(i * 7 % 97);
+    scratch_id = "event-" + std::to_string(i % 900);  // the last 100 are duplicates
+    e.partner = scratch_partner;
+    e.id = scratch_id;
+    e.has_id = true;
+    e.time = *ptag::parse_time("2026-01-01T00:00:00Z") + i * 3600;
+    if (e.type == "sale" && i % 8 != 2) {  // one sale in four lacks its amount: invalid
+      scratch_customer = "customer-" + std::to_string(i % 5);
+      e.data.push_back({"amount", {ptag::Value::Kind::number, (i % 100) * 1'000'000, {}}});
+      e.data.push_back({"customer", {ptag::Value::Kind::text, 0, scratch_customer}});
+    }
+    batch.add(e, static_cast<std::size_t>(i + 1));
+    ptag::Event copy = e;
+    copy.partner = owned.emplace_back(e.partner);
+    copy.id = owned.emplace_back(e.id);
+    for (ptag::Field& f : copy.data)
+      if (f.value.kind == ptag::Value::Kind::text) f.value.text = owned.emplace_back(f.value.text);
+    single.push_back(copy);
+  }
+  REQUIRE(batch.size() == 1000);
+  CHECK(batch.line(999) == 1000);
+  CHECK(batch.events()[5].partner == "partner-35");
+
+  Collect one_by_one, batched;
+  ptag::Engine a(rules.value(), {.sink = &one_by_one});
+  std::size_t invalid = 0;
+  for (const ptag::Event& e : single) invalid += a.push(e) == ptag::PushResult::invalid;
+  ptag::Engine b(rules.value(), {.sink = &batched});
+  std::vector<ptag::Rejection> rejected;
+  ptag::PushCounts counts = b.push(batch.events(), &rejected);
+  CHECK(invalid > 0);
+  CHECK(counts.invalid == invalid);
+  CHECK(counts.duplicates > 0);
+  CHECK(counts.applied + counts.duplicates + counts.invalid == 1000);
+  REQUIRE(rejected.size() == invalid);
+  CHECK(rejected[0].index == 2);
+  CHECK(rejected[0].why == "\"data.amount\" is missing or not a number");
+  CHECK(one_by_one.records == batched.records);
+  CHECK(one_by_one.records.size() > 100);
+
+  // Stopping at the first invalid event applies nothing after it.
+  ptag::Engine c(rules.value(), {.sink = nullptr});
+  ptag::PushCounts stopped = c.push(batch.events(), nullptr, true);
+  CHECK(stopped.applied == 2);
+  CHECK(stopped.invalid == 1);
+  CHECK(c.stats().applied == 2);
+
+  batch.clear();
+  CHECK(batch.empty());
+}

@@ -19,6 +19,7 @@
 
 #include "ptag/engine.hpp"
 #include "ptag/event.hpp"
+#include "ptag/event_batch.hpp"
 #include "ptag/event_source.hpp"
 #include "ptag/program.hpp"
 #include "ptag/result.hpp"
