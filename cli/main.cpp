@@ -34,7 +34,13 @@ int main(int argc, char** argv) {
     return ptag::cli::kUsage;
   }
   for (auto& [sub, run] : commands) {
-    if (sub->parsed()) return run();
+    if (!sub->parsed()) continue;
+    try {
+      return run();
+    } catch (const std::exception& e) {  // an implementation limit, or out of memory
+      std::fprintf(stderr, "ptag %s: %s\n", sub->get_name().c_str(), e.what());
+      return ptag::cli::kFailed;
+    }
   }
   return ptag::cli::kUsage;
 }

@@ -170,3 +170,15 @@ TEST_CASE("a batch applies events exactly as pushing them one by one") {
   batch.clear();
   CHECK(batch.empty());
 }
+
+TEST_CASE("an engine refuses more timer rules of one kind than it can count") {
+  std::string text;
+  for (int i = 0; i < 65'536; ++i) text += "on inactive " + std::to_string(i % 400 + 1) + "d add \"Quiet\"\n";
+  auto rules = ptag::compile({{"many.ptag", text}});
+  REQUIRE(rules.ok());
+  CHECK_THROWS_AS(ptag::Engine(rules.value(), ptag::EngineOptions{}), std::length_error);
+  text.resize(text.rfind("on inactive"));  // one rule fewer: 65,535 fit
+  auto fewer = ptag::compile({{"fewer.ptag", text}});
+  REQUIRE(fewer.ok());
+  CHECK_NOTHROW(ptag::Engine(fewer.value(), ptag::EngineOptions{}));
+}
