@@ -79,6 +79,7 @@ struct Engine::State {
   State(const Program& p, Sink& s) : program(p), sink(s) {
     stats.guard_errors.assign(p.rules.size(), 0);
     stats.rule_fires.assign(p.rules.size(), 0);
+    if (p.tags.size() > UINT16_MAX) throw std::length_error("more than 65535 tags");
     more_words = p.tags.size() > 64 ? (p.tags.size() + 63) / 64 - 1 : 0;
     for (RuleId id = 0; id < p.rules.size(); ++id) {
       const ProgramRule& r = p.rules[id];

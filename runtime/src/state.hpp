@@ -8,6 +8,7 @@
 // the timer queue holds one live entry per partner: its earliest deadline.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <string>
 #include <vector>
@@ -41,7 +42,8 @@ struct PartnerExtra {
 inline constexpr Seconds kNotQueued = INT64_MIN;
 inline constexpr std::size_t kTimerKinds = 3;
 
-// Tags in the order they were added: three inline, more on the heap.
+// Tags in the order they were added: three inline, more on the heap; at
+// most 65,535 (Engine refuses programs with more tags).
 class TagList {
  public:
   TagList() = default;
@@ -61,7 +63,7 @@ class TagList {
   const TagId* begin() const { return data(); }
   const TagId* end() const { return data() + size_; }
   void push_back(TagId t) {
-    if (size_ == capacity()) reserve(size_ * 2);
+    if (size_ == capacity()) reserve(std::min<std::size_t>(size_ * 2u, UINT16_MAX));
     data()[size_++] = t;
   }
   void erase(TagId t) {
