@@ -88,24 +88,21 @@ struct Engine::State {
       if (r.kind == TriggerKind::timer) timer_order[index_of(r.timer)].push_back(id);
       if (r.kind == TriggerKind::milestone) milestone_order[index_of(r.metric)].push_back(id);
     }
-    for (std::size_t k = 0; k < kTimerKinds; ++k) {
-      auto& order = timer_order[k];
-      std::stable_sort(order.begin(), order.end(), [&](RuleId a, RuleId b) {
-        return p.rules[a].duration < p.rules[b].duration;
-      });
-      for (RuleId id : order) timer_duration[k].push_back(p.rules[id].duration);
-      if (order.size() > UINT16_MAX)
-        throw std::length_error("more than 65535 timer rules of one kind");
-    }
-    for (std::size_t m = 0; m < kMetrics; ++m) {
-      auto& order = milestone_order[m];
-      std::stable_sort(order.begin(), order.end(), [&](RuleId a, RuleId b) {
-        return p.rules[a].threshold < p.rules[b].threshold;
-      });
-      for (RuleId id : order) milestone_threshold[m].push_back(p.rules[id].threshold);
-      if (order.size() > UINT16_MAX)
-        throw std::length_error("more than 65535 milestone rules on one metric");
-    }
+    // Rules in order of a key (source order among equals), and the keys.
+    auto sort_by = [&](std::vector<RuleId>& order, std::vector<std::int64_t>& keys, auto key,
+                       const char* limit) {
+      std::stable_sort(order.begin(), order.end(),
+                       [&](RuleId a, RuleId b) { return key(p.rules[a]) < key(p.rules[b]); });
+      for (RuleId id : order) keys.push_back(key(p.rules[id]));
+      if (order.size() > UINT16_MAX) throw std::length_error(limit);
+    };
+    for (std::size_t k = 0; k < kTimerKinds; ++k)
+      sort_by(timer_order[k], timer_duration[k], [](const ProgramRule& r) { return r.duration; },
+              "more than 65535 timer rules of one kind");
+    for (std::size_t m = 0; m < kMetrics; ++m)
+      sort_by(milestone_order[m], milestone_threshold[m],
+              [](const ProgramRule& r) { return r.threshold; },
+              "more than 65535 milestone rules on one metric");
   }
 
   // ---- partners ----------------------------------------------------------------
