@@ -18,6 +18,7 @@ Run add_check(CLI::App& app) {
   struct Options {
     std::vector<std::string> files;
     std::string format = "text";
+    bool warnings_as_errors = false;
   };
   auto options = std::make_shared<Options>();
   app.add_option("files", options->files, "Rule files; together they form one program")
@@ -26,9 +27,11 @@ Run add_check(CLI::App& app) {
   app.add_option("--format", options->format,
                  "How to print diagnostics: text or json (for editors)")
       ->check(CLI::IsMember({"text", "json"}));
+  app.add_flag("--warnings-as-errors", options->warnings_as_errors,
+               "Exit 1 when there is any warning (for CI)");
   app.footer(
-      "Exit status: 0 when there are no errors (warnings allowed), 1 on errors, 2 on usage "
-      "errors.\n"
+      "Exit status: 0 when there are no errors (warnings allowed unless --warnings-as-errors), "
+      "1 on errors, 2 on usage errors.\n"
       "Examples:\n"
       "  ptag check rules.ptag\n"
       "  ptag check --format json rules.ptag   # one JSON array of diagnostics on stdout");
@@ -39,10 +42,14 @@ Run add_check(CLI::App& app) {
     } else {
       print_diagnostics(unit.diagnostics, unit.sources);
       if (!unit.diagnostics.all().empty()) {
-        std::fprintf(stderr, "%s\n", summary_line(unit.diagnostics).c_str());
+        bool strict = options->warnings_as_errors && unit.diagnostics.warning_count();
+        std::fprintf(stderr, "%s%s\n", summary_line(unit.diagnostics).c_str(),
+                     strict ? " (warnings are errors: --warnings-as-errors)" : "");
       }
     }
-    return unit.diagnostics.has_errors() ? kFailed : kOk;
+    bool failed = unit.diagnostics.has_errors() ||
+                  (options->warnings_as_errors && unit.diagnostics.warning_count());
+    return failed ? kFailed : kOk;
   };
 }
 

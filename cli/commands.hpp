@@ -20,6 +20,7 @@ Run add_fmt(CLI::App& app);
 Run add_run(CLI::App& app);
 Run add_disasm(CLI::App& app);
 Run add_test(CLI::App& app);
+Run add_version(CLI::App& app);
 
 // Prints diagnostics to stderr, in color on a terminal unless NO_COLOR is set.
 void print_diagnostics(const Diagnostics& diagnostics, const SourceSet& sources);

@@ -1,8 +1,13 @@
-// ptag run RULES.ptag... --events FILE|- [--until TIME] [--out FILE] [--tags-out FILE] [--strict]
+// ptag run RULES.ptag... --events FILE|- [--until TIME] [--out FILE] [--tags-out FILE]
+//          [--strict] [--max-bad N|N%] [--sort] [--stats]
 #include <fmt/format.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 
 #include "commands.hpp"
 #include "ptag/compiler.hpp"
@@ -11,6 +16,8 @@
 #include "ptag/event_source.hpp"
 #include "ptag/program.hpp"
 #include "ptag/text.hpp"
+#include "run_files.hpp"
+#include "run_summary.hpp"
 
 namespace ptag::cli {
 namespace {
@@ -21,11 +28,17 @@ struct Options {
   std::string until;
   std::string out;
   std::string tags_out;
+  std::string max_bad;
   bool strict = false;
   bool stats = false;
+  bool sort = false;
 };
 
 using Clock = std::chrono::steady_clock;
+
+double since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
 
 // Times the records' formatting and writing, for --stats.
 class TimedSink : public Sink {
@@ -35,12 +48,12 @@ class TimedSink : public Sink {
   void record(const ChangeRecord& r) override {
     auto start = Clock::now();
     inner_.record(r);
-    seconds += std::chrono::duration<double>(Clock::now() - start).count();
+    seconds += since(start);
   }
   void flush() override {
     auto start = Clock::now();
     inner_.flush();
-    seconds += std::chrono::duration<double>(Clock::now() - start).count();
+    seconds += since(start);
   }
 
  private:
@@ -59,9 +72,7 @@ struct File {
   }
 };
 
-bool write_tags(const Engine& engine, const std::string& path) {
-  File out{std::fopen(path.c_str(), "wb"), true};
-  if (!out.handle) return false;
+bool write_tags(const Engine& engine, std::FILE* out) {
   std::string text;
   for (std::size_t i = 0; i < engine.partner_count(); ++i) {
     text += "{\"partner\":" + json_quote(engine.partner_id(i)) + ",\"tags\":[";
@@ -69,19 +80,186 @@ bool write_tags(const Engine& engine, const std::string& path) {
     for (std::size_t t = 0; t < tags.size(); ++t) text += (t ? "," : "") + json_quote(tags[t]);
     text += "]}\n";
   }
-  return std::fwrite(text.data(), 1, text.size(), out.handle) == text.size();
+  return std::fwrite(text.data(), 1, text.size(), out) == text.size();
 }
 
+// --max-bad N (a count) or N% (of the lines read, judged at the end).
+struct MaxBad {
+  std::optional<std::uint64_t> count;
+  std::optional<double> percent;
+};
+
+std::optional<MaxBad> parse_max_bad(const std::string& text) {
+  MaxBad m;
+  if (text.empty()) return m;
+  bool percent = text.back() == '%';
+  std::string number = percent ? text.substr(0, text.size() - 1) : text;
+  if (number.empty() || number.find_first_not_of(percent ? "0123456789." : "0123456789") != std::string::npos)
+    return std::nullopt;
+  try {
+    if (percent) {
+      m.percent = std::stod(number);
+      if (*m.percent > 100) return std::nullopt;
+    } else {
+      m.count = std::stoull(number);
+    }
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+  return m;
+}
+
+// Reads events, pushes them to the engine in batches and reports bad lines.
+class Runner {
+ public:
+  Runner(const Options& o, const MaxBad& max_bad, Engine& engine, Sink& sink, std::string name)
+      : o_(o), max_bad_(max_bad), engine_(engine), sink_(sink), name_(std::move(name)) {}
+
+  RunTotals totals;
+  double parse_seconds = 0, push_seconds = 0;
+  int status = kOk;
+  std::string stop_reason;
+
+  // Events go to the engine in batches (faster on large state); a bad line
+  // first pushes the events before it, so output keeps the input's order.
+  // A stream (not a regular file) pushes and flushes whatever has arrived
+  // whenever its reader would block.
+  void run(JsonlSource& source) {
+    constexpr std::size_t kBatch = 256;
+    bool progress = isatty(STDERR_FILENO);
+    for (;;) {
+      Clock::time_point t0 = now();
+      EventSource::Status got = source.next(event_, error_);
+      if (got == EventSource::Status::event) batch_.add(event_, source.line());
+      if (o_.stats) parse_seconds += since(t0);
+      if (got == EventSource::Status::end) break;
+      if (got == EventSource::Status::waiting) {
+        push(batch_.events(), 0);
+        batch_.clear();
+        sink_.flush();
+        if (status != kOk) break;
+        continue;
+      }
+      ++totals.lines;
+      if (progress && totals.lines % 1'000'000 == 0)
+        std::fprintf(stderr, "\r%llu lines...", static_cast<unsigned long long>(totals.lines));
+      if (got == EventSource::Status::bad_line || batch_.size() == kBatch) {
+        push(batch_.events(), 0);
+        batch_.clear();
+      }
+      if (got == EventSource::Status::bad_line && status == kOk) report(source.line(), error_);
+      if (status != kOk) break;
+    }
+    if (status == kOk) push(batch_.events(), 0);
+    if (progress && totals.lines >= 1'000'000) std::fputc('\n', stderr);
+  }
+
+  // --sort: the whole input first, then in time order. With --strict a bad
+  // line anywhere stops the run before anything is applied.
+  void run_sorted(JsonlSource& source) {
+    Clock::time_point t0 = Clock::now();
+    for (EventSource::Status got; (got = source.next(event_, error_)) != EventSource::Status::end;) {
+      ++totals.lines;
+      if (got == EventSource::Status::event) batch_.add(event_, source.line());
+      if (got == EventSource::Status::bad_line) report(source.line(), error_);
+      if (status != kOk) return;
+    }
+    batch_.sort_by_time();
+    parse_seconds += since(t0);
+    std::span<const Event> all = batch_.events();
+    for (std::size_t at = 0; at < all.size() && status == kOk; at += 256)
+      push(all.subspan(at, std::min<std::size_t>(256, all.size() - at)), at);
+  }
+
+ private:
+  void report(std::size_t line, const std::string& why) {
+    ++totals.bad;
+    std::fprintf(stderr, "%s:%zu: %s\n", name_.c_str(), line, why.c_str());
+    if (o_.strict) {
+      status = kFailed;
+      stop_reason = "stopped at the first bad line (--strict)";
+    } else if (max_bad_.count && totals.bad > *max_bad_.count) {
+      status = kFailed;
+      stop_reason = "stopped: more than " + count_of(*max_bad_.count, "bad line") + " (--max-bad " +
+                    o_.max_bad + ")";
+    }
+  }
+
+  // `first` is the position of events[0] in batch_, for line numbers. When a
+  // bad line may stop the run, the engine stops at each rejection, so that
+  // nothing after the stopping line is applied.
+  void push(std::span<const Event> events, std::size_t first) {
+    bool may_stop = o_.strict || max_bad_.count.has_value();
+    Clock::time_point t0 = now();
+    for (std::size_t done = 0; done < events.size() && status == kOk;) {
+      rejected_.clear();
+      engine_.push(events.subspan(done), &rejected_, may_stop);
+      for (const Rejection& r : rejected_) report(batch_.line(first + done + r.index), r.why);
+      if (!may_stop || rejected_.empty()) break;
+      done += rejected_.back().index + 1;
+    }
+    if (o_.stats) push_seconds += since(t0);
+  }
+
+  Clock::time_point now() const { return o_.stats ? Clock::now() : Clock::time_point{}; }
+
+  const Options& o_;
+  const MaxBad& max_bad_;
+  Engine& engine_;
+  Sink& sink_;
+  std::string name_;
+  EventBatch batch_;
+  Event event_;
+  std::string error_;
+  std::vector<Rejection> rejected_;
+};
+
 int run(const Options& o) {
-  auto started = std::chrono::steady_clock::now();
+  Clock::time_point started = Clock::now();
   std::optional<Seconds> until;
   if (!o.until.empty()) {
     until = parse_time(o.until, true);
     if (!until) {
-      std::fprintf(stderr, "ptag run: --until '%s' is not an RFC 3339 time\n", o.until.c_str());
+      std::string hint = time_hint(o.until);
+      std::fprintf(stderr, "ptag run: --until '%s' is not an RFC 3339 time%s%s\n", o.until.c_str(),
+                   hint.empty() ? "" : "; ", hint.c_str());
       return kUsage;
     }
   }
+  std::optional<MaxBad> max_bad = parse_max_bad(o.max_bad);
+  if (!max_bad) {
+    std::fprintf(stderr, "ptag run: --max-bad '%s' is not a count (10) or a percentage (1%%)\n",
+                 o.max_bad.c_str());
+    return kUsage;
+  }
+  if (auto clash = outputs_clash(o.events, o.rules, o.out, o.tags_out)) {
+    std::fprintf(stderr, "ptag run: %s; nothing ran\n", clash->c_str());
+    return kUsage;
+  }
+  bool from_stdin = o.events == "-";
+  File in{from_stdin ? stdin : std::fopen(o.events.c_str(), "rb"), !from_stdin};
+  if (!in.handle) {
+    std::fprintf(stderr, "ptag run: cannot read events from '%s': %s\n", o.events.c_str(),
+                 std::strerror(errno));
+    return kUsage;
+  }
+  struct stat input {};
+  bool regular = fstat(fileno(in.handle), &input) == 0 && S_ISREG(input.st_mode);
+  if (o.sort && !regular) {
+    std::fprintf(stderr,
+                 "ptag run: --sort needs a file: it reads the whole input before running, and %s "
+                 "is not a regular file\n",
+                 from_stdin ? "stdin" : ("'" + o.events + "'").c_str());
+    return kUsage;
+  }
+  AtomicFile tags_file;
+  std::string error;
+  if (!o.tags_out.empty() && !tags_file.open(o.tags_out, error)) {
+    std::fprintf(stderr, "ptag run: cannot write --tags-out '%s': %s\n", o.tags_out.c_str(),
+                 error.c_str());
+    return kUsage;
+  }
+
   Unit unit = compile_files(o.rules);
   print_diagnostics(unit.diagnostics, unit.sources);
   if (unit.diagnostics.has_errors()) {
@@ -90,103 +268,59 @@ int run(const Options& o) {
   }
   Program program = lower(unit);
 
-  bool from_stdin = o.events == "-";
-  File in{from_stdin ? stdin : std::fopen(o.events.c_str(), "rb"), !from_stdin};
-  if (!in.handle) {
-    std::fprintf(stderr, "ptag run: cannot read events from '%s'\n", o.events.c_str());
-    return kUsage;
-  }
   File out{o.out.empty() ? stdout : std::fopen(o.out.c_str(), "wb"), !o.out.empty()};
   if (!out.handle) {
-    std::fprintf(stderr, "ptag run: cannot write '%s'\n", o.out.c_str());
+    std::fprintf(stderr, "ptag run: cannot write '%s': %s\n", o.out.c_str(), std::strerror(errno));
     return kUsage;
   }
-  std::string events_name = o.events == "-" ? "stdin" : o.events;
-
   JsonlSink jsonl(out.handle);
   TimedSink timed(jsonl);
   Sink& sink = o.stats ? static_cast<Sink&>(timed) : jsonl;
   Engine engine(program, sink);
-  double parse_seconds = 0, push_seconds = 0;
-  JsonlSource source(in.handle);
-  Event event;
-  std::string error;
-  std::uint64_t read = 0, bad = 0;
-  bool progress = isatty(STDERR_FILENO);
-  int status = kOk;
-  // Events go to the engine in batches (faster on large state); a bad line
-  // first pushes the events before it, so output keeps the input's order.
-  constexpr std::size_t kBatch = 256;
-  EventBatch batch;
-  std::vector<Rejection> rejected;
-  auto report = [&](std::size_t line, const std::string& why) {
-    ++bad;
-    std::fprintf(stderr, "%s:%zu: %s\n", events_name.c_str(), line, why.c_str());
-    if (o.strict) status = kFailed;
-  };
-  auto push_batch = [&] {
-    Clock::time_point t0 = o.stats ? Clock::now() : Clock::time_point{};
-    rejected.clear();
-    engine.push(batch.events(), &rejected, o.strict);
-    if (o.stats) push_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
-    for (const Rejection& r : rejected) report(batch.line(r.index), r.why);
-    batch.clear();
-  };
-  for (;;) {
-    Clock::time_point t0 = o.stats ? Clock::now() : Clock::time_point{};
-    EventSource::Status got = source.next(event, error);
-    if (got == EventSource::Status::event) batch.add(event, source.line());
-    if (o.stats) parse_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
-    if (got == EventSource::Status::end) break;
-    ++read;
-    if (progress && read % 1'000'000 == 0)
-      std::fprintf(stderr, "\r%llu events...", static_cast<unsigned long long>(read));
-    if (got == EventSource::Status::bad_line || batch.size() == kBatch) push_batch();
-    if (got == EventSource::Status::bad_line && status == kOk) report(source.line(), error);
-    if (status != kOk) break;
-  }
-  if (status == kOk) push_batch();
-  if (progress && read >= 1'000'000) std::fputc('\n', stderr);
+  Runner runner(o, *max_bad, engine, sink, from_stdin ? "stdin" : o.events);
+  JsonlSource source(in.handle, /*stream=*/!regular);
+  if (o.sort) runner.run_sorted(source);
+  else runner.run(source);
+  int status = runner.status;
   if (until && status == kOk) {
     Clock::time_point t0 = Clock::now();
     engine.advance_to(*until);
-    push_seconds += std::chrono::duration<double>(Clock::now() - t0).count();
+    runner.push_seconds += since(t0);
   }
   sink.flush();
-  if (!o.tags_out.empty() && !write_tags(engine, o.tags_out)) {
-    std::fprintf(stderr, "ptag run: cannot write '%s'\n", o.tags_out.c_str());
+  if (!o.tags_out.empty() && (!write_tags(engine, tags_file.handle()) || !tags_file.commit(error))) {
+    std::fprintf(stderr, "ptag run: cannot write --tags-out '%s': %s\n", o.tags_out.c_str(),
+                 error.empty() ? "write failed" : error.c_str());
     status = kFailed;
   }
 
-  const EngineStats& stats = engine.stats();
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  std::fprintf(
-      stderr,
-      "ptag run: %llu events read, %llu applied, %llu duplicates, %llu bad lines, %llu records, "
-      "%zu partners, %.3f s, %.0f events/s\n",
-      static_cast<unsigned long long>(read), static_cast<unsigned long long>(stats.applied),
-      static_cast<unsigned long long>(stats.duplicates), static_cast<unsigned long long>(bad),
-      static_cast<unsigned long long>(stats.records), engine.partner_count(), seconds,
-      seconds > 0 ? static_cast<double>(read) / seconds : 0.0);
-  for (std::size_t r = 0; r < program.rules.size(); ++r) {
-    if (stats.guard_errors[r] == 0) continue;
-    std::fprintf(stderr, "ptag run: rule %s: %llu guard errors (missing field or kind mismatch)\n",
-                 json_quote(program.rules[r].name).c_str(),
-                 static_cast<unsigned long long>(stats.guard_errors[r]));
-  }
+  RunTotals& totals = runner.totals;
+  totals.seconds = since(started);
+  print_summary(program, engine, totals);
+  print_input_warnings(program, engine.stats());
   if (o.stats) {
     double output = timed.seconds;
-    std::fprintf(stderr, "ptag run: time: parse %.3f s, evaluate %.3f s, output %.3f s\n", parse_seconds,
-                 push_seconds - output > 0 ? push_seconds - output : 0.0, output);
+    std::fprintf(stderr, "ptag run: time: parse %.3f s, evaluate %.3f s, output %.3f s\n",
+                 runner.parse_seconds, std::max(0.0, runner.push_seconds - output), output);
     std::fprintf(stderr, "ptag run: rule fires (guard passed, actions ran):\n");
     for (std::size_t r = 0; r < program.rules.size(); ++r) {
-      std::fprintf(stderr, "  %10llu  %s\n", static_cast<unsigned long long>(stats.rule_fires[r]),
+      std::fprintf(stderr, "  %10llu  %s\n", static_cast<unsigned long long>(engine.stats().rule_fires[r]),
                    json_quote(program.rules[r].name).c_str());
     }
   }
-  if (status != kOk && o.strict)
-    std::fprintf(stderr, "ptag run: stopped at the first bad line (--strict)\n");
+  if (!runner.stop_reason.empty()) {
+    std::fprintf(stderr, "ptag run: %s\n", runner.stop_reason.c_str());
+  } else if (max_bad->percent && totals.lines &&
+             static_cast<double>(totals.bad) * 100 > *max_bad->percent * static_cast<double>(totals.lines)) {
+    std::fprintf(stderr, "ptag run: %.1f%% of the lines were bad, more than --max-bad %s\n",
+                 100.0 * static_cast<double>(totals.bad) / static_cast<double>(totals.lines),
+                 o.max_bad.c_str());
+    status = kFailed;
+  } else if (engine.stats().applied == 0 && totals.bad > 0) {
+    std::fprintf(stderr, "ptag run: no event was applied: %s read, all bad\n",
+                 count_of(totals.lines, "line").c_str());
+    status = kFailed;
+  }
   return status;
 }
 
@@ -204,15 +338,31 @@ Run add_run(CLI::App& app) {
   app.add_option("--out", o->out, "Write change records here instead of stdout");
   app.add_option("--tags-out", o->tags_out, "Write every partner's final tags here (JSONL)");
   app.add_flag("--strict", o->strict, "Stop with exit 1 at the first bad event line");
+  app.add_option("--max-bad", o->max_bad,
+                 "Exit 1 when more lines than this are bad: a count (stop there) or N% of the "
+                 "lines read (judged at the end)");
+  app.add_flag("--sort", o->sort,
+               "Read the whole file, stable-sort the events by time, then run (holds the input "
+               "in memory; not for stdin)");
   app.add_flag("--stats", o->stats, "Print per-rule fire counts and time per phase (parse, evaluate, output)");
   app.footer(
       "Records (stdout or --out): "
-      "{\"time\",\"partner\",\"action\",\"tag\"|\"name\",\"rule\",\"cause\",\"event\"}.\n"
-      "Bad event lines are reported as FILE:LINE: reason and skipped (or stop the run with "
-      "--strict).\n"
-      "Exit status: 0 success, 1 rule errors or a --strict stop, 2 usage errors.\n"
+      "{\"time\",\"partner\",\"action\",\"tag\"|\"name\",\"rule\",\"cause\",\"event\"}, one "
+      "per line (docs/language.md, \"Change records\").\n"
+      "Bad event lines are reported as FILE:LINE: reason and skipped (docs/events.md).\n"
+      "From a pipe or FIFO, records are written as soon as the events before them arrive.\n"
+      "A summary goes to stderr, with warnings for event types no rule uses and events older "
+      "than the clock.\n"
+      "Exit status:\n"
+      "  0  the run completed (bad lines skipped, within --max-bad)\n"
+      "  1  rule errors (nothing ran); a --strict stop; more bad lines than --max-bad; no line\n"
+      "     applied and at least one bad; --tags-out could not be written\n"
+      "  2  usage errors: unknown option, missing file, bad --until or --max-bad, an output\n"
+      "     naming an input, --sort on stdin\n"
       "Examples:\n"
       "  ptag run examples/onboarding.ptag --events examples/events.jsonl\n"
+      "  ptag run rules.ptag --events history.jsonl --sort --max-bad 1% --tags-out tags.jsonl\n"
+      "  tail -f events.jsonl | ptag run rules.ptag --events -\n"
       "  cat events.jsonl | ptag run rules.ptag --events - --until 2027-01-01T00:00:00Z --tags-out "
       "tags.jsonl");
   return [o] { return run(*o); };

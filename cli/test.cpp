@@ -14,16 +14,21 @@ Run add_test(CLI::App& app) {
   app.add_option("--filter", o->test.filter, "Run only the tests whose name contains this text");
   app.add_flag("-v,--verbose", o->test.verbose, "Print every record and every passing test");
   app.footer(
-      "Runs the test blocks of each file (language.md §8) on a fresh engine with the file's rules,\n"
+      "Runs the test blocks of each file (docs/language.md, \"Tests\") on a fresh engine with the file's rules,\n"
       "and checks '# expect error: LINE:COL: message' lines against the compiler's errors.\n"
       "Prints each failure as FILE:LINE: test \"NAME\": expected ..., got ..., then 'N passed, N failed'.\n"
-      "Exit status: 0 when every test passed, 1 otherwise, 2 on usage errors.\n"
+      "Exit status: 0 when every test passed, 1 otherwise (also when --filter matches no test),\n"
+      "2 on usage errors.\n"
       "Examples:\n"
       "  ptag test examples/*.ptag\n"
       "  ptag test tests/conformance/*.ptag --filter exclusive --verbose");
   return [o] {
     TestSummary s = run_test_files(o->files, o->test, stdout);
     std::printf("%zu passed, %zu failed\n", s.passed, s.failed);
+    if (!o->test.filter.empty() && s.tests_run == 0) {
+      std::fprintf(stderr, "ptag test: no test name contains '%s' (--filter)\n", o->test.filter.c_str());
+      return kFailed;
+    }
     return s.failed == 0 ? kOk : kFailed;
   };
 }

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <vector>
+
 namespace ptag {
 namespace {
 
@@ -70,7 +72,7 @@ std::optional<Seconds> parse_time(std::string_view s, bool allow_date_only) {
   if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month)) return std::nullopt;
   Seconds date = days_from_civil(year, month, day) * 86400;
   if (i == s.size()) return allow_date_only ? std::optional<Seconds>(date) : std::nullopt;
-  if (s[i] != 'T' && s[i] != 't' && s[i] != ' ') return std::nullopt;
+  if (s[i] != 'T' && s[i] != 't') return std::nullopt;
   ++i;
   if (!digits(s, i, 2, hour) || !expect(s, i, ':') || !digits(s, i, 2, minute) ||
       !expect(s, i, ':') || !digits(s, i, 2, second)) {
@@ -96,6 +98,27 @@ std::optional<Seconds> parse_time(std::string_view s, bool allow_date_only) {
   }
   if (i != s.size()) return std::nullopt;
   return date + hour * 3600 + minute * 60 + second - offset;
+}
+
+std::string time_hint(std::string_view text) {
+  if (parse_time(text)) return {};
+  if (parse_time(text, true)) {
+    return fmt::format("a date alone is not a time: write {}T00:00:00Z", text);
+  }
+  std::string fixed(text);
+  std::vector<std::string> fixes;
+  if (fixed.size() > 10 && fixed[10] == ' ') {
+    fixed[10] = 'T';
+    fixes.push_back("write a 'T' between the date and the time");
+  }
+  if (!parse_time(fixed) && parse_time(fixed + "Z")) fixes.push_back("add 'Z' for UTC or an offset such as +02:00");
+  if (!parse_time(fixed)) {
+    if (parse_time(fixed + "Z")) fixed += "Z";
+    else return {};
+  }
+  std::string hint;
+  for (std::size_t i = 0; i < fixes.size(); ++i) hint += (i ? " and " : "") + fixes[i];
+  return hint + ", as in " + fixed;
 }
 
 std::string format_time(Seconds t) {

@@ -11,7 +11,9 @@
 namespace ptag::passes {
 namespace {
 
-void check_event_step(Unit& unit, const ast::Step& step) {
+// `rejected`: the step is followed by `expect rejected`, so a bad amount is
+// what the test is about, not a mistake.
+void check_event_step(Unit& unit, const ast::Step& step, bool rejected) {
   const std::string& type = step.event_type.value;
   const EventTypeInfo* info = find_event_type(type);
   if (step.custom_event) {
@@ -47,7 +49,7 @@ void check_event_step(Unit& unit, const ast::Step& step) {
                              fmt::format("'{}' must be a text in quotes", f.name.value));
     }
   }
-  if (info && info->needs_amount && !step.custom_event) {
+  if (info && info->needs_amount && !step.custom_event && !rejected) {
     if (!amount) {
       unit.diagnostics
           .error(codes::kTestStep, step.event_type.span,
@@ -71,8 +73,17 @@ void check_tests(Unit& unit) {
                  fmt::format("two tests are named '{}'", test->name.value))
           .note(it->second->name.span, "the other test");
     }
-    for (const ast::Step& step : test->steps) {
-      if (step.kind == ast::StepKind::event) check_event_step(unit, step);
+    for (std::size_t i = 0; i < test->steps.size(); ++i) {
+      const ast::Step& step = test->steps[i];
+      if (step.kind == ast::StepKind::expect_rejected &&
+          (i == 0 || test->steps[i - 1].kind != ast::StepKind::event)) {
+        unit.diagnostics
+            .error(codes::kTestStep, step.span, "'expect rejected' must follow an event step")
+            .help("write it right after the 'at TIME TYPE \"PARTNER\" {...}' step it is about");
+      }
+      bool rejected = i + 1 < test->steps.size() &&
+                      test->steps[i + 1].kind == ast::StepKind::expect_rejected;
+      if (step.kind == ast::StepKind::event) check_event_step(unit, step, rejected);
       if (step.kind == ast::StepKind::expect_metric && !is_metric(step.metric.value) &&
           !is_guard_builtin(step.metric.value)) {
         auto& d = unit.diagnostics.error(codes::kUnknownMetric, step.metric.span,

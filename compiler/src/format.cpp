@@ -253,6 +253,8 @@ class Formatter {
       }
       case ast::StepKind::expect_no_records:
         return "expect no records";
+      case ast::StepKind::expect_rejected:
+        return "expect rejected " + ptag_quote(s.reason.value);
     }
     return {};
   }

@@ -155,6 +155,9 @@ void dump_step(std::string& out, const Step& s) {
     case StepKind::expect_no_records:
       out += "no-records";
       break;
+    case StepKind::expect_rejected:
+      out += "rejected " + json_quote(s.reason.value);
+      break;
   }
   out += ")\n";
 }

@@ -87,8 +87,12 @@ PTAG_SYNTAX_ERROR(record_next,
 PTAG_SYNTAX_ERROR(records_after,
                   "expected a list of records after 'records' (as in [add \"VIP\"])");
 PTAG_SYNTAX_ERROR(records_after_no, "expected 'records' after 'expect no'");
-PTAG_SYNTAX_ERROR(
-    expect_what, "expected a partner id in quotes, 'records [...]' or 'no records' after 'expect'");
+PTAG_SYNTAX_ERROR(rejected_reason,
+                  "expected part of the rejection's reason in quotes after 'rejected' (as in "
+                  "rejected \"negative\")");
+PTAG_SYNTAX_ERROR(expect_what,
+                  "expected a partner id in quotes, 'records [...]', 'no records' or 'rejected "
+                  "\"...\"' after 'expect'");
 PTAG_SYNTAX_ERROR(test_name, "expected the test's name in quotes after 'test'");
 PTAG_SYNTAX_ERROR(test_open, "expected '{' to open the test's steps");
 PTAG_SYNTAX_ERROR(test_close,

@@ -237,7 +237,9 @@ struct records_word : TAO_PEGTL_KEYWORD("records") {};
 struct expect_records : seq<records_word, sep, must<records_after>> {};
 struct records_after_no : seq<records_word> {};
 struct expect_no_records : seq<TAO_PEGTL_KEYWORD("no"), sep, must<records_after_no>> {};
-struct expect_what : sor<expect_records, expect_no_records, expect_partner> {};
+struct rejected_reason : seq<string_lit> {};
+struct expect_rejected : seq<TAO_PEGTL_KEYWORD("rejected"), sep, must<rejected_reason>> {};
+struct expect_what : sor<expect_records, expect_no_records, expect_rejected, expect_partner> {};
 struct expect_step : seq<TAO_PEGTL_KEYWORD("expect"), sep, must<expect_what>> {};
 
 struct step : sor<at_step, expect_step> {};

@@ -37,7 +37,7 @@ using selector = pt::selector<
         g::let_decl, g::exclusive_decl, g::import_decl, g::field, g::field_key,
         g::custom_event_step, g::event_type_word, g::tick_word, g::event_step, g::at_step,
         g::has_step, g::lacks_step, g::tags_step, g::metric_step, g::expect_partner, g::record,
-        g::record_word, g::record_by, g::expect_records, g::expect_no_records, g::test_block,
+        g::record_word, g::record_by, g::expect_records, g::expect_no_records, g::expect_rejected, g::test_block,
         g::test_close>,
     pt::fold_one::on<g::mul_expr, g::add_expr, g::cmp_expr, g::and_expr, g::or_expr>>;
 
@@ -323,6 +323,11 @@ class TreeReader {
     }
     if (n.is_type<g::expect_no_records>()) {
       s.kind = ast::StepKind::expect_no_records;
+      return s;
+    }
+    if (n.is_type<g::expect_rejected>()) {
+      s.kind = ast::StepKind::expect_rejected;
+      s.reason = string(*n.children.at(0));
       return s;
     }
     if (n.is_type<g::expect_records>()) {

@@ -6,6 +6,8 @@
 #include <stdexcept>
 
 #include "ptag/decimal.hpp"
+#include "ptag/string_map.hpp"
+#include "ptag/text.hpp"
 #include "state.hpp"
 
 namespace ptag {
@@ -26,18 +28,35 @@ constexpr int count_slot(EventType type) {
 }
 
 
-bool invalid(std::string* why, const char* reason) {
-  if (why) *why = reason;
+bool invalid(std::string* why, std::string reason) {
+  if (why) *why = std::move(reason);
   return false;
 }
 
+// Sales, refunds and commissions need a non-negative number (§2): money
+// taken back is a refund, never a negative amount.
 bool valid_event(const Event& e, EventType type, std::int64_t& amount, std::string* why) {
   if (e.type.empty()) return invalid(why, "\"type\" is empty");
   if (e.partner.empty()) return invalid(why, "\"partner\" is empty");
   if (type == EventType::sale || type == EventType::refund || type == EventType::commission) {
     const Field* f = e.field("amount");
-    if (!f || f->value.kind != Value::Kind::number)
-      return invalid(why, "\"data.amount\" is missing or not a number");
+    if (!f) {
+      return invalid(why, "\"data.amount\" is missing (a " + std::string(e.type) +
+                              " needs a numeric amount)");
+    }
+    switch (f->value.kind) {
+      case Value::Kind::number:
+        break;
+      case Value::Kind::text:
+        return invalid(why, "\"data.amount\" is a string (" + json_quote(f->value.text) +
+                                "); write a JSON number");
+      default:
+        return invalid(why, "\"data.amount\" is a boolean; write a JSON number");
+    }
+    if (f->value.number < 0) {
+      return invalid(why, "\"data.amount\" is negative (" + format_decimal(f->value.number) +
+                              "); money taken back is a refund with a positive amount");
+    }
     amount = f->value.number;
   }
   return true;
@@ -163,6 +182,7 @@ struct Engine::State {
       r.event_id = ctx.event->id;
     }
     ++stats.records;
+    ++stats.records_by_action[static_cast<std::size_t>(action)];
     sink.record(r);
   }
 
@@ -507,6 +527,21 @@ struct Engine::State {
     for (RuleId id : triggered) run_with_cascade(n, id, ctx);  // rules never push events
   }
 
+  // Applied events per type; custom types by name, so that the CLI can warn
+  // about types no rule uses ("Sale", "purchase").
+  void count_type(const Event& event, EventType type) {
+    ++stats.by_type[index_of(type)];
+    if (type != EventType::custom) return;
+    auto it = custom_type_index.find(event.type);
+    if (it != custom_type_index.end()) {
+      ++stats.custom_types[it->second].second;
+      return;
+    }
+    custom_type_index.emplace(std::string(event.type), stats.custom_types.size());
+    stats.custom_types.emplace_back(std::string(event.type), 1);
+  }
+  StringMap<std::size_t> custom_type_index;  // into stats.custom_types
+
   PushResult push(const Event& event, std::string* why, std::uint64_t partner_hash,
                   std::uint64_t id_hash);
 };
@@ -530,6 +565,11 @@ PushResult Engine::State::push(const Event& event, std::string* why, std::uint64
   if (event.has_id && s.seen_ids.contains(event.id, id_hash)) {
     ++s.stats.duplicates;  // no effect at all, not even on the clock (§9.1)
     return PushResult::duplicate;
+  }
+  s.count_type(event, type);
+  if (s.has_clock && event.time < s.clock) {
+    ++s.stats.late;
+    s.stats.most_late = std::max(s.stats.most_late, s.clock - event.time);
   }
   // Step 1: the clock, and every timer due before this event.
   if (!s.has_clock || event.time > s.clock) {

@@ -1,6 +1,8 @@
 #include "ptag/event_batch.hpp"
 
+#include <algorithm>
 #include <cstring>
+#include <numeric>
 
 namespace ptag {
 namespace {
@@ -44,6 +46,26 @@ void EventBatch::add(const Event& event, std::size_t line) {
     if (f.value.kind == Value::Kind::text) copy.value.text = keep(f.value.text);
     e.data.push_back(copy);
   }
+}
+
+void EventBatch::sort_by_time() {
+  std::vector<std::size_t> order(size_);
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(), [this](std::size_t a, std::size_t b) {
+    return events_[a].time < events_[b].time;
+  });
+  std::vector<Event> events;
+  std::vector<std::size_t> lines;
+  events.reserve(events_.size());
+  lines.reserve(lines_.size());
+  for (std::size_t i : order) {
+    events.push_back(std::move(events_[i]));
+    lines.push_back(lines_[i]);
+  }
+  for (std::size_t i = size_; i < events_.size(); ++i) events.push_back(std::move(events_[i]));
+  lines.resize(lines_.size());
+  events_ = std::move(events);
+  lines_ = std::move(lines);
 }
 
 void EventBatch::clear() {

@@ -1,7 +1,12 @@
 #include <simdjson.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstring>
 
 #include "ptag/decimal.hpp"
+#include "ptag/text.hpp"
 #include "ptag/event_source.hpp"
 
 namespace ptag {
@@ -9,16 +14,21 @@ namespace js = simdjson::ondemand;
 
 struct JsonlSource::Reader {
   std::FILE* in;
+  bool stream;  // read(2) what has arrived; say when the next read would block
   std::vector<char> buffer;  // data in [begin, end), padded for simdjson
   std::size_t begin = 0, end = 0;
   bool eof = false;
+  bool returned = false;  // a line was returned since the last wait
   std::size_t line = 0;
   js::parser parser;
 
-  explicit Reader(std::FILE* f) : in(f), buffer((1u << 20) + simdjson::SIMDJSON_PADDING) {}
+  Reader(std::FILE* f, bool streaming)
+      : in(f), stream(streaming), buffer((1u << 20) + simdjson::SIMDJSON_PADDING) {}
 
-  // The next line without its '\n', or false at the end of the input.
-  bool next_line(const char*& text, std::size_t& size) {
+  enum class Got { line, end, waiting };
+
+  // The next line without its '\n'.
+  Got next_line(const char*& text, std::size_t& size) {
     for (;;) {
       const char* start = buffer.data() + begin;
       const void* nl = std::memchr(start, '\n', end - begin);
@@ -27,9 +37,10 @@ struct JsonlSource::Reader {
         text = start;
         begin += size + (nl ? 1 : 0);
         ++line;
-        return true;
+        returned = true;
+        return Got::line;
       }
-      if (eof) return false;
+      if (eof) return Got::end;
       // Move the partial line to the front; grow when one line fills the buffer.
       std::memmove(buffer.data(), start, end - begin);
       end -= begin;
@@ -39,14 +50,30 @@ struct JsonlSource::Reader {
         buffer.resize(buffer.size() * 2);
         room = buffer.size() - simdjson::SIMDJSON_PADDING - end;
       }
-      std::size_t got = std::fread(buffer.data() + end, 1, room, in);
-      end += got;
-      if (got == 0) eof = true;
+      if (!stream) {
+        std::size_t got = std::fread(buffer.data() + end, 1, room, in);
+        end += got;
+        if (got == 0) eof = true;
+        continue;
+      }
+      if (returned && !readable()) {
+        returned = false;
+        return Got::waiting;
+      }
+      ssize_t got = ::read(fileno(in), buffer.data() + end, room);
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) eof = true;  // a read error ends the input like its end
+      else end += static_cast<std::size_t>(got);
     }
+  }
+
+  bool readable() const {
+    pollfd p{fileno(in), POLLIN, 0};
+    return ::poll(&p, 1, 0) != 0;  // data, end of input, or an error: read() will not block
   }
 };
 
-JsonlSource::JsonlSource(std::FILE* in) : reader_(std::make_unique<Reader>(in)) {}
+JsonlSource::JsonlSource(std::FILE* in, bool stream) : reader_(std::make_unique<Reader>(in, stream)) {}
 JsonlSource::~JsonlSource() = default;
 std::size_t JsonlSource::line() const {
   return reader_->line;
@@ -107,6 +134,44 @@ bool read_field(std::string_view name, js::value value, Event& event, std::strin
   return true;
 }
 
+// RFC 3339 text, or whole epoch seconds in 0..kMaxEpochSeconds (§2).
+bool read_time(js::value value, js::json_type type, Seconds& time, std::string& error) {
+  if (type == js::json_type::string) {
+    std::string_view text;
+    if (value.get_string().get(text)) return false;
+    auto t = parse_time(text);
+    if (!t) {
+      error = "\"time\" is not an RFC 3339 time: " + json_quote(text);
+      if (std::string hint = time_hint(text); !hint.empty()) error += "; " + hint;
+      return false;
+    }
+    time = *t;
+    return true;
+  }
+  if (type != js::json_type::number) {
+    error = "\"time\" must be an RFC 3339 string or epoch seconds";
+    return false;
+  }
+  std::string_view token = trimmed(value.raw_json_token());
+  js::number_type kind = js::number_type::unsigned_integer;  // beyond 64 bits: an error
+  bool known = !value.get_number_type().get(kind);
+  if (known && kind == js::number_type::floating_point_number) {
+    error = "\"time\" must be whole epoch seconds, not " + std::string(token);
+    return false;
+  }
+  std::int64_t t = 0;
+  if (!known || kind != js::number_type::signed_integer || value.get_int64().get(t) || t < 0 ||
+      t > kMaxEpochSeconds) {
+    error = "\"time\" " + std::string(token) + " is outside epoch seconds 0.." +
+            std::to_string(kMaxEpochSeconds);
+    std::size_t digits = token.size() - (token.starts_with('-') ? 1 : 0);
+    if (digits == 13) error += "; it looks like epoch milliseconds (divide by 1000)";
+    return false;
+  }
+  time = t;
+  return true;
+}
+
 bool read_event(js::document& doc, Event& event, std::string& error) {
   js::object object;
   if (doc.get_object().get(object)) {
@@ -141,26 +206,7 @@ bool read_event(js::document& doc, Event& event, std::string& error) {
       }
     } else if (key == "time") {
       has_time = true;
-      if (type == js::json_type::string) {
-        std::string_view text;
-        if (value.get_string().get(text)) return false;
-        auto t = parse_time(text);
-        if (!t) {
-          error = "\"time\" is not an RFC 3339 time: \"" + std::string(text) + "\"";
-          return false;
-        }
-        event.time = *t;
-      } else if (type == js::json_type::number) {
-        std::int64_t t;
-        if (value.get_int64().get(t)) {
-          error = "\"time\" must be whole epoch seconds";
-          return false;
-        }
-        event.time = t;
-      } else {
-        error = "\"time\" must be an RFC 3339 string or epoch seconds";
-        return false;
-      }
+      if (!read_time(value, type, event.time, error)) return false;
     } else if (key == "data") {
       js::object data;
       if (type != js::json_type::object || value.get_object().get(data)) {
@@ -202,7 +248,9 @@ EventSource::Status JsonlSource::next(Event& event, std::string& error) {
   const char* text;
   std::size_t size;
   for (;;) {
-    if (!r.next_line(text, size)) return Status::end;
+    Reader::Got got = r.next_line(text, size);
+    if (got == Reader::Got::end) return Status::end;
+    if (got == Reader::Got::waiting) return Status::waiting;
     std::string_view line(text, size);
     if (line.find_first_not_of(" \t\r") != std::string_view::npos) break;
   }

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "expected_errors.hpp"
@@ -82,8 +83,10 @@ class TestRun {
 
   // Runs the steps until the first failed expectation; true when all held.
   bool run() {
-    for (const ast::Step& step : test_.steps) {
-      if (!perform(step)) return false;
+    const auto& steps = test_.steps;
+    for (std::size_t i = 0; i < steps.size(); ++i) {
+      expect_rejection_ = i + 1 < steps.size() && steps[i + 1].kind == ast::StepKind::expect_rejected;
+      if (!perform(steps[i])) return false;
     }
     return true;
   }
@@ -135,6 +138,13 @@ class TestRun {
       case ast::StepKind::expect_records:
       case ast::StepKind::expect_no_records:
         return check_records(s);
+      case ast::StepKind::expect_rejected:
+        if (!rejection_) return fail(s, "expected the event before to be rejected, but it was applied", "");
+        if (rejection_->find(s.reason.value) != std::string::npos) return true;
+        return fail(s,
+                    fmt::format("expected the event to be rejected for {}, but the reason was: {}",
+                                json_quote(s.reason.value), *rejection_),
+                    "");
     }
     return true;
   }
@@ -162,8 +172,14 @@ class TestRun {
     }
     step_begin_ = sink_.records.size();
     std::string why;
-    if (engine_.push(e, &why) == PushResult::invalid)
+    rejection_.reset();
+    if (engine_.push(e, &why) == PushResult::invalid) {
+      if (expect_rejection_) {
+        rejection_ = why;
+        return true;
+      }
       return fail(s, "the event was rejected: " + why, s.partner.value);
+    }
     return true;
   }
 
@@ -223,6 +239,8 @@ class TestRun {
   RecordingSink sink_;
   Engine engine_;
   std::size_t step_begin_ = 0;
+  bool expect_rejection_ = false;         // the step after this one is `expect rejected`
+  std::optional<std::string> rejection_;  // why the last event step was rejected
 };
 
 }  // namespace
@@ -254,6 +272,7 @@ TestSummary run_test_files(const std::vector<std::string>& files, const TestOpti
       if (options.verbose)
         std::fprintf(out, "%s:%u: test %s\n", file.c_str(), test->span.line,
                      json_quote(test->name.value).c_str());
+      ++summary.tests_run;
       bool ok = TestRun(unit, program, *test, options, out).run();
       ++(ok ? summary.passed : summary.failed);
       if (ok && options.verbose) std::fprintf(out, "  ok\n");

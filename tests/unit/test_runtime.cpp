@@ -323,11 +323,13 @@ TEST_CASE("bad lines are reported with their line and skipped, earlier effects k
       "\n";
   auto o = run("rule \"c\" on click emit \"click\"\n", events);
   CHECK(o.bad == Lines{"2: not valid JSON", "3: not a JSON object",
-                       "4: \"data.amount\" is missing or not a number",
-                       "5: \"data.amount\" is missing or not a number", "6: \"partner\" is empty",
+                       "4: \"data.amount\" is a string (\"12\"); write a JSON number",
+                       "5: \"data.amount\" is missing (a sale needs a numeric amount)",
+                       "6: \"partner\" is empty",
                        "7: missing \"partner\"",
                        "8: \"time\" is not an RFC 3339 time: \"yesterday\"",
-                       "9: \"time\" must be whole epoch seconds", "10: \"data\" must be an object",
+                       "9: \"time\" must be whole epoch seconds, not 1.5",
+                       "10: \"data\" must be an object",
                        "11: \"partner\" must be a string", "12: \"data.amount\" is out of range",
                        "13: not valid JSON"});
   CHECK(o.records == Lines{"2026-01-02T00:00:00Z p1 emit click | c event"});

@@ -14,6 +14,13 @@ using Seconds = std::int64_t;
 // With `allow_date_only`, a bare `2026-03-01` means its midnight UTC.
 std::optional<Seconds> parse_time(std::string_view text, bool allow_date_only = false);
 
+// Integer event times are epoch seconds up to 9999-12-31T23:59:59Z (§2).
+inline constexpr Seconds kMaxEpochSeconds = 253402300799;
+
+// For a text parse_time() rejects, how to fix the common wrong forms (a
+// space instead of 'T', no zone, a date alone), or empty.
+std::string time_hint(std::string_view text);
+
 // `YYYY-MM-DDTHH:MM:SSZ`
 std::string format_time(Seconds t);
 

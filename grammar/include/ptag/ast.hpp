@@ -121,6 +121,7 @@ enum class StepKind : std::uint8_t {
   expect_metric,
   expect_records,
   expect_no_records,
+  expect_rejected,  // the event of the step before was rejected, for a reason containing `reason`
 };
 
 struct Step {
@@ -137,6 +138,7 @@ struct Step {
   ExprKind comparison = ExprKind::eq;
   std::optional<Expr> value;  // expect_metric
   std::vector<RecordPattern> records;
+  Text reason;  // expect_rejected
 };
 
 struct Test {

@@ -3,6 +3,7 @@
 // order of language.md §4. One engine is used by one thread at a time.
 #pragma once
 
+#include <array>
 #include <memory>
 #include <optional>
 #include <span>
@@ -22,6 +23,15 @@ struct EngineStats {
   std::uint64_t duplicates = 0;
   std::uint64_t invalid = 0;
   std::uint64_t records = 0;
+  std::array<std::uint64_t, 3> records_by_action{};  // by RecordAction: add, remove, emit
+  // Applied events per EventType (custom: all custom types together), and
+  // per custom type name in order of first appearance.
+  std::array<std::uint64_t, kEventTypes> by_type{};
+  std::vector<std::pair<std::string, std::uint64_t>> custom_types;
+  // Applied events older than the clock when they arrived, and the largest
+  // such lateness in seconds.
+  std::uint64_t late = 0;
+  Seconds most_late = 0;
   std::uint64_t timers_fired = 0;
   std::vector<std::uint64_t> guard_errors;  // per rule
   std::vector<std::uint64_t> rule_fires;    // per rule: guard passed, actions ran

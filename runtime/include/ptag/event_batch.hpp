@@ -21,6 +21,9 @@ class EventBatch {
   std::size_t line(std::size_t index) const { return lines_[index]; }
   std::size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
+  // Orders the events by time; equal times keep the order they were added in
+  // (each keeps its line). For inputs that are not in time order (`--sort`).
+  void sort_by_time();
   // Forgets the events; their storage is kept for the next ones.
   void clear();
 

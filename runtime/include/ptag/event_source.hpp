@@ -11,7 +11,9 @@ namespace ptag {
 
 class EventSource {
  public:
-  enum class Status { event, bad_line, end };
+  // `waiting`: only from sources asked to report waits (JsonlSource's
+  // `stream`): nothing more has arrived yet; calling next() again blocks.
+  enum class Status { event, bad_line, end, waiting };
   virtual ~EventSource() = default;
   // The next event (valid until the following call), a bad line (`error`
   // says why), or the end of the input.
@@ -22,9 +24,14 @@ class EventSource {
 
 // One JSON object per line (language.md §2), read with simdjson. Blank lines
 // are skipped. Numbers keep their exact decimal text (§9.16).
+//
+// A file is read in large blocks. With `stream` (for pipes, FIFOs and
+// terminals), the source reads whatever has arrived and returns
+// Status::waiting when the next read would block after it returned lines,
+// so that the caller can apply and write them without waiting for more.
 class JsonlSource : public EventSource {
  public:
-  explicit JsonlSource(std::FILE* in);
+  explicit JsonlSource(std::FILE* in, bool stream = false);
   ~JsonlSource() override;
   Status next(Event& event, std::string& error) override;
   std::size_t line() const override;

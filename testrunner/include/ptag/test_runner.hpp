@@ -17,6 +17,7 @@ struct TestOptions {
 struct TestSummary {
   std::size_t passed = 0;
   std::size_t failed = 0;
+  std::size_t tests_run = 0;  // test blocks that matched the filter and ran
 };
 
 // Runs every file on its own (with its imports) and prints failures to `out`:
