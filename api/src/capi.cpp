@@ -2,6 +2,7 @@
 #include "ptag/ptag.h"
 
 #include <new>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -148,9 +149,9 @@ size_t ptag_engine_partner_tags(const ptag_engine* engine, const char* partner, 
   if (!engine || !partner) return 0;
   size_t count = 0;
   guarded([&] {
-    size_t i = engine->engine.find_partner(partner);
-    if (i == engine->engine.partner_count()) return PTAG_OK;
-    auto names = engine->engine.partner_tags(i);
+    std::optional<size_t> i = engine->engine.find_partner(partner);
+    if (!i) return PTAG_OK;
+    auto names = engine->engine.partner_tags(*i);
     for (size_t k = 0; k < names.size() && k < capacity && tags; ++k) tags[k] = names[k].data();
     count = names.size();
     return PTAG_OK;
@@ -163,10 +164,9 @@ ptag_status ptag_engine_partner_metric(const ptag_engine* engine, const char* pa
   if (!engine || !partner || !metric || !millionths)
     return fail(PTAG_ERROR_ARGUMENT, "NULL argument");
   return guarded([&] {
-    size_t i = engine->engine.find_partner(partner);
-    if (i == engine->engine.partner_count())
-      return fail(PTAG_ERROR_ARGUMENT, std::string("unknown partner ") + partner);
-    auto value = engine->engine.partner_value(i, metric);
+    std::optional<size_t> i = engine->engine.find_partner(partner);
+    if (!i) return fail(PTAG_ERROR_ARGUMENT, std::string("unknown partner ") + partner);
+    auto value = engine->engine.partner_value(*i, metric);
     if (!value) return fail(PTAG_ERROR_ARGUMENT, std::string("unknown metric ") + metric);
     *millionths = *value;
     return PTAG_OK;
