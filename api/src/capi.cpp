@@ -21,15 +21,18 @@ ptag_status fail(ptag_status status, std::string message) {
   return status;
 }
 
-// Turns a record's views (all onto NUL-terminated storage: the program's
-// tables, the partner's id, the caller's event id) into the C struct.
+// Turns a record's views into the C struct. The tag and rule are the
+// program's std::strings and the event id is the caller's C string, all
+// NUL-terminated; the partner id is not (the engine packs ids), so it is
+// copied into a buffer reused for every record.
 class CallbackSink : public ptag::Sink {
  public:
   CallbackSink(ptag_record_fn fn, void* user) : fn_(fn), user_(user) {}
   void record(const ptag::ChangeRecord& r) override {
     if (!fn_) return;
+    partner_.assign(r.partner);
     ptag_record c{
-        r.time,        r.partner.data(), static_cast<ptag_action>(r.action),          r.tag.data(),
+        r.time,        partner_.c_str(), static_cast<ptag_action>(r.action),          r.tag.data(),
         r.rule.data(), r.timer ? 1 : 0,  r.has_event_id ? r.event_id.data() : nullptr};
     fn_(&c, user_);
   }
@@ -37,6 +40,7 @@ class CallbackSink : public ptag::Sink {
  private:
   ptag_record_fn fn_;
   void* user_;
+  std::string partner_;
 };
 
 template <typename F>

@@ -26,6 +26,41 @@ static void on_record(const ptag_record* r, void* user) {
            r->rule, r->timer ? "timer" : "event", r->event ? r->event : "-");
 }
 
+/* A record's partner is a C string of exactly the id, whatever its length
+ * and however many partners came after it. */
+static void on_partner(const ptag_record* r, void* user) {
+  struct seen* s = (struct seen*)user;
+  ++s->count;
+  snprintf(s->last, sizeof s->last, "%s", r->partner);
+}
+
+static void check_partner_ids_in_records(void) {
+  static const char* ids[] = {"a-partner-with-a-long-id", "the-next-long-partner-id", "fifteen-chars-x",
+                              "sixteen-chars-xx", "short"};
+  ptag_program* program = NULL;
+  ptag_engine* engine = NULL;
+  struct seen seen = {0, ""};
+  ptag_event e;
+  size_t i;
+  CHECK(ptag_compile("c.ptag", "on click add \"C\"\n", &program) == PTAG_OK);
+  CHECK(ptag_engine_new(program, on_partner, &seen, &engine) == PTAG_OK);
+  memset(&e, 0, sizeof e);
+  e.type = "join";
+  for (i = 0; i < 5; ++i) {
+    e.partner = ids[i];
+    CHECK(ptag_engine_push(engine, &e) == PTAG_OK);
+  }
+  e.type = "click";
+  for (i = 0; i < 5; ++i) {
+    e.partner = ids[i];
+    CHECK(ptag_engine_push(engine, &e) == PTAG_OK);
+    CHECK(strcmp(seen.last, ids[i]) == 0);
+  }
+  CHECK(seen.count == 5);
+  ptag_engine_free(engine);
+  ptag_program_free(program);
+}
+
 int main(void) {
   ptag_program* program = NULL;
   ptag_engine* engine = NULL;
@@ -80,6 +115,8 @@ int main(void) {
 
   ptag_engine_free(engine);
   ptag_program_free(program);
+
+  check_partner_ids_in_records();
   printf("%d passed, %d failed\n", checks - failures, failures);
   return failures != 0;
 }
