@@ -1,11 +1,16 @@
 // The C API over the C++ one: no exception crosses this file's functions.
 #include "ptag/ptag.h"
 
+#include <cstring>
 #include <new>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "ptag/decimal.hpp"
 #include "ptag/ptag.hpp"
+#include "ptag/time.hpp"
 
 struct ptag_program {
   ptag::Program program;
@@ -20,15 +25,18 @@ ptag_status fail(ptag_status status, std::string message) {
   return status;
 }
 
-// Turns a record's views (all onto NUL-terminated storage: the program's
-// tables, the partner's id, the caller's event id) into the C struct.
+// Turns a record's views into the C struct. The tag and rule are the
+// program's std::strings and the event id is the caller's C string, all
+// NUL-terminated; the partner id is not (the engine packs ids), so it is
+// copied into a buffer reused for every record.
 class CallbackSink : public ptag::Sink {
  public:
   CallbackSink(ptag_record_fn fn, void* user) : fn_(fn), user_(user) {}
   void record(const ptag::ChangeRecord& r) override {
     if (!fn_) return;
+    partner_.assign(r.partner);
     ptag_record c{
-        r.time,        r.partner.data(), static_cast<ptag_action>(r.action),          r.tag.data(),
+        r.time,        partner_.c_str(), static_cast<ptag_action>(r.action),          r.tag.data(),
         r.rule.data(), r.timer ? 1 : 0,  r.has_event_id ? r.event_id.data() : nullptr};
     fn_(&c, user_);
   }
@@ -36,6 +44,7 @@ class CallbackSink : public ptag::Sink {
  private:
   ptag_record_fn fn_;
   void* user_;
+  std::string partner_;
 };
 
 template <typename F>
@@ -57,6 +66,28 @@ ptag_status take(ptag::Result<ptag::Program> result, ptag_program** out) {
   *out = new ptag_program{std::move(result.value())};
   return PTAG_OK;
 }
+
+// Copies `text` and a NUL into the caller's buffer (ptag.h, "Text out").
+ptag_status put_text(std::string_view text, char* buffer, size_t size, size_t* length,
+                     const char* function) {
+  if (length) *length = text.size();
+  if (!buffer && size > 0)
+    return fail(PTAG_ERROR_ARGUMENT, std::string(function) + ": NULL buffer");
+  if (size <= text.size()) {
+    if (size > 0) buffer[0] = '\0';
+    return fail(PTAG_ERROR_BUFFER, std::string(function) + ": the text needs " +
+                                       std::to_string(text.size() + 1) + " bytes, the buffer has " +
+                                       std::to_string(size));
+  }
+  std::memcpy(buffer, text.data(), text.size());
+  buffer[text.size()] = '\0';
+  return PTAG_OK;
+}
+
+// The seconds of 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: RFC 3339
+// has four-digit years only.
+constexpr int64_t kFirstTime = -62167219200;
+constexpr int64_t kLastTime = 253402300799;
 
 }  // namespace
 
@@ -143,14 +174,34 @@ ptag_status ptag_engine_advance_to(ptag_engine* engine, int64_t time) {
   });
 }
 
+size_t ptag_engine_partner_count(const ptag_engine* engine) {
+  return engine ? engine->engine.partner_count() : 0;
+}
+
+ptag_status ptag_engine_partner_id(const ptag_engine* engine, size_t index, char* buffer,
+                                   size_t size, size_t* length) {
+  if (length) *length = 0;
+  if (!engine) return fail(PTAG_ERROR_ARGUMENT, "ptag_engine_partner_id: NULL engine");
+  return guarded([&] {
+    std::string_view id;
+    try {
+      id = engine->engine.partner_id(index);
+    } catch (const std::out_of_range& e) {
+      if (size > 0 && buffer) buffer[0] = '\0';
+      return fail(PTAG_ERROR_RANGE, std::string("ptag_engine_partner_id: ") + e.what());
+    }
+    return put_text(id, buffer, size, length, "ptag_engine_partner_id");
+  });
+}
+
 size_t ptag_engine_partner_tags(const ptag_engine* engine, const char* partner, const char** tags,
                                 size_t capacity) {
   if (!engine || !partner) return 0;
   size_t count = 0;
   guarded([&] {
-    size_t i = engine->engine.find_partner(partner);
-    if (i == engine->engine.partner_count()) return PTAG_OK;
-    auto names = engine->engine.partner_tags(i);
+    std::optional<size_t> i = engine->engine.find_partner(partner);
+    if (!i) return PTAG_OK;
+    auto names = engine->engine.partner_tags(*i);
     for (size_t k = 0; k < names.size() && k < capacity && tags; ++k) tags[k] = names[k].data();
     count = names.size();
     return PTAG_OK;
@@ -163,10 +214,9 @@ ptag_status ptag_engine_partner_metric(const ptag_engine* engine, const char* pa
   if (!engine || !partner || !metric || !millionths)
     return fail(PTAG_ERROR_ARGUMENT, "NULL argument");
   return guarded([&] {
-    size_t i = engine->engine.find_partner(partner);
-    if (i == engine->engine.partner_count())
-      return fail(PTAG_ERROR_ARGUMENT, std::string("unknown partner ") + partner);
-    auto value = engine->engine.partner_value(i, metric);
+    std::optional<size_t> i = engine->engine.find_partner(partner);
+    if (!i) return fail(PTAG_ERROR_ARGUMENT, std::string("unknown partner ") + partner);
+    auto value = engine->engine.partner_value(*i, metric);
     if (!value) return fail(PTAG_ERROR_ARGUMENT, std::string("unknown metric ") + metric);
     *millionths = *value;
     return PTAG_OK;
@@ -179,6 +229,42 @@ ptag_status ptag_parse_time(const char* text, int64_t* seconds) {
   if (!t) return fail(PTAG_ERROR_ARGUMENT, std::string("not an RFC 3339 time: ") + text);
   *seconds = *t;
   return PTAG_OK;
+}
+
+ptag_status ptag_parse_decimal(const char* text, int64_t* millionths) {
+  if (!text || !millionths) return fail(PTAG_ERROR_ARGUMENT, "ptag_parse_decimal: NULL argument");
+  return guarded([&] {
+    if (auto value = ptag::parse_decimal(text)) {
+      *millionths = *value;
+      return PTAG_OK;
+    }
+    // With every digit 0 only the syntax is left: if that parses, the value was too large.
+    std::string zeros(text);
+    for (char& c : zeros)
+      if (c >= '1' && c <= '9') c = '0';
+    if (ptag::parse_decimal(zeros))
+      return fail(PTAG_ERROR_RANGE,
+                  std::string("out of range (at most +-9223372036854.775807): ") + text);
+    return fail(PTAG_ERROR_ARGUMENT, std::string("not a decimal number: '") + text + "'");
+  });
+}
+
+ptag_status ptag_format_decimal(int64_t millionths, char* buffer, size_t size, size_t* length) {
+  return guarded([&] {
+    return put_text(ptag::format_decimal(millionths), buffer, size, length, "ptag_format_decimal");
+  });
+}
+
+ptag_status ptag_format_time(int64_t seconds, char* buffer, size_t size, size_t* length) {
+  if (seconds < kFirstTime || seconds > kLastTime) {
+    if (length) *length = 0;
+    if (size > 0 && buffer) buffer[0] = '\0';
+    return fail(PTAG_ERROR_RANGE, "ptag_format_time: " + std::to_string(seconds) +
+                                      " is outside the years 0000 to 9999");
+  }
+  return guarded([&] {
+    return put_text(ptag::format_time(seconds), buffer, size, length, "ptag_format_time");
+  });
 }
 
 }  // extern "C"

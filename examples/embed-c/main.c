@@ -1,5 +1,5 @@
 /* A host program in C: compiles rule files, pushes its own events through
- * the C API, prints every change, then one partner's tags.
+ * the C API, prints every change, then every partner's tags.
  *
  *   embed-c RULES.ptag... */
 #include <stdio.h>
@@ -10,8 +10,10 @@
 static void print_record(const ptag_record* r, void* user_data) {
   static const char* actions[] = {"add", "remove", "emit"};
   int* count = (int*)user_data;
+  char when[PTAG_TIME_SIZE];
   ++*count;
-  printf("%lld %s %s %s (rule %s, %s%s%s)\n", (long long)r->time, r->partner, actions[r->action], r->tag, r->rule,
+  if (ptag_format_time(r->time, when, sizeof when, NULL) != PTAG_OK) snprintf(when, sizeof when, "?");
+  printf("%s %s %s %s (rule %s, %s%s%s)\n", when, r->partner, actions[r->action], r->tag, r->rule,
          r->timer ? "timer" : "event", r->event ? " " : "", r->event ? r->event : "");
 }
 
@@ -36,7 +38,8 @@ int main(int argc, char** argv) {
   ptag_engine* engine = NULL;
   int records = 0, failed = 0;
   const char* tags[16];
-  size_t count, i;
+  char id[256], revenue_text[PTAG_DECIMAL_SIZE];
+  size_t count, i, p;
   int64_t revenue = 0;
   ptag_field country = {"country", PTAG_TEXT, 0, "DE"};
   ptag_field sale[2] = {{"amount", PTAG_NUMBER, 129900000, NULL}, {"customer", PTAG_TEXT, 0, "c-1"}};
@@ -58,15 +61,28 @@ int main(int argc, char** argv) {
   failed |= push(engine, "e3", "sale", "p-1", "2026-01-05T11:00:00Z", sale, 2);
   failed |= push(engine, "e3", "sale", "p-1", "2026-01-05T11:00:00Z", sale, 2); /* a duplicate: no effect */
   failed |= push(engine, "e4", "sale", "p-1", "2026-01-06T12:00:00Z", big_sale, 2);
+  failed |= push(engine, "e6", "join", "p-2", "2026-02-01T09:00:00Z", NULL, 0);
   if (push(engine, "e5", "sale", "p-1", "2026-01-07T12:00:00Z", &no_amount, 1) == 0) failed = 1; /* must be refused */
   ptag_engine_advance_to(engine, 1767225600 + 120 * 86400); /* 2026-05-01: the timers run */
 
-  count = ptag_engine_partner_tags(engine, "p-1", tags, 16);
-  printf("p-1 has %zu tags:", count);
-  for (i = 0; i < count && i < 16; ++i) printf(" [%s]", tags[i]);
-  ptag_engine_partner_metric(engine, "p-1", "revenue", &revenue);
-  printf("; revenue %lld.%06lld; %d records\n", (long long)(revenue / 1000000), (long long)(revenue % 1000000),
-         records);
+  for (p = 0; p < ptag_engine_partner_count(engine); ++p) {
+    if (ptag_engine_partner_id(engine, p, id, sizeof id, NULL) != PTAG_OK) {
+      fprintf(stderr, "%s\n", ptag_last_error());
+      failed = 1;
+      continue;
+    }
+    count = ptag_engine_partner_tags(engine, id, tags, 16);
+    printf("%s has %zu tags:", id, count);
+    for (i = 0; i < count && i < 16; ++i) printf(" [%s]", tags[i]);
+    if (ptag_engine_partner_metric(engine, id, "revenue", &revenue) != PTAG_OK ||
+        ptag_format_decimal(revenue, revenue_text, sizeof revenue_text, NULL) != PTAG_OK) {
+      fprintf(stderr, "%s\n", ptag_last_error());
+      failed = 1;
+      continue;
+    }
+    printf("; revenue %s\n", revenue_text);
+  }
+  printf("%d records\n", records);
 
   ptag_engine_free(engine);
   ptag_program_free(program);

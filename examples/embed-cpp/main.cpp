@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -154,11 +155,15 @@ int main(int argc, char** argv) {
   engine.advance_to(*ptag::parse_time("2027-01-01T00:00:00Z"));
 
   // Read access: one partner's tags and metrics, and a segment query.
-  std::size_t p = engine.find_partner("partner-7");
-  std::printf("partner-7 tags:");
-  for (std::string_view tag : engine.partner_tags(p))
-    std::printf(" [%.*s]", int(tag.size()), tag.data());
-  std::printf("; revenue %s\n", ptag::format_decimal(*engine.partner_value(p, "revenue")).c_str());
+  if (std::optional<std::size_t> p = engine.find_partner("partner-7")) {
+    std::printf("partner-7 tags:");
+    for (std::string_view tag : engine.partner_tags(*p))
+      std::printf(" [%.*s]", int(tag.size()), tag.data());
+    std::printf("; revenue %s\n",
+                ptag::format_decimal(*engine.partner_value(*p, "revenue")).c_str());
+  } else {
+    std::printf("partner-7 had no events\n");
+  }
   auto query =
       ptag::compile_segment_query(rules.value(), "tagged \"VIP\" and not tagged \"Inactive\"");
   if (!query) {

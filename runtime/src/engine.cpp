@@ -692,22 +692,42 @@ Seconds Engine::clock() const {
 std::size_t Engine::partner_count() const {
   return state_->partners.size();
 }
+
+namespace {
+
+// Indexes come from the host: one past the table is an error, not a read of
+// whatever lies there.
+std::uint32_t checked_partner(std::size_t i, std::size_t count) {
+  if (i >= count) {
+    throw std::out_of_range("partner index " + std::to_string(i) +
+                            " is out of range (partner count " + std::to_string(count) + ")");
+  }
+  return static_cast<std::uint32_t>(i);
+}
+
+}  // namespace
+
 std::string_view Engine::partner_id(std::size_t i) const {
-  return state_->partners[i].id.view();
+  return state_->partners[checked_partner(i, partner_count())].id.view();
 }
 
 std::vector<std::string_view> Engine::partner_tags(std::size_t i) const {
   std::vector<std::string_view> out;
-  for (TagId t : state_->partners[i].tags) out.push_back(state_->program.tags[t]);
+  for (TagId t : state_->partners[checked_partner(i, partner_count())].tags)
+    out.push_back(state_->program.tags[t]);
   return out;
 }
 
 std::int64_t Engine::partner_metric(std::size_t i, Metric m) const {
-  return metric_value(state_->partners[i], m);
+  if (index_of(m) >= kMetrics) {
+    throw std::out_of_range("metric " + std::to_string(index_of(m)) + " is out of range (" +
+                            std::to_string(kMetrics) + " metrics)");
+  }
+  return metric_value(state_->partners[checked_partner(i, partner_count())], m);
 }
 
 std::optional<std::int64_t> Engine::partner_value(std::size_t i, std::string_view name) const {
-  const Partner& p = state_->partners[i];
+  const Partner& p = state_->partners[checked_partner(i, partner_count())];
   if (name == "days_since_join" || name == "days_since_activity") {
     return whole_days(name == "days_since_join" ? p.joined_at : p.last_activity, state_->clock);
   }
@@ -718,14 +738,15 @@ std::optional<std::int64_t> Engine::partner_value(std::size_t i, std::string_vie
 }
 
 std::optional<Value> Engine::partner_attribute(std::size_t i, std::string_view name) const {
-  const Attribute* a = state_->view(static_cast<std::uint32_t>(i)).attribute(name);
+  const Attribute* a = state_->view(checked_partner(i, partner_count())).attribute(name);
   if (!a) return std::nullopt;
   return Value{a->kind, a->number, a->text};
 }
 
-std::size_t Engine::find_partner(std::string_view id) const {
+std::optional<std::size_t> Engine::find_partner(std::string_view id) const {
   std::uint32_t n = state_->find(id, hash_text(id));
-  return n == PartnerIndex::kMissing ? state_->partners.size() : n;
+  if (n == PartnerIndex::kMissing) return std::nullopt;
+  return n;
 }
 
 std::vector<std::size_t> Engine::segment(const Program& segment) const {

@@ -125,9 +125,9 @@ class TestRun {
                     s.partner.value);
       }
       case ast::StepKind::expect_metric: {
-        std::size_t index = engine_.find_partner(s.partner.value);
         std::int64_t value = 0;
-        if (index < engine_.partner_count()) value = *engine_.partner_value(index, s.metric.value);
+        if (auto index = engine_.find_partner(s.partner.value))
+          value = *engine_.partner_value(*index, s.metric.value);
         if (compare(value, s.comparison, s.value->number)) return true;
         return fail(s,
                     fmt::format("expected {} {} {} {}, got {}", json_quote(s.partner.value),
@@ -208,8 +208,8 @@ class TestRun {
   }
 
   std::vector<std::string_view> tags_of(const std::string& partner) const {
-    std::size_t i = engine_.find_partner(partner);
-    return i < engine_.partner_count() ? engine_.partner_tags(i) : std::vector<std::string_view>{};
+    auto i = engine_.find_partner(partner);
+    return i ? engine_.partner_tags(*i) : std::vector<std::string_view>{};
   }
 
   bool fail(const ast::Step& s, const std::string& message, const std::string& partner) {

@@ -1,6 +1,10 @@
 // The C++ embedding API (ptag/ptag.hpp).
 #include <catch2/catch.hpp>
 
+#include <limits>
+#include <optional>
+#include <stdexcept>
+
 #include "ptag/ptag.hpp"
 
 namespace {
@@ -181,4 +185,67 @@ TEST_CASE("an engine refuses more timer rules of one kind than it can count") {
   auto fewer = ptag::compile({{"fewer.ptag", text}});
   REQUIRE(fewer.ok());
   CHECK_NOTHROW(ptag::Engine(fewer.value(), ptag::EngineOptions{}));
+}
+
+TEST_CASE("find_partner says when there is no such partner") {
+  auto rules = ptag::compile({{"r.ptag", "on join add \"A\"\n"}});
+  REQUIRE(rules.ok());
+  ptag::Engine engine(rules.value(), ptag::EngineOptions{});
+  CHECK_FALSE(engine.find_partner("p1"));
+  engine.push(event("join", "p1", "2026-01-01T00:00:00Z"));
+  engine.push(event("join", "p2", "2026-01-01T00:00:00Z"));
+  CHECK(engine.find_partner("p2") == std::optional<std::size_t>(1));
+  CHECK(engine.find_partner("p1") == std::optional<std::size_t>(0));
+  CHECK_FALSE(engine.find_partner("p3"));
+  CHECK_FALSE(engine.find_partner(""));
+}
+
+TEST_CASE("every partner accessor refuses an index out of range") {
+  auto rules = ptag::compile({{"r.ptag", "on join add \"A\"\n"}});
+  REQUIRE(rules.ok());
+  ptag::Engine engine(rules.value(), ptag::EngineOptions{});
+  auto refused = [&engine](std::size_t i) {
+    std::string message = "partner index " + std::to_string(i) + " is out of range (partner count " +
+                          std::to_string(engine.partner_count()) + ")";
+    CHECK_THROWS_MATCHES(engine.partner_id(i), std::out_of_range, Catch::Message(message));
+    CHECK_THROWS_MATCHES(engine.partner_tags(i), std::out_of_range, Catch::Message(message));
+    CHECK_THROWS_MATCHES(engine.partner_metric(i, ptag::Metric::revenue), std::out_of_range,
+                         Catch::Message(message));
+    CHECK_THROWS_MATCHES(engine.partner_value(i, "revenue"), std::out_of_range,
+                         Catch::Message(message));
+    CHECK_THROWS_MATCHES(engine.partner_value(i, "days_since_join"), std::out_of_range,
+                         Catch::Message(message));
+    CHECK_THROWS_MATCHES(engine.partner_attribute(i, "country"), std::out_of_range,
+                         Catch::Message(message));
+  };
+  refused(0);  // no partner yet
+  ptag::Event join = event("join", "p1", "2026-01-01T00:00:00Z");
+  join.data.push_back({"country", {ptag::Value::Kind::text, 0, "DE"}});
+  engine.push(join);
+  CHECK(engine.partner_id(0) == "p1");
+  CHECK(engine.partner_tags(0) == std::vector<std::string_view>{"A"});
+  CHECK(engine.partner_metric(0, ptag::Metric::revenue) == 0);
+  CHECK(engine.partner_attribute(0, "country")->text == "DE");
+  refused(1);
+  refused(std::numeric_limits<std::size_t>::max());
+  refused(std::size_t{1} << 32);  // would wrap to 0 as a 32-bit partner number
+  CHECK_THROWS_AS(engine.partner_metric(0, static_cast<ptag::Metric>(200)), std::out_of_range);
+}
+
+TEST_CASE("a record's partner view is valid during the record call") {
+  // Records of earlier partners while later ones arrive: the partner table
+  // grows, so a sink copies what it keeps; copied during the call, it is right.
+  auto rules = ptag::compile({{"r.ptag", "on click add \"C\"\n"}});
+  REQUIRE(rules.ok());
+  Collect sink;
+  ptag::Engine engine(rules.value(), {.sink = &sink});
+  std::vector<std::string> ids;
+  for (int i = 0; i < 100; ++i) ids.push_back("partner-" + std::string(i % 20, 'x') + std::to_string(i));
+  for (const std::string& id : ids) engine.push(event("join", id, "2026-01-01T00:00:00Z"));
+  for (const std::string& id : ids) {
+    engine.push(event("click", id, "2026-01-02T00:00:00Z"));
+    engine.push(event("join", id + "-new", "2026-01-02T00:00:00Z"));
+  }
+  REQUIRE(sink.records.size() == ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) CHECK(sink.records[i] == ids[i] + " C");
 }

@@ -26,6 +26,138 @@ static void on_record(const ptag_record* r, void* user) {
            r->rule, r->timer ? "timer" : "event", r->event ? r->event : "-");
 }
 
+/* Partners by index: in range, out of range, buffers too small. */
+static void check_partner_index(ptag_engine* engine) {
+  char id[8] = "junk";
+  size_t length = 99;
+  CHECK(ptag_engine_partner_count(engine) == 1);
+  CHECK(ptag_engine_partner_count(NULL) == 0);
+  CHECK(ptag_engine_partner_id(engine, 0, id, sizeof id, &length) == PTAG_OK);
+  CHECK(strcmp(id, "p1") == 0 && length == 2);
+  CHECK(ptag_engine_partner_id(engine, 1, id, sizeof id, &length) == PTAG_ERROR_RANGE);
+  CHECK(strcmp(ptag_last_error(), "ptag_engine_partner_id: partner index 1 is out of range (partner count 1)") == 0);
+  CHECK(id[0] == '\0' && length == 0);
+  CHECK(ptag_engine_partner_id(engine, (size_t)-1, id, sizeof id, NULL) == PTAG_ERROR_RANGE);
+  CHECK(strstr(ptag_last_error(), "partner count 1") != NULL);
+  CHECK(ptag_engine_partner_id(NULL, 0, id, sizeof id, &length) == PTAG_ERROR_ARGUMENT);
+  CHECK(ptag_engine_partner_id(engine, 0, id, 2, &length) == PTAG_ERROR_BUFFER);
+  CHECK(id[0] == '\0' && length == 2);
+  CHECK(strstr(ptag_last_error(), "needs 3 bytes") != NULL);
+  CHECK(ptag_engine_partner_id(engine, 0, NULL, 0, &length) == PTAG_ERROR_BUFFER && length == 2);
+  CHECK(ptag_engine_partner_id(engine, 0, NULL, 8, &length) == PTAG_ERROR_ARGUMENT);
+  CHECK(ptag_engine_partner_id(engine, 0, id, 3, NULL) == PTAG_OK && strcmp(id, "p1") == 0);
+}
+
+/* A record's partner is a C string of exactly the id, whatever its length
+ * and however many partners came after it. */
+static void on_partner(const ptag_record* r, void* user) {
+  struct seen* s = (struct seen*)user;
+  ++s->count;
+  snprintf(s->last, sizeof s->last, "%s", r->partner);
+}
+
+static void check_partner_ids_in_records(void) {
+  static const char* ids[] = {"a-partner-with-a-long-id", "the-next-long-partner-id", "fifteen-chars-x",
+                              "sixteen-chars-xx", "short"};
+  ptag_program* program = NULL;
+  ptag_engine* engine = NULL;
+  struct seen seen = {0, ""};
+  ptag_event e;
+  char id[64];
+  size_t i;
+  CHECK(ptag_compile("c.ptag", "on click add \"C\"\n", &program) == PTAG_OK);
+  CHECK(ptag_engine_new(program, on_partner, &seen, &engine) == PTAG_OK);
+  memset(&e, 0, sizeof e);
+  e.type = "join";
+  for (i = 0; i < 5; ++i) {
+    e.partner = ids[i];
+    CHECK(ptag_engine_push(engine, &e) == PTAG_OK);
+  }
+  e.type = "click";
+  for (i = 0; i < 5; ++i) {
+    e.partner = ids[i];
+    CHECK(ptag_engine_push(engine, &e) == PTAG_OK);
+    CHECK(strcmp(seen.last, ids[i]) == 0);
+    CHECK(ptag_engine_partner_id(engine, i, id, sizeof id, NULL) == PTAG_OK && strcmp(id, ids[i]) == 0);
+  }
+  CHECK(seen.count == 5);
+  ptag_engine_free(engine);
+  ptag_program_free(program);
+}
+
+static void check_decimals(void) {
+  int64_t v = 7;
+  char text[PTAG_DECIMAL_SIZE];
+  size_t length = 0;
+  CHECK(ptag_parse_decimal("129.90", &v) == PTAG_OK && v == 129900000);
+  CHECK(ptag_parse_decimal("-0.5", &v) == PTAG_OK && v == -500000);
+  CHECK(ptag_parse_decimal("1.5e3", &v) == PTAG_OK && v == 1500000000);
+  CHECK(ptag_parse_decimal("0.0000005", &v) == PTAG_OK && v == 0); /* half to even */
+  CHECK(ptag_parse_decimal("0.0000015", &v) == PTAG_OK && v == 2);
+  CHECK(ptag_parse_decimal("9223372036854.775807", &v) == PTAG_OK && v == INT64_MAX);
+  CHECK(ptag_parse_decimal("-9223372036854.775807", &v) == PTAG_OK && v == -INT64_MAX);
+  v = 7;
+  CHECK(ptag_parse_decimal("9223372036854.775808", &v) == PTAG_ERROR_RANGE && v == 7);
+  CHECK(strstr(ptag_last_error(), "out of range") != NULL);
+  CHECK(ptag_parse_decimal("1e20", &v) == PTAG_ERROR_RANGE);
+  CHECK(ptag_parse_decimal("-98765432109876543210", &v) == PTAG_ERROR_RANGE);
+  CHECK(ptag_parse_decimal("12abc", &v) == PTAG_ERROR_ARGUMENT && v == 7);
+  CHECK(strcmp(ptag_last_error(), "not a decimal number: '12abc'") == 0);
+  CHECK(ptag_parse_decimal("", &v) == PTAG_ERROR_ARGUMENT);
+  CHECK(ptag_parse_decimal(" 1", &v) == PTAG_ERROR_ARGUMENT);
+  CHECK(ptag_parse_decimal(".5", &v) == PTAG_ERROR_ARGUMENT);
+  CHECK(ptag_parse_decimal("1e", &v) == PTAG_ERROR_ARGUMENT);
+  CHECK(ptag_parse_decimal(NULL, &v) == PTAG_ERROR_ARGUMENT);
+  CHECK(ptag_parse_decimal("1", NULL) == PTAG_ERROR_ARGUMENT);
+
+  CHECK(ptag_format_decimal(5000000000LL, text, sizeof text, &length) == PTAG_OK);
+  CHECK(strcmp(text, "5000") == 0 && length == 4);
+  CHECK(ptag_format_decimal(-129900000, text, sizeof text, &length) == PTAG_OK);
+  CHECK(strcmp(text, "-129.9") == 0 && length == 6);
+  CHECK(ptag_format_decimal(INT64_MIN, text, sizeof text, &length) == PTAG_OK);
+  CHECK(strcmp(text, "-9223372036854.775808") == 0 && length + 1 == PTAG_DECIMAL_SIZE);
+  CHECK(ptag_format_decimal(1, text, sizeof text, NULL) == PTAG_OK && strcmp(text, "0.000001") == 0);
+  /* Too small: nothing cut, the length to allocate. */
+  CHECK(ptag_format_decimal(5000000000LL, text, 4, &length) == PTAG_ERROR_BUFFER);
+  CHECK(text[0] == '\0' && length == 4);
+  CHECK(strstr(ptag_last_error(), "needs 5 bytes, the buffer has 4") != NULL);
+  CHECK(ptag_format_decimal(5000000000LL, text, 5, &length) == PTAG_OK && strcmp(text, "5000") == 0);
+  CHECK(ptag_format_decimal(-129900000, NULL, 0, &length) == PTAG_ERROR_BUFFER && length == 6);
+  CHECK(ptag_format_decimal(-129900000, NULL, 8, &length) == PTAG_ERROR_ARGUMENT);
+  /* Round trips. */
+  CHECK(ptag_parse_decimal("-9223372036854.775807", &v) == PTAG_OK);
+  CHECK(ptag_format_decimal(v, text, sizeof text, NULL) == PTAG_OK);
+  CHECK(strcmp(text, "-9223372036854.775807") == 0);
+}
+
+static void check_times(void) {
+  int64_t t = 0;
+  char text[PTAG_TIME_SIZE];
+  size_t length = 0;
+  CHECK(ptag_format_time(1767225600, text, sizeof text, &length) == PTAG_OK);
+  CHECK(strcmp(text, "2026-01-01T00:00:00Z") == 0 && length + 1 == PTAG_TIME_SIZE);
+  CHECK(ptag_format_time(-1, text, sizeof text, NULL) == PTAG_OK && strcmp(text, "1969-12-31T23:59:59Z") == 0);
+  /* The first and last second of four-digit years, and one past each. */
+  CHECK(ptag_parse_time("9999-12-31T23:59:59Z", &t) == PTAG_OK);
+  CHECK(ptag_format_time(t, text, sizeof text, NULL) == PTAG_OK && strcmp(text, "9999-12-31T23:59:59Z") == 0);
+  CHECK(ptag_format_time(t + 1, text, sizeof text, &length) == PTAG_ERROR_RANGE);
+  CHECK(text[0] == '\0' && length == 0);
+  CHECK(strstr(ptag_last_error(), "outside the years 0000 to 9999") != NULL);
+  CHECK(ptag_parse_time("0000-01-01T00:00:00Z", &t) == PTAG_OK);
+  CHECK(ptag_format_time(t, text, sizeof text, NULL) == PTAG_OK && strcmp(text, "0000-01-01T00:00:00Z") == 0);
+  CHECK(ptag_format_time(t - 1, text, sizeof text, NULL) == PTAG_ERROR_RANGE);
+  CHECK(ptag_format_time(INT64_MIN, text, sizeof text, NULL) == PTAG_ERROR_RANGE);
+  CHECK(ptag_format_time(INT64_MAX, text, sizeof text, NULL) == PTAG_ERROR_RANGE);
+  /* Too small. */
+  CHECK(ptag_format_time(1767225600, text, 20, &length) == PTAG_ERROR_BUFFER);
+  CHECK(text[0] == '\0' && length == 20);
+  CHECK(ptag_format_time(1767225600, NULL, 0, &length) == PTAG_ERROR_BUFFER && length == 20);
+  /* Offsets are read, UTC is written. */
+  CHECK(ptag_parse_time("2026-03-01T10:15:00+02:00", &t) == PTAG_OK);
+  CHECK(ptag_format_time(t, text, sizeof text, NULL) == PTAG_OK && strcmp(text, "2026-03-01T08:15:00Z") == 0);
+  CHECK(ptag_parse_time("2026-02-30", &t) == PTAG_ERROR_ARGUMENT);
+}
+
 int main(void) {
   ptag_program* program = NULL;
   ptag_engine* engine = NULL;
@@ -78,8 +210,13 @@ int main(void) {
   CHECK(ptag_parse_time("yesterday", &t) == PTAG_ERROR_ARGUMENT);
   CHECK(ptag_engine_push(NULL, &e) == PTAG_ERROR_ARGUMENT);
 
+  check_partner_index(engine);
   ptag_engine_free(engine);
   ptag_program_free(program);
+
+  check_partner_ids_in_records();
+  check_decimals();
+  check_times();
   printf("%d passed, %d failed\n", checks - failures, failures);
   return failures != 0;
 }

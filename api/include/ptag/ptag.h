@@ -24,8 +24,10 @@ typedef enum ptag_status {
   PTAG_DUPLICATE = 1,      /* push: an event with an id already applied; nothing changed */
   PTAG_ERROR_COMPILE = 2,  /* the rules have errors; ptag_last_error() has them rendered */
   PTAG_ERROR_EVENT = 3,    /* push: the event is not valid (e.g. a sale without amount) */
-  PTAG_ERROR_ARGUMENT = 4, /* a NULL handle, an unknown partner or metric, a bad time text */
-  PTAG_ERROR_INTERNAL = 5  /* out of memory or a bug */
+  PTAG_ERROR_ARGUMENT = 4, /* a NULL handle, an unknown partner or metric, bad text */
+  PTAG_ERROR_INTERNAL = 5, /* out of memory or a bug */
+  PTAG_ERROR_RANGE = 6,    /* a partner index >= the partner count; a number or time too large */
+  PTAG_ERROR_BUFFER = 7    /* the text does not fit the caller's buffer; *length says its length */
 } ptag_status;
 
 typedef enum ptag_kind { PTAG_NUMBER = 0, PTAG_TEXT = 1, PTAG_BOOLEAN = 2 } ptag_kind;
@@ -53,7 +55,8 @@ typedef struct ptag_event {
 typedef enum ptag_action { PTAG_ADD = 0, PTAG_REMOVE = 1, PTAG_EMIT = 2 } ptag_action;
 
 /* A change record (language.md §5). Strings are NUL-terminated and valid
- * only during the callback. `event` is NULL for timers and events without id. */
+ * only during the callback (`tag` and `rule` live as long as the program).
+ * `event` is NULL for timers and events without id. */
 typedef struct ptag_record {
   int64_t time;
   const char* partner;
@@ -86,6 +89,13 @@ ptag_status ptag_engine_push(ptag_engine* engine, const ptag_event* event);
 /* Fires every timer due up to `time` (epoch seconds). */
 ptag_status ptag_engine_advance_to(ptag_engine* engine, int64_t time);
 
+/* Partners are numbered 0 to ptag_engine_partner_count() - 1 in order of
+ * first appearance. A larger index is PTAG_ERROR_RANGE. */
+size_t ptag_engine_partner_count(const ptag_engine* engine);
+/* The id of partner `index`, as text into `buffer` (see "Text out" below). */
+ptag_status ptag_engine_partner_id(const ptag_engine* engine, size_t index, char* buffer,
+                                   size_t size, size_t* length);
+
 /* Writes up to `capacity` tag names of `partner` (in the order added) into
  * `tags` and returns how many it has (0 for an unknown partner). The names
  * live as long as the program. */
@@ -97,6 +107,26 @@ ptag_status ptag_engine_partner_metric(const ptag_engine* engine, const char* pa
 
 /* RFC 3339 (or YYYY-MM-DD) to epoch seconds. */
 ptag_status ptag_parse_time(const char* text, int64_t* seconds);
+/* A decimal number (`-12`, `0.7`, `129.90`, `1.5e3`; no spaces) to millionths,
+ * rounding half-to-even to six decimals. PTAG_ERROR_ARGUMENT for text that is
+ * not a number, PTAG_ERROR_RANGE beyond +-9223372036854.775807. */
+ptag_status ptag_parse_decimal(const char* text, int64_t* millionths);
+
+/* Text out: the text and a NUL go into `buffer` of `size` bytes, and
+ * `*length` (if `length` is not NULL) is set to the text's length without
+ * the NUL. When size <= length the result is PTAG_ERROR_BUFFER, `*length`
+ * still says how long the text is, and `buffer` (if size > 0) holds "": never
+ * a cut text. `buffer` may be NULL only with size 0. */
+
+/* Buffer sizes that always fit: "-9223372036854.775808", "YYYY-MM-DDTHH:MM:SSZ". */
+#define PTAG_DECIMAL_SIZE 22
+#define PTAG_TIME_SIZE 21
+
+/* Millionths as the shortest exact decimal: 5000, 0.7, -129.9. */
+ptag_status ptag_format_decimal(int64_t millionths, char* buffer, size_t size, size_t* length);
+/* Epoch seconds as RFC 3339 UTC, `YYYY-MM-DDTHH:MM:SSZ`. PTAG_ERROR_RANGE
+ * outside the years 0000 to 9999 (-62167219200 to 253402300799). */
+ptag_status ptag_format_time(int64_t seconds, char* buffer, size_t size, size_t* length);
 
 #ifdef __cplusplus
 }

@@ -78,21 +78,26 @@ class Engine {
   bool has_clock() const;
   Seconds clock() const;
 
-  // Partners in order of first appearance, and their current tags in the
-  // order they were added.
+  // Partners in order of first appearance: indexes 0 to partner_count() - 1.
+  // Every accessor taking an index throws std::out_of_range (naming the
+  // index and the partner count) for an index >= partner_count().
   std::size_t partner_count() const;
+  // The index of the partner with this id; empty when no event named it.
+  std::optional<std::size_t> find_partner(std::string_view id) const;
+  // The view lives until the engine's next push.
   std::string_view partner_id(std::size_t index) const;
+  // Current tags in the order they were added; the views live as long as the program.
   std::vector<std::string_view> partner_tags(std::size_t index) const;
-  // A metric of a partner, in millionths; -1 index when unknown.
+  // A metric of a partner, in millionths.
   std::int64_t partner_metric(std::size_t index, Metric m) const;
-  std::size_t find_partner(std::string_view id) const;  // partner_count() if none
   // A metric or days_since_join / days_since_activity (at the clock) of a
   // partner, in millionths; empty for any other name.
   std::optional<std::int64_t> partner_value(std::size_t index, std::string_view name) const;
   // An attribute from `join` / `update` data; the view lives until the next push.
   std::optional<Value> partner_attribute(std::size_t index, std::string_view name) const;
   // Partners (indexes, in order of first appearance) for which a guard compiled
-  // by compile_segment() against this engine's program is true at the clock.
+  // by compile_segment_query() (ptag/ptag.hpp) against this engine's program
+  // is true at the clock.
   std::vector<std::size_t> segment(const Program& segment) const;
 
  private:

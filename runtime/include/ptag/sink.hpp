@@ -11,6 +11,11 @@ namespace ptag {
 
 enum class RecordAction : std::uint8_t { add, remove, emit };
 
+// A record's views are valid during the Sink::record call that receives it;
+// copy what you keep. Beyond the call, `tag` and `rule` (the program's own
+// strings) live as long as the Program; `partner` (in the engine's partner
+// table, which moves as partners arrive) and `event_id` (in the pushed Event)
+// may not. Do not assume a NUL after a view (partner ids have none).
 struct ChangeRecord {
   Seconds time = 0;  // the event's own time, or the timer's deadline
   std::string_view partner;
