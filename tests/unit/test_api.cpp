@@ -160,7 +160,7 @@ TEST_CASE("a batch applies events exactly as pushing them one by one") {
   CHECK(counts.applied + counts.duplicates + counts.invalid == 1000);
   REQUIRE(rejected.size() == invalid);
   CHECK(rejected[0].index == 2);
-  CHECK(rejected[0].why == "\"data.amount\" is missing or not a number");
+  CHECK(rejected[0].why == "\"data.amount\" is missing (a sale needs a numeric amount)");
   CHECK(one_by_one.records == batched.records);
   CHECK(one_by_one.records.size() > 100);
 
