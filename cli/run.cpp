@@ -237,14 +237,10 @@ int run(const Options& o) {
     return kUsage;
   }
   bool from_stdin = o.events == "-";
-  File in{from_stdin ? stdin : std::fopen(o.events.c_str(), "rb"), !from_stdin};
-  if (!in.handle) {
-    std::fprintf(stderr, "ptag run: cannot read events from '%s': %s\n", o.events.c_str(),
-                 std::strerror(errno));
-    return kUsage;
-  }
   struct stat input {};
-  bool regular = fstat(fileno(in.handle), &input) == 0 && S_ISREG(input.st_mode);
+  // Before opening: opening a FIFO waits for its writer.
+  bool regular = from_stdin ? fstat(STDIN_FILENO, &input) == 0 && S_ISREG(input.st_mode)
+                            : stat(o.events.c_str(), &input) != 0 || S_ISREG(input.st_mode);
   if (o.sort && !regular) {
     std::fprintf(stderr,
                  "ptag run: --sort needs a file: it reads the whole input before running, and %s "
@@ -252,6 +248,13 @@ int run(const Options& o) {
                  from_stdin ? "stdin" : ("'" + o.events + "'").c_str());
     return kUsage;
   }
+  File in{from_stdin ? stdin : std::fopen(o.events.c_str(), "rb"), !from_stdin};
+  if (!in.handle) {
+    std::fprintf(stderr, "ptag run: cannot read events from '%s': %s\n", o.events.c_str(),
+                 std::strerror(errno));
+    return kUsage;
+  }
+  regular = fstat(fileno(in.handle), &input) == 0 && S_ISREG(input.st_mode);
   AtomicFile tags_file;
   std::string error;
   if (!o.tags_out.empty() && !tags_file.open(o.tags_out, error)) {
