@@ -14,6 +14,27 @@ std::string quoted(std::string_view text) {
   return "'" + std::string(text) + "'";
 }
 
+std::string lower_case(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+// Close means: equal once case, '_', '-' and spaces are ignored, or that
+// plus a plural 's'. Edit distance alone would flag real names ("scale").
+std::string_view builtin_event_like(std::string_view name) {
+  std::string plain;
+  for (char c : lower_case(name)) {
+    if (c != '_' && c != '-' && c != ' ') plain += c;
+  }
+  for (std::string_view type : names_of(event_types())) {
+    if (plain == type || plain == std::string(type) + "s") return type;
+  }
+  return {};
+}
+
 static void suggest(Diagnostic& d, std::string_view name,
                     const std::vector<std::string_view>& options) {
   std::string_view best = closest_name(name, options);
@@ -126,8 +147,10 @@ class NameChecker {
           .help(fmt::format("'on {}' fires {}", t.name.value, info->summary));
       return info;
     }
-    if (t.duration)
+    if (t.duration) {
       check_duration(unit_, *t.duration, fmt::format("the '{}' duration", t.name.value));
+      if (info->kind == TriggerKind::timer) short_timer(t);
+    }
     if (t.text) {
       not_empty(*t.text, t.name.value == "event" ? "an event type" : "a tag name");
       if (t.name.value == "event" && find_event_type(t.text->value)) {
@@ -135,10 +158,42 @@ class NameChecker {
             .error(codes::kBuiltinAsCustomEvent, t.text->span,
                    fmt::format("'{}' is a built-in event type, not a custom event", t.text->value))
             .help(fmt::format("write 'on {}'", t.text->value));
+      } else if (t.name.value == "event") {
+        std::string_view like = builtin_event_like(t.text->value);
+        if (!like.empty()) {
+          diags()
+              .warning(codes::kNearBuiltinEvent, t.text->span,
+                       fmt::format("custom event '{}' looks like the built-in event type '{}'",
+                                   t.text->value, like))
+              .help(fmt::format("write 'on {}' for {} events; 'event \"{}\"' matches only "
+                                "events whose type is exactly \"{}\"",
+                                like, like, t.text->value, t.text->value));
+        }
       }
     }
     if (t.metric) check_milestone(t);
     return info;
+  }
+
+  // `inactive 3m` is three minutes: m is not months. Timers under an hour are
+  // almost always a unit mistake.
+  void short_timer(const ast::Trigger& t) {
+    const ast::Duration& d = *t.duration;
+    std::optional<std::int64_t> unit_length = unit_seconds(d.unit);
+    if (!unit_length || d.amount == 0 || d.amount >= 3600) return;  // errors, or long enough
+    if (*unit_length * static_cast<std::int64_t>(d.amount) >= 3600) return;
+    bool minutes = d.unit == "m";
+    std::string what = fmt::format("{} {}{}", d.amount, minutes ? "minute" : "second",
+                                   d.amount == 1 ? "" : "s");
+    auto& diag = diags().warning(
+        codes::kShortTimer, d.span,
+        fmt::format("'{} {}{}' fires after {}, under an hour", t.name.value, d.amount, d.unit, what));
+    if (minutes) {
+      diag.help(fmt::format("m means minutes; for {} month{} write about {}d or {}w", d.amount,
+                            d.amount == 1 ? "" : "s", d.amount * 30, (d.amount * 30 + 3) / 7));
+    } else {
+      diag.help("s means seconds; write hours, days or weeks, as in 12h, 30d or 4w");
+    }
   }
 
   void check_milestone(const ast::Trigger& t) {

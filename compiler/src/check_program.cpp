@@ -4,9 +4,11 @@
 #include <algorithm>
 #include <functional>
 #include <map>
+#include <optional>
 
 #include "passes.hpp"
 #include "ptag/catalogue.hpp"
+#include "ptag/decimal.hpp"
 #include "ptag/diagnostic_codes.hpp"
 #include "ptag/text.hpp"
 
@@ -25,7 +27,10 @@ class ProgramChecker {
     cascades();
     tags_never_added();
     add_and_remove();
+    tier_order();
+    tags_differing_in_case();
     unused_constants();
+    constants_differing_in_case();
   }
 
  private:
@@ -213,12 +218,16 @@ class ProgramChecker {
       }
     }
     std::vector<std::string_view> known(added.begin(), added.end());
-    auto warn = [&](const ast::Text& tag, std::string_view how) {
+    auto warn = [&](const ast::Text& tag, std::string_view how, std::string_view so = {}) {
       if (added.count(tag.value) || tag.value.empty()) return;
       auto& d = diags().warning(codes::kTagNeverAdded, tag.span,
                                 fmt::format("tag '{}' is {} but no rule adds it", tag.value, how));
       std::string_view best = closest_name(tag.value, known);
+      for (std::string_view k : known) {
+        if (lower_case(k) == lower_case(tag.value)) best = k;  // only the case differs
+      }
       if (!best.empty()) d.help(fmt::format("did you mean '{}'?", best));
+      if (!so.empty()) d.help(std::string(so));
     };
     std::function<void(const ast::Expr&)> tested = [&](const ast::Expr& e) {
       if (e.kind == ast::ExprKind::tagged) warn({e.text, e.span}, "tested");
@@ -235,26 +244,197 @@ class ProgramChecker {
         for (const ast::Text& tag : a.tags) warn(tag, "removed");
       }
     }
-  }
-
-  void add_and_remove() {
-    for (const ast::Rule* rule : rules_) {
-      std::map<std::string, const ast::Text*> added;
-      for (const ast::Action& a : rule->actions) {
-        if (a.kind == ast::ActionKind::add) {
-          for (const ast::Text& tag : a.tags) added.emplace(tag.value, &tag);
+    // A test cannot add a tag: only rules do. So an expectation on a tag no
+    // rule adds cannot pass ("has") or cannot fail ("lacks").
+    for (const ast::Test* test : unit_.all<ast::Test>()) {
+      for (const ast::Step& step : test->steps) {
+        if (step.kind == ast::StepKind::expect_has || step.kind == ast::StepKind::expect_tags) {
+          for (const ast::Text& tag : step.tags)
+            warn(tag, "expected by this test", "a test cannot add tags: this check always fails");
+        } else if (step.kind == ast::StepKind::expect_lacks) {
+          for (const ast::Text& tag : step.tags)
+            warn(tag, "expected absent by this test", "so this check always passes");
+        } else if (step.kind == ast::StepKind::expect_records) {
+          for (const ast::RecordPattern& r : step.records) {
+            if (r.action != ast::ActionKind::emit)
+              warn(r.tag, "expected in a record", "so this check always fails");
+          }
         }
       }
-      for (const ast::Action& a : rule->actions) {
+    }
+  }
+
+  // Within one rule: a tag both added and removed, or two tags of one
+  // exclusive group added (the second removes the first at once).
+  void add_and_remove() {
+    for (const ast::Rule* rule : rules_) {
+      std::map<std::string, std::pair<const ast::Text*, std::size_t>> added;  // tag -> (where, action)
+      std::vector<const ast::Text*> added_in_order;
+      for (std::size_t i = 0; i < rule->actions.size(); ++i) {
+        const ast::Action& a = rule->actions[i];
+        if (a.kind != ast::ActionKind::add) continue;
+        for (const ast::Text& tag : a.tags) {
+          if (added.emplace(tag.value, std::pair{&tag, i}).second) added_in_order.push_back(&tag);
+        }
+      }
+      for (std::size_t i = 0; i < rule->actions.size(); ++i) {
+        const ast::Action& a = rule->actions[i];
         if (a.kind != ast::ActionKind::remove) continue;
         for (const ast::Text& tag : a.tags) {
           auto it = added.find(tag.value);
           if (it == added.end()) continue;
+          bool remove_last = it->second.second < i;
           diags()
               .warning(codes::kAddAndRemove, tag.span,
                        fmt::format("this rule both adds and removes '{}'", tag.value))
-              .note(it->second->span, "added here");
+              .note(it->second.first->span, "added here")
+              .help(remove_last
+                        ? fmt::format("actions run in order: the remove undoes the add and the "
+                                      "partner ends without '{}'; keep only one of them",
+                                      tag.value)
+                        : fmt::format("actions run in order: the partner ends with '{}' either "
+                                      "way; drop the remove unless you mean to take it off and "
+                                      "add it again",
+                                      tag.value));
         }
+      }
+      for (std::size_t k = 1; k < added_in_order.size(); ++k) {
+        const ast::Text* later = added_in_order[k];
+        auto group = groups_.find(later->value);
+        if (group == groups_.end()) continue;
+        for (std::size_t j = 0; j < k; ++j) {
+          const ast::Text* earlier = added_in_order[j];
+          auto other = groups_.find(earlier->value);
+          if (other == groups_.end() || other->second != group->second) continue;
+          diags()
+              .warning(codes::kAddAndRemove, later->span,
+                       fmt::format("this rule adds '{}' and '{}', which are exclusive: adding '{}' "
+                                   "removes '{}' at once",
+                                   earlier->value, later->value, later->value, earlier->value))
+              .note(earlier->span, "added here")
+              .help("add only the tag the partner should end with");
+          break;
+        }
+      }
+    }
+  }
+
+  // The threshold of a milestone rule, with constants resolved.
+  std::optional<std::int64_t> threshold_of(const ast::Trigger& t) const {
+    if (!t.threshold) return std::nullopt;
+    const ast::Expr* value = &*t.threshold;
+    if (value->kind == ast::ExprKind::name) {
+      auto it = constants_.find(value->text);
+      if (it == constants_.end()) return std::nullopt;
+      value = &it->second->value;
+    }
+    if (value->kind != ast::ExprKind::number || value->number <= 0) return std::nullopt;
+    return value->number;
+  }
+
+  // Tier rules run in source order on the event that crosses their
+  // thresholds: written from high to low, one big event ends on the lower
+  // tier, because adding it removes the higher one (they are exclusive).
+  // `first_sale` counts as the lowest revenue tier: any first sale crosses it.
+  void tier_order() {
+    for (const ast::Let* let : unit_.all<ast::Let>()) constants_.emplace(let->name.value, let);
+    struct Tier {
+      const ast::Rule* rule;
+      std::string metric;
+      std::int64_t threshold;  // 0 for first_sale
+      const ast::Text* tag;
+    };
+    std::vector<Tier> tiers;
+    for (const ast::Rule* rule : rules_) {
+      const ast::Trigger& t = rule->trigger;
+      Tier tier{rule, "revenue", 0, nullptr};
+      if (t.name.value == "milestone" && t.metric) {
+        std::optional<std::int64_t> threshold = threshold_of(t);
+        if (!threshold) continue;
+        tier.metric = t.metric->value;
+        tier.threshold = *threshold;
+      } else if (t.name.value != "first_sale") {
+        continue;
+      }
+      for (const ast::Action& a : rule->actions) {
+        if (a.kind != ast::ActionKind::add) continue;
+        for (const ast::Text& tag : a.tags) {
+          if (groups_.count(tag.value)) tiers.push_back({rule, tier.metric, tier.threshold, &tag});
+        }
+      }
+    }
+    auto label = [&](const Tier& tier) {
+      const ast::Trigger& t = tier.rule->trigger;
+      if (!t.threshold) return std::string("first_sale");
+      std::string value = format_decimal(tier.threshold);
+      return t.threshold->text == value
+                 ? fmt::format("{} >= {}", tier.metric, value)
+                 : fmt::format("{} >= {} ({})", tier.metric, t.threshold->text, value);
+    };
+    std::set<const ast::Rule*> warned;
+    for (std::size_t b = 0; b < tiers.size(); ++b) {
+      const Tier& low = tiers[b];
+      if (warned.count(low.rule)) continue;
+      const Tier* high = nullptr;  // the highest earlier tier this one overrides
+      for (std::size_t a = 0; a < b; ++a) {
+        const Tier& t = tiers[a];
+        if (t.rule == low.rule || t.metric != low.metric || t.threshold <= low.threshold ||
+            t.tag->value == low.tag->value || groups_.at(t.tag->value) != groups_.at(low.tag->value))
+          continue;
+        if (!high || t.threshold > high->threshold) high = &t;
+      }
+      if (!high) continue;
+      warned.insert(low.rule);
+      std::string low_name = unit_.rule_name(*low.rule), high_name = unit_.rule_name(*high->rule);
+      std::string crossing =
+          low.threshold == 0
+              ? fmt::format("a first sale that reaches {}", label(*high))
+              : fmt::format("one event that crosses both thresholds");
+      diags()
+          .warning(codes::kTierOrder, low.rule->trigger.name.span,
+                   fmt::format("tier rule '{}' ({}) comes after '{}' ({}): {} ends on '{}', not "
+                               "'{}'",
+                               low_name, label(low), high_name, label(*high), crossing,
+                               low.tag->value, high->tag->value))
+          .note(high->tag->span,
+                fmt::format("'{}' adds '{}' first; then '{}' adds '{}', which removes '{}' "
+                            "(they are exclusive)",
+                            high_name, high->tag->value, low_name, low.tag->value,
+                            high->tag->value))
+          .help(fmt::format("rules run in source order: write the tier rules in ascending "
+                            "threshold order, '{}' before '{}'",
+                            low_name, high_name));
+    }
+  }
+
+  // Tags are case-sensitive: "VIP" and "Vip" are two tags. Looks at the tags
+  // rules add and groups list; a tag only tested or removed gets W001.
+  void tags_differing_in_case() {
+    std::map<std::string, std::vector<const ast::Text*>> spellings;  // lower case -> first of each
+    auto see = [&](const ast::Text& tag) {
+      auto& list = spellings[lower_case(tag.value)];
+      for (const ast::Text* t : list) {
+        if (t->value == tag.value) return;
+      }
+      if (!list.empty()) {
+        diags()
+            .warning(codes::kCaseOnly, tag.span,
+                     fmt::format("tag '{}' differs from '{}' only in case: they are two tags",
+                                 tag.value, list.front()->value))
+            .note(list.front()->span, fmt::format("'{}' is written here", list.front()->value))
+            .help("tags are case-sensitive: write one spelling everywhere");
+      }
+      list.push_back(&tag);
+    };
+    for (ItemRef r : unit_.order) {
+      const ast::Item& item = unit_.item(r);
+      if (const auto* rule = std::get_if<ast::Rule>(&item)) {
+        for (const ast::Action& a : rule->actions) {
+          if (a.kind != ast::ActionKind::add) continue;
+          for (const ast::Text& tag : a.tags) see(tag);
+        }
+      } else if (const auto* group = std::get_if<ast::Exclusive>(&item)) {
+        for (const ast::Text& tag : group->tags) see(tag);
       }
     }
   }
@@ -270,10 +450,42 @@ class ProgramChecker {
     }
   }
 
+  // Constants are case-sensitive too: `VIP` and `vip` are two constants, and a
+  // constant `Revenue` is not the metric `revenue`.
+  void constants_differing_in_case() {
+    std::map<std::string, const ast::Let*> seen;
+    std::vector<std::string_view> builtins(metrics());
+    builtins.insert(builtins.end(), guard_builtins().begin(), guard_builtins().end());
+    for (const ast::Let* let : unit_.all<ast::Let>()) {
+      const std::string& name = let->name.value;
+      std::string lower = lower_case(name);
+      for (std::string_view builtin : builtins) {
+        if (lower == builtin && name != builtin) {
+          diags()
+              .warning(codes::kCaseOnly, let->name.span,
+                       fmt::format("constant '{}' differs from '{}' only in case", name, builtin))
+              .help(fmt::format("names are case-sensitive: '{}' in a guard is this constant, "
+                                "not '{}'; rename the constant",
+                                name, builtin));
+        }
+      }
+      auto [it, fresh] = seen.emplace(lower, let);
+      if (fresh || it->second->name.value == name) continue;
+      diags()
+          .warning(codes::kCaseOnly, let->name.span,
+                   fmt::format("constant '{}' differs from '{}' only in case: they are two "
+                               "constants",
+                               name, it->second->name.value))
+          .note(it->second->name.span, "the other constant")
+          .help("names are case-sensitive: rename one, or use one spelling everywhere");
+    }
+  }
+
   Unit& unit_;
   const std::set<std::string>& used_;
   std::vector<const ast::Rule*> rules_;
   std::map<std::string, const ast::Exclusive*> groups_;
+  std::map<std::string, const ast::Let*> constants_;  // the first declaration of each
 };
 
 }  // namespace

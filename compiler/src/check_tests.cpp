@@ -25,6 +25,13 @@ void check_event_step(Unit& unit, const ast::Step& step, bool rejected) {
           .error(codes::kBuiltinAsCustomEvent, step.event_type.span,
                  fmt::format("'{}' is a built-in event type, not a custom event", type))
           .help(fmt::format("write 'at ... {} \"PARTNER\"'", type));
+    } else if (std::string_view like = builtin_event_like(type); !like.empty()) {
+      unit.diagnostics
+          .warning(codes::kNearBuiltinEvent, step.event_type.span,
+                   fmt::format("custom event '{}' looks like the built-in event type '{}'", type,
+                               like))
+          .help(fmt::format("write 'at ... {} \"{}\"' to send a {} event", like,
+                            step.partner.value, like));
     }
   } else if (!info) {
     auto& d = unit.diagnostics.error(codes::kUnknownEventType, step.event_type.span,

@@ -21,5 +21,9 @@ void check_tests(Unit& unit);
 // Shared helpers.
 std::string quoted(std::string_view text);
 void check_duration(Unit& unit, const ast::Duration& d, std::string_view what);
+// The built-in event type a custom event's name is close to ("Sale", "sign_ups"), or "".
+std::string_view builtin_event_like(std::string_view name);
+// ASCII lower case: for names that differ only in case.
+std::string lower_case(std::string_view text);
 
 }  // namespace ptag::passes

@@ -63,10 +63,14 @@ struct duration_unit : identifier {};
 struct duration : seq<plus<digit>, must<duration_unit>> {};
 
 struct two_digits : rep<2, digit> {};
-struct clock_time : seq<one<'T', 't'>, two_digits, one<':'>, two_digits, one<':'>, two_digits,
-                        opt<one<'.'>, plus<digit>>,
-                        sor<one<'Z', 'z'>, seq<one<'+', '-'>, two_digits, one<':'>, two_digits>>> {
-};
+// The grammar takes a time of day with a space instead of 'T', without seconds
+// or without a zone, so the parser can say what is missing (E003) instead of
+// a syntax error at the next word.
+struct clock_sep : sor<one<'T', 't'>, plus<one<' '>>> {};
+struct clock_zone
+    : sor<one<'Z', 'z'>, seq<one<'+', '-'>, two_digits, opt<opt<one<':'>>, two_digits>>> {};
+struct clock_time : seq<clock_sep, two_digits, one<':'>, two_digits, opt<one<':'>, two_digits>,
+                        opt<one<'.'>, plus<digit>>, opt<clock_zone>> {};
 struct time_lit : seq<rep<4, digit>, one<'-'>, two_digits, one<'-'>, two_digits, opt<clock_time>> {
 };
 

@@ -286,6 +286,42 @@ class TreeReader {
     return t;
   }
 
+  // A test step's time that parse_time refused. The grammar also takes a
+  // time of day after a space, without seconds, without a zone or with an
+  // offset like +0200: when that is all that is wrong, say so and show the
+  // time as it should be written.
+  void bad_time(std::string_view text, Span where) const {
+    std::string_view date = text.substr(0, 10), rest = text.substr(date.size());
+    bool spaced = !rest.empty() && rest.front() == ' ';
+    rest.remove_prefix(std::min(rest.size(), rest.find_first_not_of(" Tt")));
+    std::string_view clock = rest.substr(0, rest.find_first_of("Zz+-"));
+    std::string_view zone = rest.substr(clock.size());
+    bool seconds = clock.size() >= 8;  // hh:mm:ss
+    std::string fixed = fmt::format("{}T{}{}", date, clock, seconds ? "" : ":00");
+    std::string fixed_zone(zone);
+    if (zone.size() == 3) fixed_zone += ":00";                          // +02
+    if (zone.size() == 5) fixed_zone.insert(3, ":");                    // +0200
+    bool offset_form = zone.size() > 1 && fixed_zone != zone;
+    bool fixable = !clock.empty() && (spaced || zone.empty() || !seconds || offset_form) &&
+                   parse_time(fixed + (zone.empty() ? "Z" : fixed_zone));
+    std::string problem = spaced ? "a time of day is joined to its date with 'T', not a space"
+                          : !seconds ? "a time of day needs seconds"
+                                     : "an offset is written +hh:mm or -hh:mm";
+    if (!fixable) {
+      diagnostics_.error(codes::kBadTime, where, fmt::format("'{}' is not a valid time", text))
+          .help("write a date such as 2026-01-31 or a time such as 2026-01-31T10:15:00Z");
+    } else if (zone.empty()) {
+      auto& d = diagnostics_.error(
+          codes::kBadTime, where, fmt::format("a time of day needs a zone: '{}' has none", text));
+      d.help(fmt::format("write {}Z (UTC), or an offset such as {}+02:00", fixed, fixed));
+      if (spaced || !seconds) d.help(problem);
+    } else {
+      diagnostics_
+          .error(codes::kBadTime, where, fmt::format("'{}' is not a valid time: {}", text, problem))
+          .help(fmt::format("write {}{}", fixed, fixed_zone));
+    }
+  }
+
   ast::Step step(const Node& n) const {
     ast::Step s;
     s.span = span(n);
@@ -293,13 +329,13 @@ class TreeReader {
     if (n.is_type<g::at_step>()) {
       const Node& when = *n.children.at(0);
       s.time_span = span(when);
-      if (auto t = parse_time(when.string_view(), true)) {
+      std::string_view written = when.string_view();
+      auto t = written.find(' ') == std::string_view::npos ? parse_time(written, true)
+                                                           : std::nullopt;  // §8: 'T' only
+      if (t) {
         s.time = *t;
       } else {
-        diagnostics_
-            .error(codes::kBadTime, s.time_span,
-                   fmt::format("'{}' is not a valid time", when.string_view()))
-            .help("write a date such as 2026-01-31 or a time such as 2026-01-31T10:15:00Z");
+        bad_time(written, s.time_span);
       }
       const Node& what = *n.children.at(1);
       if (what.is_type<g::tick_word>()) {

@@ -149,3 +149,87 @@ TEST_CASE("several errors are reported in one run, in source order") {
       "rule \"r\" on click add \"D\"\n");
   CHECK(codes_of(unit) == Codes{"E101", "E103", "E107", "E110"});
 }
+
+TEST_CASE("tier order: a lower tier written after a higher one of its group") {
+  const std::string tiers = "exclusive \"Bronze\", \"Gold\"\n";
+  CHECK(codes_of(compile(tiers + "on milestone revenue >= 5000 add \"Gold\"\n"
+                                 "on milestone revenue >= 100 add \"Bronze\"\n")) ==
+        Codes{"W006"});
+  CHECK(codes_of(compile(tiers + "let top = 5000\non milestone revenue >= top add \"Gold\"\n"
+                                 "on first_sale add \"Bronze\"\n")) == Codes{"W006"});
+  // Ascending order, other metrics, or tags of no common group: no trap.
+  CHECK(codes_of(compile(tiers + "on milestone revenue >= 100 add \"Bronze\"\n"
+                                 "on milestone revenue >= 5000 add \"Gold\"\n")) == Codes{});
+  CHECK(codes_of(compile(tiers + "on milestone revenue >= 5000 add \"Gold\"\n"
+                                 "on milestone sales >= 10 add \"Bronze\"\n")) == Codes{});
+  CHECK(codes_of(compile("on milestone revenue >= 5000 add \"Gold\"\n"
+                         "on milestone revenue >= 100 add \"Bronze\"\n")) == Codes{});
+  Unit unit = compile(tiers + "rule \"G\" on milestone revenue >= 5000 add \"Gold\"\n"
+                              "rule \"B\" on milestone revenue >= 100 add \"Bronze\"\n");
+  REQUIRE(unit.diagnostics.all().size() == 1);
+  CHECK(unit.diagnostics.all()[0].message ==
+        "tier rule 'B' (revenue >= 100) comes after 'G' (revenue >= 5000): one event that "
+        "crosses both thresholds ends on 'Bronze', not 'Gold'");
+}
+
+TEST_CASE("timers under an hour are flagged; an hour or more is not") {
+  CHECK(codes_of(compile("on inactive 3m add \"A\"")) == Codes{"W007"});
+  CHECK(codes_of(compile("on no_referral 59m add \"A\"")) == Codes{"W007"});
+  CHECK(codes_of(compile("on anniversary 3599s add \"A\"")) == Codes{"W007"});
+  CHECK(codes_of(compile("on inactive 60m add \"A\"")) == Codes{});
+  CHECK(codes_of(compile("on inactive 1h add \"A\"")) == Codes{});
+  CHECK(codes_of(compile("on join add \"A\" for 5m")) == Codes{});  // an expiry, not a timer
+  CHECK(codes_of(compile("on inactive 0m add \"A\"")) == Codes{"E106"});
+}
+
+TEST_CASE("custom events named like a built-in type") {
+  for (const char* name : {"Sale", "sales", "SIGNUPS", "sign_up", "sign-ups", "Refund"}) {
+    INFO(name);
+    CHECK(codes_of(compile(std::string("on event \"") + name + "\" add \"A\"")) ==
+          Codes{"W008"});
+  }
+  for (const char* name : {"scale", "purchase", "contract.signed", "signup.confirmed"}) {
+    INFO(name);
+    CHECK(codes_of(compile(std::string("on event \"") + name + "\" add \"A\"")) == Codes{});
+  }
+  CHECK(codes_of(compile("on event \"sale\" add \"A\"")) == Codes{"E120"});
+  CHECK(codes_of(compile("on join add \"A\"\ntest \"t\" {\n  at 2026-01-01 event \"Join\" \"p\"\n}"))
+        == Codes{"W008"});
+}
+
+TEST_CASE("names that differ only in case") {
+  CHECK(codes_of(compile("on sale add \"VIP\"\non click add \"Vip\"")) == Codes{"W009"});
+  // "Gold" is not in the group "gold" is in: only the case warning, no exclusive pair.
+  CHECK(codes_of(compile("exclusive \"gold\", \"Silver\"\non sale add \"Gold\", \"Silver\"")) ==
+        Codes{"W009"});
+  CHECK(codes_of(compile("let a = 1\nlet A = 2\non sale when a + A > 1 add \"X\"")) ==
+        Codes{"W009"});
+  CHECK(codes_of(compile("let Sales = 2\non sale when Sales > 1 add \"X\"")) == Codes{"W009"});
+  // A tag only tested in another spelling is W001, with the spelling to use.
+  Unit unit = compile("on sale add \"VIP\"\non click when tagged \"Vip\" emit \"n\"");
+  REQUIRE(codes_of(unit) == Codes{"W001"});
+  CHECK(unit.diagnostics.all()[0].notes.at(0).message == "help: did you mean 'VIP'?");
+}
+
+TEST_CASE("never added: imports and other files add tags, exclusive groups and tests do not") {
+  CHECK(codes_of(compile("import \"std/tiers\"\non tag_added \"Gold\" emit \"gold\"\n"
+                         "on refund when tagged \"Silver\" remove \"Rising Star\"")) == Codes{});
+  Unit both = load_texts({{"a.ptag", "on sale add \"Seller\""},
+                          {"b.ptag", "on tag_removed \"Seller\" emit \"lost\""}});
+  check(both);
+  CHECK(codes_of(both) == Codes{});
+  CHECK(codes_of(compile("exclusive \"A\", \"B\"\non sale add \"A\"\non tag_added \"B\" emit \"b\"")) ==
+        Codes{"W001"});
+  CHECK(codes_of(compile("on sale add \"A\"\ntest \"t\" {\n  at 2026-01-01 join \"p\"\n"
+                         "  expect \"p\" lacks \"B\"\n  expect \"p\" tags [\"A\", \"C\"]\n}")) ==
+        Codes{"W001", "W001"});
+}
+
+TEST_CASE("add and remove in one rule, in either order or through a group") {
+  CHECK(codes_of(compile("on sale add \"X\" for 7d remove \"X\"")) == Codes{"W002"});
+  CHECK(codes_of(compile("on sale remove \"X\" add \"X\"")) == Codes{"W002"});
+  CHECK(codes_of(compile("exclusive \"A\", \"B\"\non sale add \"A\" add \"B\" for 2d")) ==
+        Codes{"W002"});
+  CHECK(codes_of(compile("exclusive \"A\", \"B\"\non sale add \"A\" remove \"B\"\n"
+                         "on click add \"B\"")) == Codes{});
+}

@@ -42,5 +42,9 @@ inline constexpr std::string_view kAddAndRemove = "W002";
 inline constexpr std::string_view kUnusedConstant = "W003";
 inline constexpr std::string_view kAlwaysFalse = "W004";
 inline constexpr std::string_view kDivisionByZero = "W005";
+inline constexpr std::string_view kTierOrder = "W006";
+inline constexpr std::string_view kShortTimer = "W007";
+inline constexpr std::string_view kNearBuiltinEvent = "W008";
+inline constexpr std::string_view kCaseOnly = "W009";
 
 }  // namespace ptag::codes
