@@ -52,14 +52,14 @@ std::optional<std::string> outputs_clash(const std::string& events,
     Identity id;
   };
   std::vector<Named> inputs, outputs;
-  inputs.push_back({"--events", events == "-" ? "stdin" : events, identify(events)});
+  inputs.push_back({"--events file", events == "-" ? "stdin" : events, identify(events)});
   for (const std::string& r : rules) inputs.push_back({"rule file", r, identify(r)});
   if (!out.empty()) outputs.push_back({"--out", out, identify(out)});
   if (!tags_out.empty()) outputs.push_back({"--tags-out", tags_out, identify(tags_out)});
   for (std::size_t o = 0; o < outputs.size(); ++o) {
     for (const Named& in : inputs) {
       if (outputs[o].id == in.id) {
-        return outputs[o].option + " '" + outputs[o].name + "' is the " + in.option + " file '" +
+        return outputs[o].option + " '" + outputs[o].name + "' is the " + in.option + " '" +
                in.name + "': writing it would destroy the input";
       }
     }
