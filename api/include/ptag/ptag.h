@@ -41,7 +41,7 @@ typedef struct ptag_field {
   const char* text;
 } ptag_field;
 
-/* An event (language.md §2). Strings are NUL-terminated and only read during
+/* An event (docs/events.md). Strings are NUL-terminated and only read during
  * ptag_engine_push. `id` may be NULL; `time` is Unix epoch seconds. */
 typedef struct ptag_event {
   const char* id;
@@ -54,7 +54,7 @@ typedef struct ptag_event {
 
 typedef enum ptag_action { PTAG_ADD = 0, PTAG_REMOVE = 1, PTAG_EMIT = 2 } ptag_action;
 
-/* A change record (language.md §5). Strings are NUL-terminated and valid
+/* A change record (docs/language.md, "Records"). Strings are NUL-terminated and valid
  * only during the callback (`tag` and `rule` live as long as the program).
  * `event` is NULL for timers and events without id. */
 typedef struct ptag_record {
@@ -84,7 +84,7 @@ ptag_status ptag_engine_new(const ptag_program* program, ptag_record_fn on_recor
                             ptag_engine** out);
 void ptag_engine_free(ptag_engine* engine);
 
-/* Applies one event (language.md §4). PTAG_OK, PTAG_DUPLICATE or PTAG_ERROR_EVENT. */
+/* Applies one event (docs/language.md, "Evaluation order"). PTAG_OK, PTAG_DUPLICATE or PTAG_ERROR_EVENT. */
 ptag_status ptag_engine_push(ptag_engine* engine, const ptag_event* event);
 /* Fires every timer due up to `time` (epoch seconds). */
 ptag_status ptag_engine_advance_to(ptag_engine* engine, int64_t time);

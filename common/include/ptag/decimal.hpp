@@ -1,4 +1,4 @@
-// Exact decimals: a signed 64-bit count of millionths (language.md §9.16).
+// Exact decimals: a signed 64-bit count of millionths (docs/events.md, "Numbers and amounts").
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// Event time: whole seconds since the Unix epoch, UTC (language.md §9.7).
+// Event time: whole seconds since the Unix epoch, UTC (docs/events.md, "Times").
 #pragma once
 
 #include <cstdint>
@@ -14,7 +14,7 @@ using Seconds = std::int64_t;
 // With `allow_date_only`, a bare `2026-03-01` means its midnight UTC.
 std::optional<Seconds> parse_time(std::string_view text, bool allow_date_only = false);
 
-// Integer event times are epoch seconds up to 9999-12-31T23:59:59Z (§2).
+// Integer event times are epoch seconds up to 9999-12-31T23:59:59Z (docs/events.md, "Times").
 inline constexpr Seconds kMaxEpochSeconds = 253402300799;
 
 // For a text parse_time() rejects, how to fix the common wrong forms (a

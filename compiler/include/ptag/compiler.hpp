@@ -36,7 +36,7 @@ struct Unit {
     }
     return out;
   }
-  // A rule's name in records: its `rule "NAME"`, else FILE:LINE (§9.19).
+  // A rule's name in records: its `rule "NAME"`, else FILE:LINE.
   std::string rule_name(const ast::Rule& rule) const;
 };
 

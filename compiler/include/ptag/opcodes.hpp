@@ -7,9 +7,9 @@
 // its operands, little-endian, in the order the operand string names them:
 //   u8   1 byte: a metric (0 signups, 1 customers, 2 revenue, 3 sales, 4 clicks, 5 commissions)
 //   u32  4 bytes: an index into a Program table (tags, texts, lists) or an absolute jump target
-//   i64  8 bytes: a number in millionths (§9.16), or a duration in seconds
+//   i64  8 bytes: a number in millionths (docs/events.md, "Numbers and amounts"), or a duration in seconds
 // Guards run on a value stack; an error (missing field, kind mismatch,
-// x / 0, overflow) stops the guard, which is then false and counted (§9.15).
+// x / 0, overflow) stops the guard, which is then false and counted (docs/language.md, "Guards").
 // Limits: code, tables and jump targets fit in 32 bits; the stack holds
 // kMaxStack values (the grammar's nesting limit keeps guards far below it).
 #pragma once

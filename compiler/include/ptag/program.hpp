@@ -49,7 +49,7 @@ struct Constant {
 };
 
 struct ProgramRule {
-  std::string name;  // as records name it (§9.19)
+  std::string name;  // as records name it
   TriggerKind kind = TriggerKind::each_event;
   EventType event_type = EventType::join;  // each_event / first_event
   std::uint32_t custom_type = kNone;       // custom_event: text index
@@ -71,7 +71,7 @@ struct Program {
   std::vector<std::string> tags;
   std::vector<std::string> texts;
   std::vector<std::vector<Constant>> lists;
-  std::vector<ProgramRule> rules;  // source order (§4 step 3)
+  std::vector<ProgramRule> rules;  // source order
   std::vector<std::vector<TagId>> exclusive_groups;
   std::vector<std::uint32_t> group_of_tag;  // per tag: its group or kNone
 

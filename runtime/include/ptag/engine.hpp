@@ -1,6 +1,6 @@
 // The runtime: one program, the clock, timers and every partner's state.
 // Events go in (push), change records come out (to the Sink), in exactly the
-// order of language.md §4. One engine is used by one thread at a time.
+// order of docs/language.md, "Evaluation order". One engine is used by one thread at a time.
 #pragma once
 
 #include <array>
@@ -61,7 +61,7 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Applies one event (§4 steps 1-4). An event that is not valid (a sale
+  // Applies one event (docs/language.md, "Evaluation order"). An event that is not valid (a sale
   // without a numeric amount, an empty partner, ...) changes nothing; `why`
   // then says what is wrong.
   PushResult push(const Event& event, std::string* why = nullptr);
@@ -71,7 +71,7 @@ class Engine {
   PushCounts push(std::span<const Event> events, std::vector<Rejection>* rejections = nullptr,
                   bool stop_at_invalid = false);
   // Fires every timer due at or before `time` (`--until`); a time at or
-  // before the clock does nothing (§9.11).
+  // before the clock does nothing.
   void advance_to(Seconds time);
 
   const EngineStats& stats() const;

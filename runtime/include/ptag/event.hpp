@@ -1,4 +1,4 @@
-// A partner event as the runtime sees it (language.md §2). Views only: the
+// A partner event as the runtime sees it (docs/events.md). Views only: the
 // source that made the event owns the bytes until the next event.
 #pragma once
 
@@ -28,7 +28,7 @@ struct Event {
   std::string_view type;
   std::string_view partner;
   Seconds time = 0;
-  std::vector<Field> data;  // strings, numbers and booleans only (§9.6)
+  std::vector<Field> data;  // strings, numbers and booleans only (docs/events.md, "data fields")
 
   const Field* field(std::string_view name) const {
     for (const Field& f : data) {

@@ -22,8 +22,8 @@ class EventSource {
   virtual std::size_t line() const = 0;
 };
 
-// One JSON object per line (language.md §2), read with simdjson. Blank lines
-// are skipped. Numbers keep their exact decimal text (§9.16).
+// One JSON object per line (docs/events.md), read with simdjson. Blank lines
+// are skipped. Numbers keep their exact decimal text (docs/events.md, "Numbers and amounts").
 //
 // A file is read in large blocks. With `stream` (for pipes, FIFOs and
 // terminals), the source reads whatever has arrived and returns

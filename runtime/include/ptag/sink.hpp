@@ -1,4 +1,4 @@
-// Where change records go (language.md §5).
+// Where change records go (docs/language.md, "Records").
 #pragma once
 
 #include <cstdio>
@@ -34,7 +34,7 @@ class Sink {
   virtual void flush() {}
 };
 
-// One JSON object per line, fields in the order of §5.
+// One JSON object per line, fields in the order of docs/language.md, "Records".
 class JsonlSink : public Sink {
  public:
   explicit JsonlSink(std::FILE* out) : out_(out) {}

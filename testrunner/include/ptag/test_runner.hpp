@@ -1,4 +1,4 @@
-// `ptag test`: the test blocks of rule files (language.md §8), run on the
+// `ptag test`: the test blocks of rule files (docs/language.md, "Tests"), run on the
 // same engine as `ptag run`, and `# expect error: LINE:COL: message` lines
 // checked against the compiler's diagnostics.
 #pragma once
