@@ -64,6 +64,7 @@ class Lowering {
     for (const std::string& t : base.tags) tag(t);
     guard(e);
     op(Op::RETURN);
+    p_.segment_query = true;
     return std::move(p_);
   }
 

@@ -750,6 +750,14 @@ std::optional<std::size_t> Engine::find_partner(std::string_view id) const {
 }
 
 std::vector<std::size_t> Engine::segment(const Program& segment) const {
+  const std::vector<std::string>& tags = state_->program.tags;
+  if (!segment.segment_query) {
+    throw std::invalid_argument("Engine::segment: not a segment query (compile it with compile_segment_query)");
+  }
+  if (segment.tags.size() < tags.size() || !std::equal(tags.begin(), tags.end(), segment.tags.begin())) {
+    throw std::invalid_argument(
+        "Engine::segment: the segment query was compiled against another program than this engine's");
+  }
   std::vector<std::size_t> out;
   for (std::uint32_t i = 0; i < state_->partners.size(); ++i) {
     if (evaluate_guard(segment, 0, state_->view(i), nullptr, state_->clock) == 1) out.push_back(i);

@@ -97,6 +97,13 @@ TEST_CASE("segment queries select partners with a guard") {
   CHECK(ptag::compile_segment_query(rules.value(), "tagged \"VIP\" and")
             .render()
             .find("expected a condition after 'and'") != std::string::npos);
+  // A program that is not a query, or a query of another program, is refused.
+  CHECK_THROWS_WITH(ptag::segment(engine, rules.value()), Catch::Contains("not a segment query"));
+  auto other = ptag::compile({{"o.ptag", "on click add \"Clicker\"\n"}});
+  REQUIRE(other.ok());
+  auto foreign = ptag::compile_segment_query(other.value(), "tagged \"Clicker\"");
+  REQUIRE(foreign.ok());
+  CHECK_THROWS_WITH(ptag::segment(engine, foreign.value()), Catch::Contains("another program"));
 }
 
 TEST_CASE("a segment query nested too deeply is an error, not a crash") {

@@ -82,6 +82,9 @@ struct Program {
   std::vector<std::vector<RuleId>> added_rules, removed_rules;  // by tag
   std::vector<RuleId> timer_rules;                              // by timer slot
   std::uint32_t milestone_count = 0;
+  // A segment query (compile_segment): one guard at pc 0, its tags those of
+  // the program it was compiled against, then any it names that are new.
+  bool segment_query = false;
 
   template <typename T>
   T read(std::size_t pc) const {

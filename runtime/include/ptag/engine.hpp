@@ -97,7 +97,7 @@ class Engine {
   std::optional<Value> partner_attribute(std::size_t index, std::string_view name) const;
   // Partners (indexes, in order of first appearance) for which a guard compiled
   // by compile_segment_query() (ptag/ptag.hpp) against this engine's program
-  // is true at the clock.
+  // is true at the clock. Any other program: std::invalid_argument.
   std::vector<std::size_t> segment(const Program& segment) const;
 
  private:
