@@ -285,6 +285,11 @@ int run(const Options& o) {
   if (o.sort) runner.run_sorted(source);
   else runner.run(source);
   int status = runner.status;
+  if (int e = source.read_error()) {
+    std::fprintf(stderr, "ptag run: reading '%s' failed after line %zu: %s\n",
+                 from_stdin ? "stdin" : o.events.c_str(), source.line(), std::strerror(e));
+    status = kFailed;
+  }
   if (until && status == kOk) {
     Clock::time_point t0 = Clock::now();
     engine.advance_to(*until);

@@ -19,6 +19,7 @@ struct JsonlSource::Reader {
   std::size_t begin = 0, end = 0;
   bool eof = false;
   bool returned = false;  // a line was returned since the last wait
+  int read_errno = 0;     // why reading stopped early, or 0
   std::size_t line = 0;
   js::parser parser;
 
@@ -53,7 +54,10 @@ struct JsonlSource::Reader {
       if (!stream) {
         std::size_t got = std::fread(buffer.data() + end, 1, room, in);
         end += got;
-        if (got == 0) eof = true;
+        if (got == 0) {
+          eof = true;
+          if (std::ferror(in)) read_errno = errno ? errno : EIO;
+        }
         continue;
       }
       if (returned && !readable()) {
@@ -62,7 +66,8 @@ struct JsonlSource::Reader {
       }
       ssize_t got = ::read(fileno(in), buffer.data() + end, room);
       if (got < 0 && errno == EINTR) continue;
-      if (got <= 0) eof = true;  // a read error ends the input like its end
+      if (got < 0) read_errno = errno;
+      if (got <= 0) eof = true;
       else end += static_cast<std::size_t>(got);
     }
   }
@@ -75,6 +80,10 @@ struct JsonlSource::Reader {
 
 JsonlSource::JsonlSource(std::FILE* in, bool stream) : reader_(std::make_unique<Reader>(in, stream)) {}
 JsonlSource::~JsonlSource() = default;
+int JsonlSource::read_error() const {
+  return reader_->read_errno;
+}
+
 std::size_t JsonlSource::line() const {
   return reader_->line;
 }

@@ -71,4 +71,10 @@ expect_status 1 "engine rejections and --max-bad:"
 expect_err 'engine-bad.jsonl:3: "data.amount" is negative'
 expect_no_out '"partner":"p2"'
 
+# A folder, or input that cannot be read to its end, is an error, not an empty input.
+mkdir folder
+run run rules.ptag --events folder
+expect_status 1 "--events a folder:"
+expect_err "reading 'folder' failed after line 0: Is a directory"
+
 finish

@@ -35,6 +35,9 @@ class JsonlSource : public EventSource {
   ~JsonlSource() override;
   Status next(Event& event, std::string& error) override;
   std::size_t line() const override;
+  // The errno that ended the input early (a read error such as EIO or
+  // EISDIR), or 0 when it ended at its end.
+  int read_error() const;
 
  private:
   struct Reader;
