@@ -156,6 +156,10 @@ bool read_event(js::document& doc, Event& event, std::string& error) {
           error = "\"time\" must be whole epoch seconds";
           return false;
         }
+        if (t < 0 || t > 253402300799) {  // records print times as YYYY-MM-DDTHH:MM:SSZ
+          error = "\"time\" " + std::to_string(t) + " is outside epoch seconds 0..253402300799";
+          return false;
+        }
         event.time = t;
       } else {
         error = "\"time\" must be an RFC 3339 string or epoch seconds";
