@@ -1,7 +1,7 @@
 // Shared by the event fuzzers: runs JSONL bytes through the real JsonlSource
-// and Engine with the fixed program of events.ptag and a JsonlSink, twice
-// (event by event, and in batches as `ptag run` does), and aborts on any
-// broken invariant, so that libFuzzer reports it as a finding.
+// and two Engines with the fixed program of events.ptag and JsonlSinks (event
+// by event, and in batches as `ptag run` does), and aborts on any broken
+// invariant, so that libFuzzer reports it as a finding.
 #pragma once
 
 #include <simdjson.h>
@@ -42,7 +42,6 @@ struct Outcome {
   std::string records;
   std::string tags;
   EngineStats stats;
-  std::size_t partners = 0;
 };
 
 inline bool same(const EngineStats& a, const EngineStats& b) {
@@ -195,8 +194,8 @@ inline void run_both(std::string input, LineHook hook = nullptr) {
       if (engine.clock() != std::max(until, clock_before)) fail("advance_to: wrong clock");
       engine2.advance_to(until);
     }
-    single = {{}, tags_of(engine), engine.stats(), engine.partner_count()};
-    batched = {{}, tags_of(engine2), engine2.stats(), engine2.partner_count()};
+    single = {{}, tags_of(engine), engine.stats()};
+    batched = {{}, tags_of(engine2), engine2.stats()};
   }
   single.records = out1.close();
   batched.records = out2.close();
