@@ -97,7 +97,10 @@ std::optional<Seconds> parse_time(std::string_view s, bool allow_date_only) {
     return std::nullopt;
   }
   if (i != s.size()) return std::nullopt;
-  return date + hour * 3600 + minute * 60 + second - offset;
+  Seconds t = date + hour * 3600 + minute * 60 + second - offset;
+  // In UTC too within 0000..9999, as records print it (an offset or :60 can leave it).
+  if (t < -62167219200 || t > 253402300799) return std::nullopt;
+  return t;
 }
 
 std::string time_hint(std::string_view text) {

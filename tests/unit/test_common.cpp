@@ -63,6 +63,16 @@ TEST_CASE("times are RFC 3339 seconds in UTC") {
   CHECK(format_time(-1) == "1969-12-31T23:59:59Z");
 }
 
+// Found by fuzz_event_fields: these read as years 10000 and -1 in UTC.
+TEST_CASE("a time whose UTC form leaves the years 0000..9999 is not a time") {
+  CHECK_FALSE(parse_time("9999-12-31T23:59:59-01:00"));
+  CHECK_FALSE(parse_time("9999-12-31T23:59:60Z"));
+  CHECK_FALSE(parse_time("0000-01-01T00:00:00+01:00"));
+  CHECK(parse_time("9999-12-31T23:59:59Z") == 253402300799);
+  CHECK(parse_time("0000-01-01T00:00:00Z") == -62167219200);
+  CHECK(format_time(-62167219200) == "0000-01-01T00:00:00Z");
+}
+
 TEST_CASE("suggestions only for close names") {
   std::vector<std::string_view> triggers = {"first_sale", "first_signup", "inactive"};
   CHECK(closest_name("frist_sale", triggers) == "first_sale");

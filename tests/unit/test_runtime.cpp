@@ -335,6 +335,21 @@ TEST_CASE("bad lines are reported with their line and skipped, earlier effects k
   CHECK(o.records == Lines{"2026-01-02T00:00:00Z p1 emit click | c event"});
 }
 
+// Found by fuzz_event_fields: a record printed year -17720, which no reader takes back.
+TEST_CASE("epoch seconds outside 0..9999-12-31T23:59:59Z make the line bad") {
+  auto o = run("rule \"c\" on click emit \"click\"\n",
+               R"({"type":"click","partner":"p1","time":-621355966722})"
+               "\n"
+               R"({"type":"click","partner":"p1","time":253402300800})"
+               "\n"
+               R"({"type":"click","partner":"p1","time":253402300799})"
+               "\n");
+  REQUIRE(o.bad.size() == 2);
+  CHECK(o.bad[0].rfind("1: \"time\" -621355966722 is outside epoch seconds 0..253402300799", 0) == 0);
+  CHECK(o.bad[1].rfind("2: \"time\" 253402300800 is outside epoch seconds 0..253402300799", 0) == 0);
+  CHECK(o.records == Lines{"9999-12-31T23:59:59Z p1 emit click | c event"});
+}
+
 TEST_CASE("guards: a missing field or a kind mismatch is false and counted per rule") {
   std::string rules =
       "rule \"missing\" on click when event.amount > 1 emit \"a\"\n"
