@@ -63,27 +63,15 @@ bool valid_event(const Event& e, EventType type, std::int64_t& amount, std::stri
 }
 }  // namespace
 
-struct Engine::State {
+struct Engine::State : DurableState {
   const Program& program;
   Sink& sink;
   EngineStats stats;
-
-  // Partners, numbered in order of first appearance.
-  std::vector<Partner> partners;
-  std::vector<PartnerExtra> extras;
-  std::vector<std::uint64_t> more_tags;  // more_words per partner
-  std::size_t more_words = 0;
-  PartnerIndex partner_index;
-  TextArena id_arena;
-  TextSet seen_ids;
-  TextSet customers;          // partner number (4 bytes) + customer id
-  std::string customer_key;   // scratch for the above
+  std::string customer_key;  // scratch for `customers`
 
   TimerQueue timers;  // one live entry per partner
   std::vector<RuleId> cascade;     // one FIFO per event or timer (§9.14)
   std::size_t cascade_head = 0;
-  bool has_clock = false;
-  Seconds clock = 0;  // the largest event time seen
   Seconds now = 0;    // what guards and `add ... for` see: the clock, or a timer's deadline
 
   // Indexes over the program, so that an event costs what it triggers, not
@@ -358,6 +346,17 @@ struct Engine::State {
     p.queued = deadline;
   }
 
+  // After a restore: one queue entry per partner with a timer, at its
+  // earliest deadline. Queued in partner order, so equal deadlines pop in
+  // partner order as they would have (§4).
+  void queue_all_timers() {
+    Pending next;
+    for (std::uint32_t n = 0; n < partners.size(); ++n) {
+      if (earliest(n, next)) notify(n, next.deadline);
+    }
+    now = clock;
+  }
+
   // (Re-)arms every timer rule of one kind from the kind's base time.
   void arm(std::uint32_t n, std::size_t kind) {
     Partner& p = partners[n];
@@ -616,6 +615,24 @@ Engine::Engine(const Program& program, Sink& sink)
 Engine::Engine(const Program& program, const EngineOptions& options)
     : state_(std::make_unique<State>(program, options.sink ? *options.sink : null_sink)) {}
 Engine::~Engine() = default;
+Engine::Engine(Engine&&) noexcept = default;
+Engine& Engine::operator=(Engine&&) noexcept = default;
+
+std::string Engine::snapshot() const {
+  return save_snapshot(state_->program, *state_);
+}
+
+Engine Engine::restore(const Program& program, Sink& sink, std::string_view snapshot) {
+  Engine engine(program, sink);
+  load_snapshot(program, snapshot, *engine.state_);
+  engine.state_->queue_all_timers();
+  return engine;
+}
+
+Engine Engine::restore(const Program& program, const EngineOptions& options,
+                       std::string_view snapshot) {
+  return restore(program, options.sink ? *options.sink : null_sink, snapshot);
+}
 
 // A batch is pipelined: while event i is applied, the table slots of event
 // i + 16 and the partner of event i + 8 are fetched from memory, so the cache

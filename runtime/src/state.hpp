@@ -135,6 +135,29 @@ struct Partner {
   }
 };
 
+// What a snapshot saves (runtime/src/snapshot.cpp): everything the
+// semantics depend on, except the timer queue, which is rebuilt from the
+// partners' own deadlines, and the indexes over the program.
+struct DurableState {
+  // Partners, numbered in order of first appearance.
+  std::vector<Partner> partners;
+  std::vector<PartnerExtra> extras;
+  std::vector<std::uint64_t> more_tags;  // more_words per partner
+  std::size_t more_words = 0;
+  PartnerIndex partner_index;
+  TextArena id_arena;
+  TextSet seen_ids;
+  TextSet customers;  // partner number (4 bytes) + customer id
+  bool has_clock = false;
+  Seconds clock = 0;  // the largest event time seen
+};
+
+// The engine's state as a snapshot blob (docs/semantics.md, "Engine snapshots").
+std::string save_snapshot(const Program& program, const DurableState& state);
+// Fills a fresh state from a blob; std::invalid_argument for a blob that is
+// truncated, corrupt, of a newer format or of another program.
+void load_snapshot(const Program& program, std::string_view blob, DurableState& state);
+
 // A metric as guards see it: millionths.
 inline std::int64_t metric_value(const Partner& p, Metric m) {
   std::int64_t raw = p.raw(m);

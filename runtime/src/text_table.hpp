@@ -49,6 +49,7 @@ class TextArena {
     if (size > free_) {
       std::size_t chunk = std::max<std::size_t>(kChunk, size);
       chunks_.push_back(std::make_unique<char[]>(chunk));
+      used_.push_back(0);
       next_ = chunks_.back().get();
       free_ = chunk;
     }
@@ -56,6 +57,7 @@ class TextArena {
     next_ += size;
     free_ -= size;
     bytes_ += size;
+    if (!used_.empty()) used_.back() += size;
     return at;
   }
   std::string_view keep(std::string_view s) {
@@ -64,10 +66,16 @@ class TextArena {
     return {at, s.size()};
   }
   std::size_t bytes() const { return bytes_; }
+  // Every chunk's used bytes, oldest first: the allocations in their order.
+  template <typename Fn>
+  void for_each_chunk(const Fn& fn) const {
+    for (std::size_t i = 0; i < chunks_.size(); ++i) fn(chunks_[i].get(), used_[i]);
+  }
 
  private:
   static constexpr std::size_t kChunk = 1 << 20;
   std::vector<std::unique_ptr<char[]>> chunks_;
+  std::vector<std::size_t> used_;  // per chunk
   char* next_ = nullptr;
   std::size_t free_ = 0, bytes_ = 0;
 };
@@ -134,6 +142,19 @@ class TextSet {
     }
   }
   std::size_t size() const { return size_; }
+  // Every member in the order it was inserted (snapshots are then the same
+  // bytes for the same history).
+  template <typename Fn>
+  void for_each(const Fn& fn) const {
+    arena_.for_each_chunk([&](const char* at, std::size_t used) {
+      for (const char* end = at + used; at < end;) {
+        std::uint32_t n;
+        std::memcpy(&n, at, sizeof n);
+        fn(std::string_view(at + sizeof n, n));
+        at += sizeof n + n;
+      }
+    });
+  }
 
  private:
   struct Slot {

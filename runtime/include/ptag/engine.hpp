@@ -8,6 +8,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ptag/event.hpp"
@@ -60,6 +61,25 @@ class Engine {
   ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
+  // A moved-from engine may only be destroyed or assigned to.
+  Engine(Engine&&) noexcept;
+  Engine& operator=(Engine&&) noexcept;
+
+  // The engine's whole state (clock, partners, tags, latches, timers,
+  // expiring tags, attributes, customers, applied ids) as a versioned binary
+  // blob (docs/semantics.md, "Engine snapshots"). An engine restored from it
+  // continues exactly where this one is: the records and final state of
+  // consecutive engines over consecutive parts of an input are those of one
+  // engine over the whole. Stats are not kept: a restored engine's start at zero.
+  std::string snapshot() const;
+  // An engine in the state of a snapshot taken with the same program (same
+  // rules, tags and groups; rule changes on live state are not supported
+  // yet). A blob that is truncated, corrupt, of a newer format version or
+  // written by another program: std::invalid_argument saying which. The
+  // program must outlive the engine.
+  static Engine restore(const Program& program, Sink& sink, std::string_view snapshot);
+  static Engine restore(const Program& program, const EngineOptions& options,
+                        std::string_view snapshot);
 
   // Applies one event (docs/language.md, "Evaluation order"). An event that is not valid (a sale
   // without a numeric amount, an empty partner, ...) changes nothing; `why`
