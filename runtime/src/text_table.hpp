@@ -48,7 +48,7 @@ class TextArena {
   char* allocate(std::size_t size) {
     if (size > free_) {
       std::size_t chunk = std::max<std::size_t>(kChunk, size);
-      chunks_.push_back(std::make_unique<char[]>(chunk));
+      chunks_.push_back(std::make_unique_for_overwrite<char[]>(chunk));
       used_.push_back(0);
       next_ = chunks_.back().get();
       free_ = chunk;
