@@ -347,8 +347,8 @@ struct Engine::State : DurableState {
   }
 
   // After a restore: one queue entry per partner with a timer, at its
-  // earliest deadline. Queued in partner order, so equal deadlines pop in
-  // partner order as they would have (§4).
+  // earliest deadline. The lazy queue's stale entries never fire anything,
+  // and the queue orders equal deadlines by partner: timers fire as they would have (§4).
   void queue_all_timers() {
     Pending next;
     for (std::uint32_t n = 0; n < partners.size(); ++n) {
