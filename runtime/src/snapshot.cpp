@@ -413,7 +413,9 @@ void load_snapshot(const Program& program, std::string_view blob, DurableState& 
   for (std::size_t i = 0; i < partners; ++i) read_partner(r, program, limits, s);
   r.section = "customers";
   std::string key;
-  for (std::size_t i = 0, n = r.count(8, r.u64()); i < n; ++i) {
+  std::size_t customers = r.count(8, r.u64());
+  s.customers.reserve(customers);
+  for (std::size_t i = 0; i < customers; ++i) {
     std::uint32_t partner = r.u32();
     if (partner >= partners) r.malformed("a customer of an unknown partner");
     key.assign(reinterpret_cast<const char*>(&partner), sizeof partner);
@@ -421,7 +423,9 @@ void load_snapshot(const Program& program, std::string_view blob, DurableState& 
     if (!s.customers.insert(key, hash_text(key))) r.malformed("a customer twice");
   }
   r.section = "applied ids";
-  for (std::size_t i = 0, n = r.count(4, r.u64()); i < n; ++i) {
+  std::size_t ids = r.count(4, r.u64());
+  s.seen_ids.reserve(ids);
+  for (std::size_t i = 0; i < ids; ++i) {
     std::string_view id = r.str();
     if (!s.seen_ids.insert(id, hash_text(id))) r.malformed("an id twice");
   }

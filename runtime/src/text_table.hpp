@@ -142,6 +142,16 @@ class TextSet {
     }
   }
   std::size_t size() const { return size_; }
+  // Room for `n` members without growing (a restore knows how many come).
+  void reserve(std::size_t n) {
+    std::size_t slots = slots_.empty() ? 1024 : slots_.size();
+    while (n * 4 > slots * 3) slots *= 2;
+    if (slots == slots_.size()) return;
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(slots, Slot{});
+    mask_ = slots - 1;
+    rehash(old);
+  }
   // Every member in the order it was inserted (snapshots are then the same
   // bytes for the same history).
   template <typename Fn>
@@ -177,6 +187,9 @@ class TextSet {
     std::vector<Slot> old = std::move(slots_);
     slots_.assign(old.empty() ? 1024 : old.size() * 2, Slot{});
     mask_ = slots_.size() - 1;
+    rehash(old);
+  }
+  void rehash(const std::vector<Slot>& old) {
     for (const Slot& s : old) {
       if (!s.text) continue;
       std::size_t i = s.hash & mask_;

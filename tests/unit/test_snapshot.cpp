@@ -535,20 +535,30 @@ TEST_CASE("snapshot: a snapshot of another program is refused, naming the first 
 TEST_CASE("snapshot: size and time after W1", "[.measure]") {
   const char* path = std::getenv("PTAG_SNAPSHOT_EVENTS");
   if (!path) return;
-  Program program = compile_text(bench::make_rules(50, 1));
   Workload w;
   add_jsonl(w, read_file(path));
-  Engine e(program, EngineOptions{});
-  e.push(w.events.events());
-  using Clock = std::chrono::steady_clock;
-  auto t0 = Clock::now();
-  std::string blob = e.snapshot();
-  auto t1 = Clock::now();
-  Engine r = Engine::restore(program, EngineOptions{}, blob);
-  auto t2 = Clock::now();
-  auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
-  std::printf("partners %zu, events %zu: snapshot %zu bytes (%.1f MB), snapshot %.0f ms, restore %.0f ms\n",
-              e.partner_count(), w.events.size(), blob.size(), static_cast<double>(blob.size()) / 1e6,
-              ms(t1 - t0), ms(t2 - t1));
-  CHECK(r.snapshot() == blob);
+  std::vector<std::string> files;
+  for (const char* f : {"onboarding", "tiers", "reengagement"})
+    files.push_back(std::string(PTAG_SOURCE_DIR) + "/examples/" + f + ".ptag");
+  auto examples = compile_unit(load_files(files));
+  REQUIRE(examples);
+  Program generated = compile_text(bench::make_rules(50, 1));
+  for (const Program* program : {&examples->program, &generated}) {
+    Engine e(*program, EngineOptions{});
+    e.push(w.events.events());
+    using Clock = std::chrono::steady_clock;
+    auto t0 = Clock::now();
+    std::string blob = e.snapshot();
+    auto t1 = Clock::now();
+    Engine r = Engine::restore(*program, EngineOptions{}, blob);
+    auto t2 = Clock::now();
+    auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
+    std::size_t tags = 0;
+    for (std::size_t i = 0; i < e.partner_count(); ++i) tags += e.partner_tags(i).size();
+    std::printf("%s: %zu partners, %zu tags, %zu events: %zu bytes (%.1f MB), snapshot %.0f ms, restore %.0f ms\n",
+                program == &generated ? "50 generated rules" : "example rules", e.partner_count(), tags,
+                w.events.size(), blob.size(), static_cast<double>(blob.size()) / 1e6, ms(t1 - t0),
+                ms(t2 - t1));
+    CHECK(r.snapshot() == blob);
+  }
 }
