@@ -754,6 +754,21 @@ std::optional<std::int64_t> Engine::partner_value(std::size_t i, std::string_vie
   return std::nullopt;
 }
 
+Engine::PartnerTimes Engine::partner_times(std::size_t i) const {
+  const Partner& p = state_->partners[checked_partner(i, partner_count())];
+  return {p.joined_at, p.last_activity, p.last_referral};
+}
+
+std::optional<Seconds> Engine::partner_tag_expiry(std::size_t i, std::string_view tag) const {
+  std::uint32_t n = checked_partner(i, partner_count());
+  const Partner& p = state_->partners[n];
+  if (!p.expiring) return std::nullopt;
+  for (const Expiry& e : state_->extras[p.extra].expiries) {
+    if (state_->program.tags[e.tag] == tag) return e.deadline;
+  }
+  return std::nullopt;
+}
+
 std::optional<Value> Engine::partner_attribute(std::size_t i, std::string_view name) const {
   const Attribute* a = state_->view(checked_partner(i, partner_count())).attribute(name);
   if (!a) return std::nullopt;

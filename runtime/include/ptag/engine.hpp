@@ -115,6 +115,14 @@ class Engine {
   std::optional<std::int64_t> partner_value(std::size_t index, std::string_view name) const;
   // An attribute from `join` / `update` data; the view lives until the next push.
   std::optional<Value> partner_attribute(std::size_t index, std::string_view name) const;
+  // A partner's joined_at, last_activity and last_referral.
+  struct PartnerTimes {
+    Seconds joined_at = 0, last_activity = 0, last_referral = 0;
+  };
+  PartnerTimes partner_times(std::size_t index) const;
+  // When an expiring tag of a partner goes (`add ... for D`); empty for a
+  // permanent tag or one the partner does not have.
+  std::optional<Seconds> partner_tag_expiry(std::size_t index, std::string_view tag) const;
   // Partners (indexes, in order of first appearance) for which a guard compiled
   // by compile_segment_query() (ptag/ptag.hpp) against this engine's program
   // is true at the clock. Any other program: std::invalid_argument.
