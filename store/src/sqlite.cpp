@@ -37,6 +37,10 @@ void fail(const std::string& path, std::string_view what, sqlite3* db, int rc) {
 }
 
 void Db::open(const std::string& path, int flags) {
+  // Without memory statistics SQLite's allocations take no global mutex
+  // (fails harmlessly when SQLite was already initialized by someone else).
+  static const bool configured = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
+  (void)configured;
   path_ = path;
   int rc = sqlite3_open_v2(path.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {

@@ -603,15 +603,18 @@ std::int64_t env_or(const char* name, std::int64_t fallback) {
 }  // namespace
 
 // Figures for docs/store.md; not run by default: `test_store "[.bench]"`.
-// PTAG_BENCH_RECORDS, _PARTNERS, _SNAPSHOT (bytes), _COMMITS change the batch.
+// PTAG_BENCH_RECORDS, _PARTNERS, _SNAPSHOT (bytes), _COMMITS change the batches.
 TEST_CASE("store: writer throughput", "[.bench]") {
-  TempDir dir;
+  TempDir temp;
+  // PTAG_BENCH_DIR keeps the stores for a look afterwards.
+  const char* keep = std::getenv("PTAG_BENCH_DIR");
+  auto file = [&](const char* name) { return keep != nullptr ? std::string(keep) + "/" + name : temp.file(name); };
   const std::int64_t records = env_or("PTAG_BENCH_RECORDS", 10000);
   const std::int64_t partners = env_or("PTAG_BENCH_PARTNERS", 5000);
   const std::int64_t snapshot = env_or("PTAG_BENCH_SNAPSHOT", 4 << 20);
   const std::int64_t commits = env_or("PTAG_BENCH_COMMITS", 100);
   for (StoreSync sync : {StoreSync::full, StoreSync::normal}) {
-    std::string path = dir.file(sync == StoreSync::full ? "full.db" : "normal.db");
+    std::string path = file(sync == StoreSync::full ? "full.db" : "normal.db");
     StoreOptions options;
     options.sync = sync;
     auto store = Store::open(path, options);
