@@ -9,7 +9,6 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
-#include <cstdlib>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -287,8 +286,8 @@ std::unique_ptr<Store> Store::open(const std::string& path, const StoreOptions& 
   impl->path = path;
   impl->options = options;
   if (impl->options.max_queued == 0) impl->options.max_queued = 1;
+  store_detail::check_file_header(path);  // before the lock: no PATH-lock beside a text file
   impl->lock_fd = lock_store(path);
-  store_detail::check_file_header(path);
   Db& db = impl->db;
   // NOMUTEX: one thread at a time uses the connection (open, then the writer).
   db.open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
@@ -304,7 +303,6 @@ std::unique_ptr<Store> Store::open(const std::string& path, const StoreOptions& 
   db.exec(
       options.sync == StoreSync::full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
       "cannot set the store's sync mode");
-  if (const char* tune = std::getenv("PTAG_STORE_TUNE")) db.exec(tune, "tune");
   impl->loaded = store_detail::load_contents(db);
   impl->records = impl->loaded.records;
   impl->durable.store(impl->records);

@@ -304,6 +304,7 @@ TEST_CASE("store: refuses what is not a ptag store, naming the file", "[store]")
     CHECK_THAT(reader_error(path), Catch::StartsWith(path + ": not a ptag store"));
     CHECK(read_file(path) ==
           "{\"type\":\"join\",\"partner\":\"p1\",\"time\":\"2026-01-01T00:00:00Z\"}\n");
+    CHECK_FALSE(fs::exists(path + "-lock"));
   }
   SECTION("another program's SQLite database, left as it was") {
     std::string path = dir.file("other.db");
@@ -390,7 +391,8 @@ TEST_CASE("store: a failed commit leaves the previous commit", "[store]") {
   twice.tags.push_back(twice.tags.front());
   bad.partners.push_back(twice);
   store->commit(std::move(bad));
-  CHECK_THROWS_WITH(store->flush(), Catch::StartsWith(path + ": cannot write the tags of partner p-5"));
+  CHECK_THROWS_WITH(store->flush(),
+                    Catch::StartsWith(path + ": cannot write the tags of partner p-5"));
   // Nothing after a failed commit is written.
   CHECK_THROWS_AS(store->commit(batch(11, 10, 2, 3)), StoreError);
   CHECK(store->durable_records() == 10);
@@ -608,7 +610,9 @@ TEST_CASE("store: writer throughput", "[.bench]") {
   TempDir temp;
   // PTAG_BENCH_DIR keeps the stores for a look afterwards.
   const char* keep = std::getenv("PTAG_BENCH_DIR");
-  auto file = [&](const char* name) { return keep != nullptr ? std::string(keep) + "/" + name : temp.file(name); };
+  auto file = [&](const char* name) {
+    return keep != nullptr ? std::string(keep) + "/" + name : temp.file(name);
+  };
   const std::int64_t records = env_or("PTAG_BENCH_RECORDS", 10000);
   const std::int64_t partners = env_or("PTAG_BENCH_PARTNERS", 5000);
   const std::int64_t snapshot = env_or("PTAG_BENCH_SNAPSHOT", 4 << 20);
@@ -622,7 +626,8 @@ TEST_CASE("store: writer throughput", "[.bench]") {
     for (std::int64_t i = 0; i < commits; ++i) {
       StoreCommit c = batch(1 + i * records, records, 0, i);
       // Partners move through a population of 100,000, as in W1.
-      for (std::int64_t k = 0; k < partners; ++k) c.partners.push_back(partner_number((i * partners + k) % 100000, i));
+      for (std::int64_t k = 0; k < partners; ++k)
+        c.partners.push_back(partner_number((i * partners + k) % 100000, i));
       c.snapshot.assign(static_cast<std::size_t>(snapshot), 's');
       batches.push_back(std::move(c));
     }
@@ -633,10 +638,13 @@ TEST_CASE("store: writer throughput", "[.bench]") {
     store.reset();
     double mb = static_cast<double>(fs::file_size(path)) / 1e6;
     double n = static_cast<double>(commits);
-    std::printf("sync %s: %lld commits of %lld records + %lld partners + %lld B snapshot in %.2f s: %.1f commits/s, "
-                "%.0f records/s, %.0f partner rows/s; file %.1f MB\n",
-                sync == StoreSync::full ? "full" : "normal", static_cast<long long>(commits),
-                static_cast<long long>(records), static_cast<long long>(partners), static_cast<long long>(snapshot), s,
-                n / s, n * static_cast<double>(records) / s, n * static_cast<double>(partners) / s, mb);
+    std::printf(
+        "sync %s: %lld commits of %lld records + %lld partners + %lld B snapshot in %.2f s: %.1f "
+        "commits/s, "
+        "%.0f records/s, %.0f partner rows/s; file %.1f MB\n",
+        sync == StoreSync::full ? "full" : "normal", static_cast<long long>(commits),
+        static_cast<long long>(records), static_cast<long long>(partners),
+        static_cast<long long>(snapshot), s, n / s, n * static_cast<double>(records) / s,
+        n * static_cast<double>(partners) / s, mb);
   }
 }
