@@ -1,0 +1,170 @@
+// The durable store: one SQLite file holding a run's state, input position and
+// change records (docs/store.md). The engine's state is an opaque blob here.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ptag/sink.hpp"
+#include "ptag/time.hpp"
+
+namespace ptag {
+
+// SQLite's `PRAGMA user_version` of the stores this build writes.
+inline constexpr int kStoreSchemaVersion = 1;
+
+// Every refusal and failure; what() names the file.
+class StoreError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// `full`: a commit survives a power loss. `normal`: it survives a crash of the
+// process, but the last commits may be lost on a power loss (never corrupt).
+enum class StoreSync : std::uint8_t { full, normal };
+
+struct StoreOptions {
+  StoreSync sync = StoreSync::full;
+  // Commits waiting for the writer before commit() blocks (bounds memory).
+  std::size_t max_queued = 2;
+  // `PRAGMA quick_check` on opening an existing store (reads the whole file).
+  bool check_on_open = true;
+};
+
+enum class RecordCause : std::uint8_t { event, timer, backfill };
+
+// A change record that owns its text (the `records` table's row).
+struct StoredRecord {
+  Seconds time = 0;
+  std::string partner;
+  RecordAction action = RecordAction::add;
+  std::string tag;  // the tag, or the notification's name for emit
+  std::string rule;
+  RecordCause cause = RecordCause::event;
+  std::optional<std::string> event;  // the event's id
+
+  static StoredRecord from(const ChangeRecord& r);
+  friend bool operator==(const StoredRecord&, const StoredRecord&) = default;
+};
+
+struct StoredTag {
+  std::string tag;
+  Seconds added_at = 0;
+  std::string rule;  // the rule that added it
+  std::optional<Seconds> expires_at;
+  friend bool operator==(const StoredTag&, const StoredTag&) = default;
+};
+
+// A partner as the query commands and BI tools see it.
+struct PartnerRow {
+  std::string partner;
+  std::int64_t position = 0;  // order of first appearance, from 0
+  // Metrics in millionths, as the engine keeps them.
+  std::int64_t signups = 0;
+  std::int64_t customers = 0;
+  std::int64_t revenue = 0;
+  std::int64_t sales = 0;
+  std::int64_t clicks = 0;
+  std::int64_t commissions = 0;
+  std::optional<Seconds> joined_at;
+  std::optional<Seconds> last_activity;
+  std::optional<Seconds> last_referral;
+  std::vector<StoredTag> tags;  // current tags, in the order they were added
+  friend bool operator==(const PartnerRow&, const PartnerRow&) = default;
+};
+
+// Where the committed state stands in its run's input and output.
+struct InputPosition {
+  std::string path;             // the input as given (`-` for stdin)
+  std::string fingerprint;      // of the input's head, as the caller computes it
+  std::int64_t offset = 0;      // bytes of input consumed
+  std::int64_t line = 0;        // lines of input consumed
+  std::string out_path;         // the run's --out (empty: stdout)
+  std::int64_t out_length = 0;  // bytes of --out written with these records
+  friend bool operator==(const InputPosition&, const InputPosition&) = default;
+};
+
+// One batch, handed over whole (owned data: the writer thread keeps it).
+struct StoreCommit {
+  std::vector<StoredRecord> records;  // new since the last commit, in output order
+  std::vector<PartnerRow> partners;   // the partners that changed, as they are now
+  std::string snapshot;               // the engine's state
+  InputPosition input;
+  std::optional<Seconds> clock;
+  std::optional<std::string> program;  // the program's text; empty keeps the stored one
+};
+
+// What the last commit left.
+struct StoreContents {
+  bool created = false;  // the store was new (nothing committed yet)
+  std::optional<std::string> program;
+  std::string snapshot;
+  std::optional<InputPosition> input;
+  std::optional<Seconds> clock;
+  std::int64_t records = 0;
+  std::int64_t commits = 0;
+};
+
+// The writing side: one per store at a time (a lock on `PATH-lock`).
+class Store {
+ public:
+  // Opens the store at `path`, creating it if there is no file. Throws
+  // StoreError for a file that is not a ptag store, a newer schema, a corrupt
+  // file, a path that cannot be written, or a store another process holds.
+  static std::unique_ptr<Store> open(const std::string& path, const StoreOptions& options = {});
+  ~Store();  // waits for queued commits; call flush() first to see their errors
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  const std::string& path() const;
+  const StoreContents& loaded() const;
+
+  // Queues a batch for the writer thread and returns; blocks only while
+  // `max_queued` batches wait. Throws StoreError once a commit has failed
+  // (nothing after a failed commit is written).
+  void commit(StoreCommit&& batch);
+  // Waits until every queued batch is durable; throws the first error.
+  void flush();
+  // Records durable so far (the `records` table's row count).
+  std::int64_t durable_records() const;
+
+  struct Impl;
+
+ private:
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// The reading side for `ptag tags`/`query`/`why`: no lock, works while a run
+// writes, each call sees the last commit.
+class StoreReader {
+ public:
+  // Throws StoreError for a missing file and every refusal of Store::open.
+  static std::unique_ptr<StoreReader> open(const std::string& path);
+  ~StoreReader();
+  StoreReader(const StoreReader&) = delete;
+  StoreReader& operator=(const StoreReader&) = delete;
+
+  StoreContents contents() const;
+  // Every partner with its tags, in order of first appearance.
+  std::vector<PartnerRow> partners() const;
+  // These partners, in the order given; empty for an id the store never saw.
+  std::vector<std::optional<PartnerRow>> partners(const std::vector<std::string>& ids) const;
+  // The `add` and `remove` records of one partner and tag, oldest first.
+  std::vector<StoredRecord> records(std::string_view partner, std::string_view tag) const;
+  // Records with `seq` from `first` (1-based), at most `limit`, in output order.
+  std::vector<StoredRecord> records_from(std::int64_t first, std::int64_t limit) const;
+
+  struct Impl;
+
+ private:
+  explicit StoreReader(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ptag

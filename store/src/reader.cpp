@@ -1,0 +1,138 @@
+// StoreReader: read-only queries; no lock, each call one read transaction.
+#include <sys/stat.h>
+
+#include <unordered_map>
+
+#include "schema.hpp"
+
+namespace ptag {
+
+using store_detail::Db;
+using store_detail::Stmt;
+
+struct StoreReader::Impl {
+  Db db;
+
+  // BEGIN ... COMMIT around `f`, so that a call sees one commit.
+  template <typename F>
+  auto read(F&& f) {
+    db.exec("BEGIN", "cannot read the store");
+    try {
+      auto result = f();
+      db.exec("COMMIT", "cannot read the store");
+      return result;
+    } catch (...) {
+      db.try_exec("ROLLBACK");
+      throw;
+    }
+  }
+
+  void add_tags(std::vector<PartnerRow>& rows) {
+    Stmt tags(db,
+              "SELECT tag, added_at, rule, expires_at FROM partner_tags WHERE partner = ? ORDER BY "
+              "position");
+    for (PartnerRow& p : rows) {
+      tags.bind(1, p.partner);
+      while (tags.step())
+        p.tags.push_back(
+            StoredTag{tags.text(0), tags.time(1).value_or(0), tags.text(2), tags.time(3)});
+      tags.reset();
+    }
+  }
+};
+
+StoreReader::StoreReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+StoreReader::~StoreReader() = default;
+
+std::unique_ptr<StoreReader> StoreReader::open(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) throw StoreError(path + ": no such store");
+  if (S_ISDIR(st.st_mode)) throw StoreError(path + ": is a folder, not a ptag store");
+  store_detail::check_file_header(path);
+  auto impl = std::make_unique<Impl>();
+  impl->db.open(path, SQLITE_OPEN_READONLY);
+  // No quick_check: a query must not read a whole large store first.
+  store_detail::prepare_schema(impl->db, false, false);
+  return std::unique_ptr<StoreReader>(new StoreReader(std::move(impl)));
+}
+
+StoreContents StoreReader::contents() const {
+  return store_detail::load_contents(impl_->db);
+}
+
+std::vector<PartnerRow> StoreReader::partners() const {
+  return impl_->read([&] {
+    std::vector<PartnerRow> rows;
+    Stmt s(impl_->db, (std::string("SELECT ") + store_detail::kPartnerColumns +
+                       " FROM partners ORDER BY position")
+                          .c_str());
+    while (s.step()) rows.push_back(store_detail::read_partner(s));
+    // One pass over the tags, in partner order.
+    std::unordered_map<std::string, std::size_t> index;
+    for (std::size_t i = 0; i < rows.size(); ++i) index.emplace(rows[i].partner, i);
+    Stmt t(impl_->db,
+           "SELECT partner, tag, added_at, rule, expires_at FROM partner_tags ORDER BY partner, "
+           "position");
+    while (t.step()) {
+      auto it = index.find(t.text(0));
+      if (it != index.end())
+        rows[it->second].tags.push_back(
+            StoredTag{t.text(1), t.time(2).value_or(0), t.text(3), t.time(4)});
+    }
+    return rows;
+  });
+}
+
+std::vector<std::optional<PartnerRow>> StoreReader::partners(
+    const std::vector<std::string>& ids) const {
+  return impl_->read([&] {
+    std::vector<std::optional<PartnerRow>> out;
+    Stmt s(impl_->db, (std::string("SELECT ") + store_detail::kPartnerColumns +
+                       " FROM partners WHERE partner = ?")
+                          .c_str());
+    for (const std::string& id : ids) {
+      s.bind(1, id);
+      if (s.step()) {
+        std::vector<PartnerRow> one{store_detail::read_partner(s)};
+        s.reset();
+        impl_->add_tags(one);
+        out.emplace_back(std::move(one.front()));
+      } else {
+        s.reset();
+        out.emplace_back(std::nullopt);
+      }
+    }
+    return out;
+  });
+}
+
+std::vector<StoredRecord> StoreReader::records(std::string_view partner,
+                                               std::string_view tag) const {
+  return impl_->read([&] {
+    std::vector<StoredRecord> out;
+    Stmt s(
+        impl_->db,
+        (std::string("SELECT ") + store_detail::kRecordColumns +
+         " FROM records WHERE partner = ? AND tag = ? AND action IN ('add', 'remove') ORDER BY seq")
+            .c_str());
+    s.bind(1, partner);
+    s.bind(2, tag);
+    while (s.step()) out.push_back(store_detail::read_record(s, 0));
+    return out;
+  });
+}
+
+std::vector<StoredRecord> StoreReader::records_from(std::int64_t first, std::int64_t limit) const {
+  return impl_->read([&] {
+    std::vector<StoredRecord> out;
+    Stmt s(impl_->db, (std::string("SELECT ") + store_detail::kRecordColumns +
+                       " FROM records WHERE seq >= ? ORDER BY seq LIMIT ?")
+                          .c_str());
+    s.bind(1, first);
+    s.bind(2, limit);
+    while (s.step()) out.push_back(store_detail::read_record(s, 0));
+    return out;
+  });
+}
+
+}  // namespace ptag

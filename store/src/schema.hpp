@@ -1,0 +1,38 @@
+// The store's tables (docs/store.md, "Schema"): creating, checking, reading.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "sqlite.hpp"
+
+namespace ptag::store_detail {
+
+// Refuses, naming the file, what is not a ptag store of a version this build
+// reads: not SQLite at all (checked on the file's first bytes, before SQLite).
+void check_file_header(const std::string& path);
+
+// Checks the schema of an open database; an empty one gets the schema when
+// `create` (returns true), else is refused. `quick_check` reads every page.
+bool prepare_schema(Db& db, bool create, bool quick_check);
+
+// The last commit's meta, snapshot and input position, in one read transaction.
+StoreContents load_contents(Db& db);
+
+const char* action_text(RecordAction a);
+const char* cause_text(RecordCause c);
+
+// Reading rows back: the columns `time, partner, action, tag, name, rule, cause, event`.
+inline constexpr const char* kRecordColumns =
+    "time, partner, action, tag, name, rule, cause, event";
+StoredRecord read_record(const Stmt& s, int first);
+// The columns of kPartnerColumns; tags are left empty.
+inline constexpr const char* kPartnerColumns =
+    "partner, position, signups, customers, revenue_micros, sales, clicks, commissions_micros, "
+    "joined_at, last_activity, last_referral";
+PartnerRow read_partner(const Stmt& s);
+// A count metric's column value: whole numbers as INTEGER, else exact text.
+void bind_count(Stmt& s, int i, std::int64_t millionths);
+std::int64_t read_count(const Stmt& s, int col);
+
+}  // namespace ptag::store_detail

@@ -1,0 +1,89 @@
+// Thin RAII over SQLite's C API; every failure becomes a StoreError naming the file.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "ptag/store.hpp"
+
+namespace ptag::store_detail {
+
+// "PATH: WHAT (SQLite's message)"
+[[noreturn]] void fail(const std::string& path, std::string_view what, sqlite3* db = nullptr,
+                       int rc = SQLITE_OK);
+// The words for an SQLite result code a user can act on (disk full, read-only, ...).
+std::string explain(int rc);
+
+class Db {
+ public:
+  Db() = default;
+  Db(const Db&) = delete;
+  Db& operator=(const Db&) = delete;
+  ~Db() { close(); }
+  void open(const std::string& path, int flags);
+  void close();
+  sqlite3* get() const { return db_; }
+  const std::string& path() const { return path_; }
+  // Runs SQL without results; throws `what` on failure.
+  void exec(const char* sql, std::string_view what);
+  // Runs SQL; returns the result code instead of throwing.
+  int try_exec(const char* sql);
+
+ private:
+  sqlite3* db_ = nullptr;
+  std::string path_;
+};
+
+class Stmt {
+ public:
+  Stmt() = default;
+  Stmt(Db& db, const char* sql);
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  Stmt(Stmt&& o) noexcept : db_(o.db_), s_(o.s_) { o.s_ = nullptr; }
+  Stmt& operator=(Stmt&& o) noexcept;
+  ~Stmt() { sqlite3_finalize(s_); }
+
+  void bind(int i, std::int64_t v) { check(sqlite3_bind_int64(s_, i, v)); }
+  void bind(int i, std::string_view v) {
+    check(sqlite3_bind_text64(s_, i, v.data(), v.size(), SQLITE_STATIC, SQLITE_UTF8));
+  }
+  // Copies the text (for a temporary).
+  void bind_copy(int i, std::string_view v) {
+    check(sqlite3_bind_text64(s_, i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
+  }
+  void bind_blob(int i, std::string_view v) {
+    check(sqlite3_bind_blob64(s_, i, v.data(), v.size(), SQLITE_STATIC));
+  }
+  void bind_null(int i) { check(sqlite3_bind_null(s_, i)); }
+  // Time as RFC 3339 text, or NULL.
+  void bind_time(int i, std::optional<Seconds> t);
+
+  // True while there is a row; throws on an error.
+  bool step();
+  // Runs to completion; returns SQLite's result code (SQLITE_DONE on success).
+  int run();
+  void reset() {
+    sqlite3_reset(s_);
+    sqlite3_clear_bindings(s_);
+  }
+
+  bool is_null(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
+  std::int64_t integer(int col) const { return sqlite3_column_int64(s_, col); }
+  std::string text(int col) const;
+  std::optional<std::string> optional_text(int col) const;
+  std::string blob(int col) const;
+  std::optional<Seconds> time(int col) const;
+  const std::string& path() const { return db_->path(); }
+
+ private:
+  void check(int rc);
+  Db* db_ = nullptr;
+  sqlite3_stmt* s_ = nullptr;
+};
+
+}  // namespace ptag::store_detail

@@ -1,0 +1,341 @@
+// Store: opening with its refusals, and the writer thread (group commit).
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "ptag/decimal.hpp"
+#include "schema.hpp"
+
+namespace ptag {
+
+using store_detail::Db;
+using store_detail::fail;
+using store_detail::Stmt;
+
+StoredRecord StoredRecord::from(const ChangeRecord& r) {
+  StoredRecord s;
+  s.time = r.time;
+  s.partner = std::string(r.partner);
+  s.action = r.action;
+  s.tag = std::string(r.tag);
+  s.rule = std::string(r.rule);
+  s.cause = r.timer ? RecordCause::timer : RecordCause::event;
+  if (r.has_event_id) s.event = std::string(r.event_id);
+  return s;
+}
+
+namespace {
+
+std::string folder_of(const std::string& path) {
+  std::size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// Refusals that need no SQLite: a folder, a missing folder, a read-only file.
+void check_path(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) throw StoreError(path + ": is a folder, not a ptag store");
+    if (::access(path.c_str(), W_OK) != 0)
+      throw StoreError(
+          fmt::format("{}: the store cannot be written ({})", path, std::strerror(errno)));
+    return;
+  }
+  std::string folder = folder_of(path);
+  if (::stat(folder.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    throw StoreError(fmt::format("{}: cannot create the store: no folder {}", path, folder));
+}
+
+// An exclusive flock on PATH-lock, held while the Store lives. flock is
+// independent of SQLite's own fcntl locks, so readers are never blocked.
+int lock_store(const std::string& path) {
+  std::string lock = path + "-lock";
+  int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0)
+    throw StoreError(
+        fmt::format("{}: the store cannot be written (cannot create its lock file {}: {})", path,
+                    lock, std::strerror(errno)));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    char pid[32] = {};
+    ssize_t n = ::pread(fd, pid, sizeof pid - 1, 0);
+    ::close(fd);
+    std::string who = n > 0
+                          ? fmt::format("process {}", std::string(pid, static_cast<std::size_t>(n)))
+                          : "another process";
+    if (err == EWOULDBLOCK)
+      throw StoreError(fmt::format("{}: the store is in use by another ptag run ({} holds {})",
+                                   path, who, lock));
+    throw StoreError(
+        fmt::format("{}: cannot lock the store ({}: {})", path, lock, std::strerror(err)));
+  }
+  std::string pid = std::to_string(::getpid());
+  if (::ftruncate(fd, 0) == 0 && ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
+    // The pid is only for the message of a refused second run.
+  }
+  return fd;
+}
+
+}  // namespace
+
+struct Store::Impl {
+  std::string path;
+  StoreOptions options;
+  int lock_fd = -1;
+  Db db;
+  StoreContents loaded;
+
+  std::mutex m;
+  std::condition_variable work;  // the writer waits for batches
+  std::condition_variable done;  // callers wait for room or for durability
+  std::deque<StoreCommit> queue;
+  bool busy = false;
+  bool stop = false;
+  std::optional<std::string> error;
+  std::atomic<std::int64_t> durable{0};
+  std::int64_t records = 0;  // the writer's: records durable (the next seq - 1)
+  std::thread thread;
+
+  Stmt insert_record, upsert_partner, delete_tags, insert_tag, update_meta, put_snapshot, put_input;
+
+  ~Impl() {
+    if (thread.joinable()) {
+      {
+        std::lock_guard lock(m);
+        stop = true;
+      }
+      work.notify_all();
+      thread.join();
+    }
+    // Statements first: the last one finalized closes the file (and checkpoints).
+    for (Stmt* st : {&insert_record, &upsert_partner, &delete_tags, &insert_tag, &update_meta,
+                     &put_snapshot, &put_input})
+      *st = Stmt();
+    db.close();
+    if (lock_fd >= 0) ::close(lock_fd);
+  }
+
+  void prepare() {
+    insert_record =
+        Stmt(db,
+             "INSERT INTO records (seq, time, partner, action, tag, name, rule, cause, event) "
+             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    upsert_partner = Stmt(
+        db,
+        "INSERT INTO partners (partner, position, signups, customers, revenue, sales, clicks, "
+        "commissions, revenue_micros, commissions_micros, joined_at, last_activity, last_referral) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT (partner) DO "
+        "UPDATE SET position = ?2, signups = ?3, customers = ?4, revenue = ?5, sales = ?6, "
+        "clicks = ?7, commissions = ?8, revenue_micros = ?9, commissions_micros = ?10, "
+        "joined_at = ?11, last_activity = ?12, last_referral = ?13");
+    delete_tags = Stmt(db, "DELETE FROM partner_tags WHERE partner = ?");
+    insert_tag =
+        Stmt(db,
+             "INSERT INTO partner_tags (partner, tag, position, added_at, rule, expires_at) "
+             "VALUES (?, ?, ?, ?, ?, ?)");
+    update_meta =
+        Stmt(db,
+             "UPDATE meta SET program = coalesce(?1, program), clock = coalesce(?2, clock), "
+             "clock_seconds = coalesce(?3, clock_seconds), commits = commits + ?4, records = ?5, "
+             "committed_at = ?6 WHERE id = 1");
+    put_snapshot = Stmt(db, "INSERT OR REPLACE INTO snapshot (id, data) VALUES (1, ?)");
+    put_input = Stmt(
+        db,
+        "INSERT OR REPLACE INTO input (id, path, fingerprint, offset, line, out_path, out_length) "
+        "VALUES (1, ?, ?, ?, ?, ?, ?)");
+  }
+
+  void step(Stmt& s, std::string_view what) {
+    int rc = s.run();
+    s.reset();
+    if (rc != SQLITE_DONE) fail(path, what, db.get(), rc);
+  }
+
+  void write_partner(const PartnerRow& p) {
+    Stmt& u = upsert_partner;
+    u.bind(1, p.partner);
+    u.bind(2, p.position);
+    store_detail::bind_count(u, 3, p.signups);
+    store_detail::bind_count(u, 4, p.customers);
+    u.bind_copy(5, format_decimal(p.revenue));
+    store_detail::bind_count(u, 6, p.sales);
+    store_detail::bind_count(u, 7, p.clicks);
+    u.bind_copy(8, format_decimal(p.commissions));
+    u.bind(9, p.revenue);
+    u.bind(10, p.commissions);
+    u.bind_time(11, p.joined_at);
+    u.bind_time(12, p.last_activity);
+    u.bind_time(13, p.last_referral);
+    step(u, "cannot write partner " + p.partner);
+    delete_tags.bind(1, p.partner);
+    step(delete_tags, "cannot write the tags of partner " + p.partner);
+    std::int64_t position = 0;
+    for (const StoredTag& t : p.tags) {
+      insert_tag.bind(1, p.partner);
+      insert_tag.bind(2, t.tag);
+      insert_tag.bind(3, position++);
+      insert_tag.bind_time(4, t.added_at);
+      insert_tag.bind(5, t.rule);
+      insert_tag.bind_time(6, t.expires_at);
+      step(insert_tag, "cannot write the tags of partner " + p.partner);
+    }
+  }
+
+  // One transaction for the whole group: the last batch's state, every batch's rows.
+  void write(std::vector<StoreCommit>& group) {
+    db.exec("BEGIN IMMEDIATE", "cannot commit");
+    try {
+      std::int64_t seq = records;
+      const std::string* program = nullptr;
+      for (StoreCommit& c : group) {
+        for (const StoredRecord& r : c.records) {
+          Stmt& s = insert_record;
+          s.bind(1, ++seq);
+          s.bind_time(2, r.time);
+          s.bind(3, r.partner);
+          s.bind(4, store_detail::action_text(r.action));
+          if (r.action == RecordAction::emit) {
+            s.bind(6, r.tag);
+          } else {
+            s.bind(5, r.tag);
+          }
+          s.bind(7, r.rule);
+          s.bind(8, store_detail::cause_text(r.cause));
+          if (r.event) s.bind(9, *r.event);
+          step(s, "cannot write the records");
+        }
+        for (const PartnerRow& p : c.partners) write_partner(p);
+        if (c.program) program = &*c.program;
+      }
+      StoreCommit& last = group.back();
+      put_snapshot.bind_blob(1, last.snapshot);
+      step(put_snapshot, "cannot write the engine's state");
+      const InputPosition& in = last.input;
+      put_input.bind(1, in.path);
+      put_input.bind(2, in.fingerprint);
+      put_input.bind(3, in.offset);
+      put_input.bind(4, in.line);
+      put_input.bind(5, in.out_path);
+      put_input.bind(6, in.out_length);
+      step(put_input, "cannot write the input position");
+      Stmt& meta = update_meta;
+      if (program != nullptr) meta.bind(1, *program);
+      meta.bind_time(2, last.clock);
+      if (last.clock) meta.bind(3, *last.clock);
+      meta.bind(4, static_cast<std::int64_t>(group.size()));
+      meta.bind(5, seq);
+      meta.bind_time(6, static_cast<Seconds>(std::time(nullptr)));
+      step(meta, "cannot commit");
+      db.exec("COMMIT", "cannot commit");
+      records = seq;
+    } catch (...) {
+      db.try_exec("ROLLBACK");
+      throw;
+    }
+  }
+
+  void run() {
+    std::unique_lock lock(m);
+    for (;;) {
+      work.wait(lock, [&] { return stop || !queue.empty(); });
+      if (queue.empty()) return;  // stopping, nothing left
+      std::vector<StoreCommit> group;
+      while (!queue.empty()) {
+        group.push_back(std::move(queue.front()));
+        queue.pop_front();
+      }
+      busy = true;
+      done.notify_all();  // room in the queue
+      lock.unlock();
+      std::optional<std::string> failure;
+      try {
+        write(group);
+      } catch (const std::exception& e) {
+        failure = e.what();
+      }
+      durable.store(records);
+      group.clear();  // free the batches outside the lock
+      lock.lock();
+      busy = false;
+      if (failure) {
+        if (!error) error = failure;
+        queue.clear();  // nothing after a failed commit may be written
+      }
+      done.notify_all();
+    }
+  }
+};
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Store::~Store() = default;
+
+std::unique_ptr<Store> Store::open(const std::string& path, const StoreOptions& options) {
+  check_path(path);
+  auto impl = std::make_unique<Impl>();
+  impl->path = path;
+  impl->options = options;
+  if (impl->options.max_queued == 0) impl->options.max_queued = 1;
+  store_detail::check_file_header(path);  // before the lock: no PATH-lock beside a text file
+  impl->lock_fd = lock_store(path);
+  Db& db = impl->db;
+  // NOMUTEX: one thread at a time uses the connection (open, then the writer).
+  db.open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
+  if (sqlite3_db_readonly(db.get(), "main") == 1)
+    throw StoreError(path + ": the store cannot be written (read-only file or folder)");
+  store_detail::prepare_schema(db, true, options.check_on_open);
+  // After the checks: a refused foreign database is left as it was.
+  {
+    Stmt wal(db, "PRAGMA journal_mode = WAL");
+    if (!wal.step() || wal.text(0) != "wal")
+      fail(path, "cannot switch the store to WAL mode", db.get(), SQLITE_OK);
+  }
+  db.exec(
+      options.sync == StoreSync::full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+      "cannot set the store's sync mode");
+  impl->loaded = store_detail::load_contents(db);
+  impl->records = impl->loaded.records;
+  impl->durable.store(impl->records);
+  impl->prepare();
+  Impl* raw = impl.get();
+  impl->thread = std::thread([raw] { raw->run(); });
+  return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+const std::string& Store::path() const {
+  return impl_->path;
+}
+const StoreContents& Store::loaded() const {
+  return impl_->loaded;
+}
+std::int64_t Store::durable_records() const {
+  return impl_->durable.load();
+}
+
+void Store::commit(StoreCommit&& batch) {
+  Impl& s = *impl_;
+  std::unique_lock lock(s.m);
+  s.done.wait(lock, [&] { return s.error || s.queue.size() < s.options.max_queued; });
+  if (s.error) throw StoreError(*s.error);
+  s.queue.push_back(std::move(batch));
+  s.work.notify_one();
+}
+
+void Store::flush() {
+  Impl& s = *impl_;
+  std::unique_lock lock(s.m);
+  s.done.wait(lock, [&] { return s.queue.empty() && !s.busy; });
+  if (s.error) throw StoreError(*s.error);
+}
+
+}  // namespace ptag
