@@ -8,6 +8,8 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <functional>
+#include <optional>
 
 #include "commands.hpp"
 #include "ptag/compiler.hpp"
@@ -17,6 +19,7 @@
 #include "ptag/program.hpp"
 #include "ptag/text.hpp"
 #include "run_files.hpp"
+#include "run_state.hpp"
 #include "run_summary.hpp"
 
 namespace ptag::cli {
@@ -29,6 +32,9 @@ struct Options {
   std::string out;
   std::string tags_out;
   std::string max_bad;
+  std::string state;
+  std::string sync = "full";
+  std::string commit_every;
   bool strict = false;
   bool stats = false;
   bool sort = false;
@@ -119,6 +125,11 @@ class Runner {
   double parse_seconds = 0, push_seconds = 0;
   int status = kOk;
   std::string stop_reason;
+  // --state: partners of pushed events are marked changed, and `checkpoint`
+  // runs after each batch, at a line boundary of the input.
+  DurableRun* durable = nullptr;
+  std::function<void()> checkpoint = [] {};
+  bool store_failed = false;
 
   // Events go to the engine in batches (faster on large state); a bad line
   // first pushes the events before it, so output keeps the input's order.
@@ -137,6 +148,7 @@ class Runner {
         push(batch_.events(), 0);
         batch_.clear();
         sink_.flush();
+        if (status == kOk) checkpoint();
         if (status != kOk) break;
         continue;
       }
@@ -148,6 +160,8 @@ class Runner {
         batch_.clear();
       }
       if (got == EventSource::Status::bad_line && status == kOk) report(source.line(), error_);
+      if (status != kOk) break;
+      if (batch_.empty()) checkpoint();
       if (status != kOk) break;
     }
     if (status == kOk) push(batch_.events(), 0);
@@ -193,7 +207,11 @@ class Runner {
     Clock::time_point t0 = now();
     for (std::size_t done = 0; done < events.size() && status == kOk;) {
       rejected_.clear();
-      engine_.push(events.subspan(done), &rejected_, may_stop);
+      PushCounts pushed = engine_.push(events.subspan(done), &rejected_, may_stop);
+      if (durable) {
+        std::size_t n = pushed.applied + pushed.duplicates + pushed.invalid;
+        for (const Event& e : events.subspan(done, n)) durable->touched(e.partner);
+      }
       for (const Rejection& r : rejected_) report(batch_.line(first + done + r.index), r.why);
       if (!may_stop || rejected_.empty()) break;
       done += rejected_.back().index + 1;
@@ -214,6 +232,17 @@ class Runner {
   std::vector<Rejection> rejected_;
 };
 
+// What the store keeps of the program: every file it was compiled from.
+std::string program_text(const Unit& unit) {
+  std::string text;
+  for (std::size_t f = 0; f < unit.sources.size(); ++f) {
+    const SourceFile& file = unit.sources.file(static_cast<FileId>(f));
+    text += "# file " + file.name + "\n" + file.text;
+    if (!file.text.empty() && file.text.back() != '\n') text += '\n';
+  }
+  return text;
+}
+
 int run(const Options& o) {
   Clock::time_point started = Clock::now();
   std::optional<Seconds> until;
@@ -230,6 +259,12 @@ int run(const Options& o) {
   if (!max_bad) {
     std::fprintf(stderr, "ptag run: --max-bad '%s' is not a count (10) or a percentage (1%%)\n",
                  o.max_bad.c_str());
+    return kUsage;
+  }
+  std::optional<CommitEvery> commit_every = parse_commit_every(o.commit_every);
+  if (!commit_every) {
+    std::fprintf(stderr, "ptag run: --commit-every '%s' is not a count of events (50000) or seconds (2s)\n",
+                 o.commit_every.c_str());
     return kUsage;
   }
   if (auto clash = outputs_clash(o.events, o.rules, o.out, o.tags_out)) {
@@ -271,17 +306,86 @@ int run(const Options& o) {
   }
   Program program = lower(unit);
 
-  File out{o.out.empty() ? stdout : std::fopen(o.out.c_str(), "wb"), !o.out.empty()};
-  if (!out.handle) {
-    std::fprintf(stderr, "ptag run: cannot write '%s': %s\n", o.out.c_str(), std::strerror(errno));
-    return kUsage;
+  // --state: the store, and where its last commit left this input.
+  std::unique_ptr<DurableRun> durable;
+  std::optional<InputPosition> resume;
+  std::string fingerprint;
+  if (!o.state.empty()) {
+    try {
+      durable = std::make_unique<DurableRun>(o.state, o.sync == "normal" ? StoreSync::normal : StoreSync::full,
+                                             *commit_every);
+    } catch (const StoreError& e) {
+      std::fprintf(stderr, "ptag run: %s; nothing ran\n", e.what());
+      return kFailed;
+    }
+    if (regular && !from_stdin) fingerprint = input_fingerprint(in.handle);
+    resume = durable->resume_point(o.events, fingerprint, o.out);
+  }
+  File out{stdout, false};
+  if (!o.out.empty()) {
+    struct stat st {};
+    if (resume && (stat(o.out.c_str(), &st) != 0 || st.st_size < resume->out_length)) {
+      std::fprintf(stderr,
+                   "ptag run: cannot continue '%s': --out '%s' is shorter than the %lld bytes the "
+                   "store '%s' committed; give another --out to read the input again\n",
+                   o.events.c_str(), o.out.c_str(), static_cast<long long>(resume->out_length),
+                   o.state.c_str());
+      return kFailed;
+    }
+    // Continuing: keep the records the store committed, drop any written after.
+    out.owned = true;
+    out.handle = resume && ::truncate(o.out.c_str(), resume->out_length) != 0
+                     ? nullptr
+                     : std::fopen(o.out.c_str(), resume ? "ab" : "wb");
+    if (!out.handle) {
+      std::fprintf(stderr, "ptag run: cannot write '%s': %s\n", o.out.c_str(), std::strerror(errno));
+      return kUsage;
+    }
   }
   JsonlSink jsonl(out.handle);
   TimedSink timed(jsonl);
-  Sink& sink = o.stats ? static_cast<Sink&>(timed) : jsonl;
-  Engine engine(program, sink);
+  Sink& records_out = o.stats ? static_cast<Sink&>(timed) : jsonl;
+  DurableSink durable_sink(records_out);
+  Sink& sink = durable ? static_cast<Sink&>(durable_sink) : records_out;
+  std::optional<Engine> made;
+  try {
+    made.emplace(durable ? durable->make_engine(program, sink) : Engine(program, sink));
+  } catch (const std::invalid_argument& e) {
+    std::fprintf(stderr, "ptag run: the store '%s' cannot run these rules: %s\n", o.state.c_str(), e.what());
+    return kFailed;
+  }
+  Engine& engine = *made;
   Runner runner(o, *max_bad, engine, sink, from_stdin ? "stdin" : o.events);
   JsonlSource source(in.handle, /*stream=*/!regular);
+  if (resume && !source.start_at(static_cast<std::uint64_t>(resume->offset), static_cast<std::size_t>(resume->line))) {
+    std::fprintf(stderr, "ptag run: cannot continue '%s' at byte %lld\n", o.events.c_str(),
+                 static_cast<long long>(resume->offset));
+    return kFailed;
+  }
+  auto position = [&] {
+    sink.flush();
+    return InputPosition{o.events, fingerprint, static_cast<std::int64_t>(source.offset()),
+                         static_cast<std::int64_t>(source.line()), o.out,
+                         o.out.empty() ? 0 : static_cast<std::int64_t>(std::ftell(out.handle))};
+  };
+  if (durable) {
+    durable->attach(engine, durable_sink, program_text(unit));
+    runner.durable = durable.get();
+    runner.checkpoint = [&] {
+      if (o.sort || !durable->due(runner.totals.lines)) return;
+      try {
+        durable->commit(position());
+      } catch (const StoreError& e) {
+        runner.status = kFailed;
+        runner.store_failed = true;
+        runner.stop_reason = std::string("stopped: ") + e.what() + "; the last commit is kept";
+      }
+    };
+    if (resume) {
+      std::fprintf(stderr, "ptag run: continuing '%s' at line %lld from the store '%s'\n",
+                   o.events.c_str(), static_cast<long long>(resume->line), o.state.c_str());
+    }
+  }
   if (o.sort) runner.run_sorted(source);
   else runner.run(source);
   int status = runner.status;
@@ -296,6 +400,14 @@ int run(const Options& o) {
     runner.push_seconds += since(t0);
   }
   sink.flush();
+  if (durable && !runner.store_failed) {
+    try {
+      durable->finish(position());
+    } catch (const StoreError& e) {
+      std::fprintf(stderr, "ptag run: %s: the last commit is kept\n", e.what());
+      status = kFailed;
+    }
+  }
   if (!o.tags_out.empty() && (!write_tags(engine, tags_file.handle()) || !tags_file.commit(error))) {
     std::fprintf(stderr, "ptag run: cannot write --tags-out '%s': %s\n", o.tags_out.c_str(),
                  error.empty() ? "write failed" : error.c_str());
@@ -353,6 +465,14 @@ Run add_run(CLI::App& app) {
                "Read the whole file, stable-sort the events by time, then run (holds the input "
                "in memory; not for stdin)");
   app.add_flag("--stats", o->stats, "Print per-rule fire counts and time per phase (parse, evaluate, output)");
+  app.add_option("--state", o->state,
+                 "Keep the state in this SQLite store: a later run continues from it, a killed "
+                 "one resumes (docs/store.md)");
+  app.add_option("--sync", o->sync,
+                 "full: a commit survives a power loss (default); normal: a process crash only")
+      ->check(CLI::IsMember({"full", "normal"}));
+  app.add_option("--commit-every", o->commit_every,
+                 "Commit to the store every N lines or every Ns seconds (default: 100000 lines or 1s)");
   app.footer(
       "Records (stdout or --out): "
       "{\"time\",\"partner\",\"action\",\"tag\"|\"name\",\"rule\",\"cause\",\"event\"}, one "

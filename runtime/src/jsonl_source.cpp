@@ -17,6 +17,7 @@ struct JsonlSource::Reader {
   bool stream;  // read(2) what has arrived; say when the next read would block
   std::vector<char> buffer;  // data in [begin, end), padded for simdjson
   std::size_t begin = 0, end = 0;
+  std::uint64_t base = 0;  // the input offset of buffer[0]
   bool eof = false;
   bool returned = false;  // a line was returned since the last wait
   int read_errno = 0;     // why reading stopped early, or 0
@@ -45,6 +46,7 @@ struct JsonlSource::Reader {
       // Move the partial line to the front; grow when one line fills the buffer.
       std::memmove(buffer.data(), start, end - begin);
       end -= begin;
+      base += begin;
       begin = 0;
       std::size_t room = buffer.size() - simdjson::SIMDJSON_PADDING - end;
       if (room == 0) {
@@ -80,6 +82,20 @@ struct JsonlSource::Reader {
 
 JsonlSource::JsonlSource(std::FILE* in, bool stream) : reader_(std::make_unique<Reader>(in, stream)) {}
 JsonlSource::~JsonlSource() = default;
+std::uint64_t JsonlSource::offset() const {
+  return reader_->base + reader_->begin;
+}
+
+bool JsonlSource::start_at(std::uint64_t offset, std::size_t line) {
+  Reader& r = *reader_;
+  if (std::fseek(r.in, static_cast<long>(offset), SEEK_SET) != 0) return false;
+  r.base = offset;
+  r.begin = r.end = 0;
+  r.eof = false;
+  r.line = line;
+  return true;
+}
+
 int JsonlSource::read_error() const {
   return reader_->read_errno;
 }

@@ -1,6 +1,7 @@
 // Where events come from: a pull interface, and the JSONL reader.
 #pragma once
 
+#include <cstdint>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -35,6 +36,11 @@ class JsonlSource : public EventSource {
   ~JsonlSource() override;
   Status next(Event& event, std::string& error) override;
   std::size_t line() const override;
+  // Bytes of input consumed: through the last line returned.
+  std::uint64_t offset() const;
+  // Continues from `offset` (a regular file), counting lines from `line`
+  // (the lines before it); false when the file cannot seek there.
+  bool start_at(std::uint64_t offset, std::size_t line);
   // The errno that ended the input early (a read error such as EIO or
   // EISDIR), or 0 when it ended at its end.
   int read_error() const;

@@ -1,0 +1,120 @@
+# ptag run --state: continuing runs give the records and tags of one run,
+# a killed run resumes byte for byte, and bad stores are refused.
+# Usage: run_state.sh PTAG WORK PTAG_GEN SOURCE_DIR
+source "$(dirname "$0")/lib.sh"
+PTAG_GEN=$3
+SRC=$4
+R="$SRC/examples/onboarding.ptag $SRC/examples/tiers.ptag $SRC/examples/reengagement.ptag"
+EV=$SRC/examples/events.jsonl
+UNTIL=2027-02-01T00:00:00Z
+
+# split_run NAME RULES EVENTS UNTIL CUT...: runs EVENTS in one run and in
+# consecutive parts cut after the given lines through one store; compares.
+split_run() {
+  local name=$1 rules=$2 events=$3 until=$4
+  shift 4
+  run run $rules --events "$events" --until "$until" --out "$name-whole.jsonl" --tags-out "$name-whole-tags.jsonl"
+  expect_status 0 "$name: whole run"
+  local from=1 part=0 cut
+  rm -f "$name.db" "$name-parts.jsonl"
+  for cut in "$@" $(($(wc -l <"$events") + 1)); do
+    part=$((part + 1))
+    sed -n "${from},$((cut - 1))p" "$events" >"$name-part$part.jsonl"
+    from=$cut
+  done
+  for i in $(seq 1 $part); do
+    local extra=""
+    [ "$i" = "$part" ] && extra="--until $until --tags-out $name-parts-tags.jsonl"
+    run run $rules --events "$name-part$i.jsonl" --state "$name.db" --out "$name-out$i.jsonl" $extra
+    expect_status 0 "$name: part $i"
+    cat "$name-out$i.jsonl" >>"$name-parts.jsonl"
+  done
+  cmp -s "$name-parts.jsonl" "$name-whole.jsonl" || fail "$name: the parts' records differ from one run's"
+  cmp -s "$name-parts-tags.jsonl" "$name-whole-tags.jsonl" || fail "$name: the parts' final tags differ"
+  [ "$(sqlite3 "$name.db" 'select count(*) from records')" = "$(wc -l <"$name-whole.jsonl")" ] ||
+    fail "$name: the store's records table does not hold every record"
+}
+
+# 1. Continuing runs over the examples: splits between duplicates, around
+# timers, one line long; then a generated workload cut at random lines.
+split_run ex "$R" "$EV" $UNTIL 2 3 1000 1001 5000 9000 14000
+"$PTAG_GEN" events --partners 300 --events 20000 --seed 7 >gen.jsonl
+"$PTAG_GEN" rules --rules 40 --seed 7 >gen.ptag
+cuts=$(for i in 1 2 3 4 5 6; do echo $((RANDOM % 19000 + 2)); done | sort -n | uniq | tr '\n' ' ')
+echo "generated workload cut at: $cuts"
+split_run gen gen.ptag gen.jsonl 2028-06-01T00:00:00Z $cuts
+
+# The store answers "who has VIP now?" with plain SQL.
+[ "$(sqlite3 ex.db "select count(*) from partner_tags where tag = 'VIP'")" = \
+  "$(grep -c '"VIP"' ex-whole-tags.jsonl)" ] || fail "partner_tags disagrees with --tags-out on VIP"
+
+# 2. Re-running a completed command changes nothing.
+run run $R --events "$EV" --state again.db --out again.jsonl --until $UNTIL --tags-out again-tags.jsonl
+cp again.jsonl again-1.jsonl
+records=$(sqlite3 again.db 'select count(*) from records')
+run run $R --events "$EV" --state again.db --out again.jsonl --until $UNTIL --tags-out again-tags.jsonl
+expect_status 0 "re-run"
+expect_err "continuing '.*events.jsonl' at line 14524"
+cmp -s again.jsonl again-1.jsonl || fail "re-running a completed run changed its --out"
+cmp -s again-tags.jsonl ex-whole-tags.jsonl || fail "re-running a completed run changed its tags"
+[ "$(sqlite3 again.db 'select count(*) from records')" = "$records" ] || fail "re-running added records"
+
+# 3. Killed at random instants, restarted with the identical command each
+# time: the output ends byte-identical to an uninterrupted run's.
+"$PTAG_GEN" events --partners 2000 --events 150000 --seed 3 >big.jsonl
+run run $R --events big.jsonl --out big-whole.jsonl --tags-out big-whole-tags.jsonl --until 2028-06-01T00:00:00Z
+kills=0
+for attempt in $(seq 1 40); do
+  # (not under timeout: the kill must reach ptag itself)
+  "$PTAG" run $R --events big.jsonl --state big.db --out big.jsonl.out --tags-out big-tags.jsonl \
+    --until 2028-06-01T00:00:00Z --commit-every 3000 --sync normal 2>big.err &
+  pid=$!
+  sleep "0.$((RANDOM % 25 + 2))"
+  if kill -KILL $pid 2>/dev/null; then kills=$((kills + 1)); fi
+  wait $pid 2>/dev/null
+  grep -q "another process\|refused\|lock" big.err && { cat big.err; fail "a restart found the store held"; }
+  [ $kills -ge 12 ] && break
+done
+run run $R --events big.jsonl --state big.db --out big.jsonl.out --tags-out big-tags.jsonl --until 2028-06-01T00:00:00Z
+expect_status 0 "after $kills kills"
+echo "killed $kills times"
+[ $kills -ge 10 ] || fail "only $kills kills landed while the run was going"
+cmp -s big.jsonl.out big-whole.jsonl || fail "after $kills kills the records differ from an uninterrupted run"
+cmp -s big-tags.jsonl big-whole-tags.jsonl || fail "after $kills kills the final tags differ"
+
+# 4. Refusals, each naming the file; the previous state stays intact.
+echo "not a store" >text.db
+run run $R --events "$EV" --state text.db
+expect_status 1 "a text file as the store:"
+expect_err "text.db"
+[ "$(cat text.db)" = "not a store" ] || fail "a refused file was changed"
+printf 'on join add "Other"\n' >other.ptag
+run run other.ptag --events "$EV" --state ex.db
+expect_status 1 "another program:"
+expect_err "the store 'ex.db' cannot run these rules: .*rule changes on live state are not supported yet"
+mkdir ro && chmod 555 ro
+if [ "$(id -u)" != 0 ]; then
+  run run $R --events "$EV" --state ro/s.db
+  expect_status 1 "a folder that cannot be written:"
+fi
+run run $R --events "$EV" --state ex.db --commit-every often
+expect_status 2
+expect_err "--commit-every 'often' is not a count"
+# Two writers: the second is refused while the first waits on a FIFO.
+mkfifo feed
+timeout 20 "$PTAG" run $R --events feed --state busy.db >/dev/null 2>&1 &
+holder=$!
+exec 3>feed
+head -n 1 "$EV" >&3
+for _ in $(seq 50); do [ -e busy.db ] && break; sleep 0.1; done
+run run $R --events "$EV" --state busy.db
+expect_status 1 "a second writer:"
+expect_err "busy.db"
+exec 3>&-
+wait $holder
+# ptag-gen's events and the examples' ids never clash: a new input reads from its start.
+run run $R --events "$EV" --state ex.db --out fresh.jsonl
+expect_status 0 "a new input on an existing store:"
+expect_err "14,524 lines read: 0 events applied, 14,524 duplicates"
+
+finish
