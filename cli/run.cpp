@@ -400,7 +400,9 @@ int run(const Options& o) {
     runner.push_seconds += since(t0);
   }
   sink.flush();
-  if (durable && !runner.store_failed) {
+  // A run stopped early (--strict, --max-bad, a read error) keeps its last
+  // periodic commit: the identical command then stops at the same line again.
+  if (durable && runner.stop_reason.empty() && !source.read_error()) {
     try {
       durable->finish(position());
     } catch (const StoreError& e) {

@@ -112,6 +112,14 @@ expect_status 1 "a second writer:"
 expect_err "busy.db: the store is in use by another ptag run"
 exec 3>&-
 wait $holder
+# --strict with a store: the identical command stops at the same bad line again.
+{ head -n 100 "$EV"; echo 'not json'; sed -n 101,200p "$EV"; } >strict.jsonl
+run run $R --events strict.jsonl --state strict.db --out strict.out --strict
+expect_status 1 "--strict with a store:"
+expect_err "strict.jsonl:101: not valid JSON"
+run run $R --events strict.jsonl --state strict.db --out strict.out --strict
+expect_status 1 "--strict again:"
+expect_err "strict.jsonl:101: not valid JSON"
 # ptag-gen's events and the examples' ids never clash: a new input reads from its start.
 run run $R --events "$EV" --state ex.db --out fresh.jsonl
 expect_status 0 "a new input on an existing store:"
