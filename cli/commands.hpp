@@ -21,6 +21,9 @@ Run add_run(CLI::App& app);
 Run add_disasm(CLI::App& app);
 Run add_test(CLI::App& app);
 Run add_version(CLI::App& app);
+Run add_tags(CLI::App& app);
+Run add_why(CLI::App& app);
+Run add_query(CLI::App& app);
 
 // Prints diagnostics to stderr, in color on a terminal unless NO_COLOR is set.
 void print_diagnostics(const Diagnostics& diagnostics, const SourceSet& sources);

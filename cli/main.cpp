@@ -92,6 +92,9 @@ int main(int argc, char** argv) {
   add("run", ptag::cli::add_run, "Run rule files over partner events and write tag changes");
   add("test", ptag::cli::add_test, "Run the test blocks of rule files");
   add("disasm", ptag::cli::add_disasm, "Print the compiled bytecode of rule files");
+  add("tags", ptag::cli::add_tags, "Print partners' current tags from a store");
+  add("query", ptag::cli::add_query, "Print the partners of a store that match a guard expression");
+  add("why", ptag::cli::add_why, "Print the records that added and removed a partner's tag");
   add("version", ptag::cli::add_version, "Print the version");
 
   std::vector<std::string> args(argv + 1, argv + argc);

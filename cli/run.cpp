@@ -232,17 +232,6 @@ class Runner {
   std::vector<Rejection> rejected_;
 };
 
-// What the store keeps of the program: every file it was compiled from.
-std::string program_text(const Unit& unit) {
-  std::string text;
-  for (std::size_t f = 0; f < unit.sources.size(); ++f) {
-    const SourceFile& file = unit.sources.file(static_cast<FileId>(f));
-    text += "# file " + file.name + "\n" + file.text;
-    if (!file.text.empty() && file.text.back() != '\n') text += '\n';
-  }
-  return text;
-}
-
 int run(const Options& o) {
   Clock::time_point started = Clock::now();
   std::optional<Seconds> until;
@@ -369,7 +358,7 @@ int run(const Options& o) {
                          o.out.empty() ? 0 : static_cast<std::int64_t>(std::ftell(out.handle))};
   };
   if (durable) {
-    durable->attach(engine, durable_sink, program_text(unit));
+    durable->attach(engine, durable_sink, program_text(o.rules, unit.sources));
     runner.durable = durable.get();
     runner.checkpoint = [&] {
       if (o.sort || !durable->due(runner.totals.lines)) return;

@@ -27,6 +27,42 @@ std::optional<CommitEvery> parse_commit_every(const std::string& text) {
   return every;
 }
 
+namespace {
+constexpr std::string_view kProgramHeader = "ptag program 1\n";
+}
+
+std::string program_text(const std::vector<std::string>& files, const SourceSet& sources) {
+  std::string text(kProgramHeader);
+  for (const std::string& name : files) {
+    for (std::size_t f = 0; f < sources.size(); ++f) {
+      const SourceFile& file = sources.file(static_cast<FileId>(f));
+      if (file.name != name) continue;
+      text += "file " + std::to_string(file.name.size()) + " " + std::to_string(file.text.size()) + "\n";
+      text += file.name + "\n" + file.text + "\n";
+      break;
+    }
+  }
+  return text;
+}
+
+std::vector<SourceFile> program_files(std::string_view text) {
+  std::vector<SourceFile> files;
+  if (!text.starts_with(kProgramHeader)) return {};
+  text.remove_prefix(kProgramHeader.size());
+  while (!text.empty()) {
+    unsigned long long name_size = 0, text_size = 0;
+    int used = 0;
+    std::string head(text.substr(0, text.find('\n') + 1));
+    if (std::sscanf(head.c_str(), "file %llu %llu\n%n", &name_size, &text_size, &used) != 2 || used == 0)
+      return {};
+    text.remove_prefix(static_cast<std::size_t>(used));
+    if (text.size() < name_size + text_size + 2) return {};
+    files.push_back({std::string(text.substr(0, name_size)), std::string(text.substr(name_size + 1, text_size))});
+    text.remove_prefix(name_size + text_size + 2);
+  }
+  return files;
+}
+
 std::string input_fingerprint(std::FILE* file) {
   // FNV-1a over the first 64 KiB: an appended file keeps its fingerprint, a
   // rewritten one does not.

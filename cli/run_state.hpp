@@ -14,6 +14,7 @@
 #include "ptag/event_source.hpp"
 #include "ptag/program.hpp"
 #include "ptag/sink.hpp"
+#include "ptag/source.hpp"
 #include "ptag/store.hpp"
 #include "ptag/string_map.hpp"
 
@@ -25,6 +26,12 @@ struct CommitEvery {
   double seconds = 1.0;
 };
 std::optional<CommitEvery> parse_commit_every(const std::string& text);
+
+// What the store keeps of the program: the rule files given on the command
+// line, by name and text (imports resolve again from there), length-prefixed.
+std::string program_text(const std::vector<std::string>& files, const SourceSet& sources);
+// The files back; empty when the text is not in that form.
+std::vector<SourceFile> program_files(std::string_view text);
 
 // The head of a file, hashed: the store resumes only the input it read.
 std::string input_fingerprint(std::FILE* file);

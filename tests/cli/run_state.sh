@@ -48,6 +48,35 @@ split_run gen gen.ptag gen.jsonl 2028-06-01T00:00:00Z $cuts
 [ "$(sqlite3 ex.db "select count(*) from partner_tags where tag = 'VIP'")" = \
   "$(grep -c '"VIP"' ex-whole-tags.jsonl)" ] || fail "partner_tags disagrees with --tags-out on VIP"
 
+# The query commands read the store: tags as --tags-out, why, segments.
+run tags --state ex.db
+expect_status 0
+[ "$out" = "$(cat ex-whole-tags.jsonl)" ] || fail "ptag tags differs from --tags-out"
+run tags --state ex.db p-020 nobody p-001
+expect_status 1 "a partner not in the store:"
+expect_err "no partner \"nobody\" in the store"
+[ "$(sed -n 1p <<<"$out")" = "$(grep '"p-020"' ex-whole-tags.jsonl)" ] || fail "tags of p-020, in the order named"
+[ "$(sed -n 2p <<<"$out")" = "$(grep '"p-001"' ex-whole-tags.jsonl)" ] || fail "tags of p-001, in the order named"
+run why --state ex.db p-020 VIP
+expect_status 0
+[ "$(grep -v '^"' <<<"$out")" = "$(grep '"partner":"p-020","action":"\(add\|remove\)","tag":"VIP"' ex-whole.jsonl)" ] ||
+  fail "why: the records that added and removed VIP"
+expect_out '^"p-020" has "VIP" now: since 2026-01-15T05:54:00Z, by rule "[^"]*tiers.ptag:12"$'
+run why --state ex.db p-020 "No Such Tag"
+expect_out '^"p-020" does not have "No Such Tag" now$'
+vips=$(grep -c '"VIP"' ex-whole-tags.jsonl)
+run query --state ex.db --count 'tagged "VIP"'
+[ "$out" = "$vips" ] || fail "query --count: $out VIP partners, --tags-out has $vips"
+run query --state ex.db 'tagged "VIP" and not tagged "Inactive" and revenue > 100000'
+expect_status 0
+for p in $out; do grep '"partner":"'"$p"'"' ex-whole-tags.jsonl | grep -q '"VIP"' || fail "query: $p has no VIP"; done
+run query --state ex.db 'tagged "VIP" and'
+expect_status 1 "a malformed query:"
+expect_err "segment:1:17: error\[E001\]: expected a condition after 'and'"
+run query --state no-such.db 'true'
+expect_status 1
+expect_err "no-such.db: no such store"
+
 # 2. Re-running a completed command changes nothing.
 run run $R --events "$EV" --state again.db --out again.jsonl --until $UNTIL --tags-out again-tags.jsonl
 cp again.jsonl again-1.jsonl
