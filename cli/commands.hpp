@@ -24,6 +24,7 @@ Run add_version(CLI::App& app);
 Run add_tags(CLI::App& app);
 Run add_why(CLI::App& app);
 Run add_query(CLI::App& app);
+Run add_diff(CLI::App& app);
 
 // Prints diagnostics to stderr, in color on a terminal unless NO_COLOR is set.
 void print_diagnostics(const Diagnostics& diagnostics, const SourceSet& sources);

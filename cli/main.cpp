@@ -95,6 +95,7 @@ int main(int argc, char** argv) {
   add("tags", ptag::cli::add_tags, "Print partners' current tags from a store");
   add("query", ptag::cli::add_query, "Print the partners of a store that match a guard expression");
   add("why", ptag::cli::add_why, "Print the records that added and removed a partner's tag");
+  add("diff", ptag::cli::add_diff, "Compare the tags two rule files give over the same events");
   add("version", ptag::cli::add_version, "Print the version");
 
   std::vector<std::string> args(argv + 1, argv + argc);
