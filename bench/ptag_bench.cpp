@@ -209,6 +209,40 @@ Row compile_time(std::uint64_t rules) {
   return row;
 }
 
+// `ptag run` itself on the W1 file, records to a file; with `durable`, with
+// --state on the local disk and the default commit settings.
+Row cli_run(const fs::path& events, std::uint64_t count, const fs::path& dir, bool durable) {
+  fs::path db = dir / "w1.db";
+  for (const char* suffix : {"", "-wal", "-shm", "-lock"}) fs::remove(db.string() + suffix);
+  std::string command = std::string(PTAG_CLI) + " run";
+  for (const char* name : {"onboarding", "tiers", "reengagement"})
+    command += " " + (fs::path(PTAG_SOURCE_DIR) / "examples" / (std::string(name) + ".ptag")).string();
+  command += " --events " + events.string() + " --out " + (dir / "cli-records.jsonl").string();
+  if (durable) command += " --state " + db.string();
+  command += " 2>/dev/null";
+  auto start = std::chrono::steady_clock::now();
+  int status = std::system(command.c_str());
+  Row row;
+  row.seconds = since(start);
+  row.events = status == 0 ? static_cast<double>(count) : 0;
+  rusage children{};
+  getrusage(RUSAGE_CHILDREN, &children);
+  double store_mb = 0;
+  for (const char* suffix : {"", "-wal"}) {
+    std::error_code ec;
+    auto size = fs::file_size(db.string() + suffix, ec);
+    if (!ec) store_mb += static_cast<double>(size) / 1e6;
+  }
+  if (durable) {
+    std::snprintf(row.note, sizeof row.note, "ptag run --state: store %.1f MB, ptag's peak %.0f MiB%s", store_mb,
+                  static_cast<double>(children.ru_maxrss) / 1024.0, status == 0 ? "" : ", FAILED");
+  } else {
+    std::snprintf(row.note, sizeof row.note, "ptag run, no store: ptag's peak %.0f MiB%s",
+                  static_cast<double>(children.ru_maxrss) / 1024.0, status == 0 ? "" : ", FAILED");
+  }
+  return row;
+}
+
 // Runs `work` in a child process and prints its row.
 void measure(const char* name, const std::function<Row()>& work) {
   int pipe_fd[2];
@@ -268,6 +302,8 @@ int main(int argc, char** argv) {
   std::printf("|-----------|------------|----------|--------------|----------|------------|-------|\n");
   auto want = [&](const char* name) { return only.empty() || only == name; };
   if (want("W1")) measure("W1", [&] { return w1(events, dir / "w1-records.jsonl"); });
+  if (want("W1-cli")) measure("W1-cli", [&] { return cli_run(events, mix.events, dir, false); });
+  if (want("W1-durable")) measure("W1-durable", [&] { return cli_run(events, mix.events, dir, true); });
   if (want("W1-parse")) measure("W1-parse", [&] { return w1_parse(events); });
   if (want("W1-api")) measure("W1-api", [&] { return api(events, example_rules(), "example rules"); });
   if (want("R10")) measure("R10", [&] { return api(events, generated_rules(10), "10 generated rules"); });
