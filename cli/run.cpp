@@ -308,12 +308,15 @@ int run(const Options& o) {
       return kFailed;
     }
     if (regular && !from_stdin) fingerprint = input_fingerprint(in.handle);
-    resume = durable->resume_point(o.events, fingerprint, o.out);
+    resume = durable->resume_point(o.events, fingerprint);
   }
+  // The same input and the same --out: keep the records the store committed
+  // and drop any written after them. Another --out starts empty.
+  bool continue_out = resume && !o.out.empty() && resume->out_path == o.out;
   File out{stdout, false};
   if (!o.out.empty()) {
     struct stat st {};
-    if (resume && (stat(o.out.c_str(), &st) != 0 || st.st_size < resume->out_length)) {
+    if (continue_out && (stat(o.out.c_str(), &st) != 0 || st.st_size < resume->out_length)) {
       std::fprintf(stderr,
                    "ptag run: cannot continue '%s': --out '%s' is shorter than the %lld bytes the "
                    "store '%s' committed; give another --out to read the input again\n",
@@ -321,11 +324,10 @@ int run(const Options& o) {
                    o.state.c_str());
       return kFailed;
     }
-    // Continuing: keep the records the store committed, drop any written after.
     out.owned = true;
-    out.handle = resume && ::truncate(o.out.c_str(), resume->out_length) != 0
+    out.handle = continue_out && ::truncate(o.out.c_str(), resume->out_length) != 0
                      ? nullptr
-                     : std::fopen(o.out.c_str(), resume ? "ab" : "wb");
+                     : std::fopen(o.out.c_str(), continue_out ? "ab" : "wb");
     if (!out.handle) {
       std::fprintf(stderr, "ptag run: cannot write '%s': %s\n", o.out.c_str(), std::strerror(errno));
       return kUsage;

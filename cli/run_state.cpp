@@ -98,11 +98,9 @@ Engine DurableRun::make_engine(const Program& program, Sink& sink) {
 }
 
 std::optional<InputPosition> DurableRun::resume_point(const std::string& events,
-                                                      const std::string& fingerprint,
-                                                      const std::string& out) const {
+                                                      const std::string& fingerprint) const {
   const auto& at = store_->loaded().input;
-  if (!at || events == "-" || at->path != events || at->fingerprint != fingerprint || at->out_path != out)
-    return std::nullopt;
+  if (!at || events == "-" || at->path != events || at->fingerprint != fingerprint) return std::nullopt;
   return *at;
 }
 

@@ -62,8 +62,7 @@ class DurableRun {
   Engine make_engine(const Program& program, Sink& sink);
   // Where to continue in `events` (a regular file with its fingerprint), or
   // nothing to read it from its start.
-  std::optional<InputPosition> resume_point(const std::string& events, const std::string& fingerprint,
-                                            const std::string& out) const;
+  std::optional<InputPosition> resume_point(const std::string& events, const std::string& fingerprint) const;
 
   // Marks partners changed by a batch of applied events.
   void touched(std::string_view partner) { sink_->changed.emplace(partner); }

@@ -77,6 +77,18 @@ run query --state no-such.db 'true'
 expect_status 1
 expect_err "no-such.db: no such store"
 
+# The same input with another --out continues the input; the new --out has
+# only the new records.
+head -n 3000 "$EV" >grow.jsonl
+run run $R --events grow.jsonl --state grow.db --out grow-1.jsonl
+sed -n 3001,6000p "$EV" >>grow.jsonl
+run run $R --events grow.jsonl --state grow.db --out grow-2.jsonl
+expect_status 0 "an appended input:"
+expect_err "continuing '.*grow.jsonl' at line 3000"
+head -n 6000 "$EV" >six.jsonl
+run run $R --events six.jsonl --out six.jsonl.out
+cat grow-1.jsonl grow-2.jsonl | cmp -s - six.jsonl.out || fail "an appended input, continued with another --out, differs from one run"
+
 # 2. Re-running a completed command changes nothing.
 run run $R --events "$EV" --state again.db --out again.jsonl --until $UNTIL --tags-out again-tags.jsonl
 cp again.jsonl again-1.jsonl
