@@ -353,18 +353,26 @@ struct Plan {
   std::vector<RuleId> firsts;  // first_* rules, in source order
 };
 
-bool same_program(const OldProgram& old, const Program& p) {
-  if (old.rules.size() != p.rules.size() || old.tags.size() != p.tags.size()) return false;
-  for (std::size_t i = 0; i < p.rules.size(); ++i) {
+// Whether the snapshot's program is this one. Strictly: nothing else is in
+// it either (no removed rule or tag kept for the partners' sake), so that
+// the state loads as it is.
+bool same_program(const OldProgram& old, const Program& p, bool strict) {
+  if (old.rules.size() < p.rules.size() || old.tags.size() < p.tags.size()) return false;
+  if (strict && (old.rules.size() != p.rules.size() || old.tags.size() != p.tags.size())) return false;
+  for (std::size_t i = 0; i < old.rules.size(); ++i) {
     const OldRule& o = old.rules[i];
+    if (i >= p.rules.size()) {
+      if (!o.gone) return false;
+      continue;
+    }
     const ProgramRule& r = p.rules[i];
     if (o.gone || o.name != r.name || o.trigger != r.trigger_text || o.fingerprint != rule_fingerprint(p, r))
       return false;
     if (old.version >= 2 && (o.named != r.named || o.kind != r.kind || o.sub != rule_sub(r) || o.key != rule_key(r)))
       return false;
   }
-  for (std::size_t i = 0; i < p.tags.size(); ++i) {
-    if (old.tags[i] != p.tags[i] || old.held_only[i]) return false;
+  for (std::size_t i = 0; i < old.tags.size(); ++i) {
+    if (i < p.tags.size() ? old.tags[i] != p.tags[i] || old.held_only[i] : !old.held_only[i]) return false;
   }
   return old.fingerprint == program_fingerprint(p);
 }
@@ -379,7 +387,7 @@ std::vector<std::uint32_t> latch_order(std::vector<std::uint32_t> ids, Key key) 
 Plan make_plan(const OldProgram& old, const Program& p, RuleChanges* changes) {
   Plan plan;
   std::size_t n_old = old.rules.size(), n_new = p.rules.size();
-  plan.same = same_program(old, p);
+  plan.same = same_program(old, p, true);
   std::vector<std::uint64_t> fingerprints;
   for (const ProgramRule& r : p.rules) fingerprints.push_back(rule_fingerprint(p, r));
   plan.old_of_new.assign(n_new, kNone);
@@ -435,7 +443,7 @@ Plan make_plan(const OldProgram& old, const Program& p, RuleChanges* changes) {
     plan.key_changed[r] = !plan.same && plan.carries[o] && c.key != rule_key(now);
   }
   if (changes) {
-    changes->same_program = plan.same;
+    changes->same_program = plan.same || same_program(old, p, false);
     for (RuleId r = 0; r < n_new; ++r) {
       std::uint32_t o = plan.old_of_new[r];
       if (o == kNone) {
