@@ -209,6 +209,7 @@ class Lowering {
   void lower_rule(const ast::Rule& rule) {
     ProgramRule r;
     r.name = unit_->rule_name(rule);
+    r.named = rule.name.has_value();
     const ast::Trigger& t = rule.trigger;
     const TriggerInfo* info = find_trigger(t.name.value);
     r.kind = info->kind;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstring>
 #include <stdexcept>
 
 #include "ptag/decimal.hpp"
@@ -156,6 +157,15 @@ struct Engine::State : DurableState {
 
   // ---- records and tags ------------------------------------------------------
 
+  // Tags and rules past the program's are those only a restored snapshot named.
+  std::string_view tag_name(TagId t) const {
+    return t < program.tags.size() ? std::string_view(program.tags[t]) : old_tags[t - program.tags.size()];
+  }
+  std::string_view rule_name(RuleId r) const {
+    return r < program.rules.size() ? std::string_view(program.rules[r].name)
+                                    : gone_rules[r - program.rules.size()];
+  }
+
   void emit_record(std::uint32_t n, RecordAction action, std::string_view what, RuleId rule,
                    const Context& ctx) {
     ChangeRecord r;
@@ -163,8 +173,9 @@ struct Engine::State : DurableState {
     r.partner = partners[n].id.view();
     r.action = action;
     r.tag = what;
-    r.rule = program.rules[rule].name;
-    r.timer = ctx.timer;
+    r.rule = rule_name(rule);
+    r.timer = ctx.cause == RecordCause::timer;
+    r.cause = ctx.cause;
     if (ctx.event && ctx.event->has_id) {
       r.has_event_id = true;
       r.event_id = ctx.event->id;
@@ -200,8 +211,8 @@ struct Engine::State : DurableState {
     word_of(n, tag) &= ~(std::uint64_t{1} << (tag % 64));
     partners[n].tags.erase(tag);
     clear_expiry(n, tag);
-    emit_record(n, RecordAction::remove, program.tags[tag], rule, ctx);
-    queue_rules(program.removed_rules[tag]);
+    emit_record(n, RecordAction::remove, tag_name(tag), rule, ctx);
+    if (tag < program.tags.size()) queue_rules(program.removed_rules[tag]);
   }
 
   void remove_tag(std::uint32_t n, TagId tag, RuleId rule, const Context& ctx) {
@@ -357,6 +368,22 @@ struct Engine::State : DurableState {
     now = clock;
   }
 
+  // `backfill` (docs/store.md): the new rules act once, at the clock, for
+  // the partners they count as spent for, each with its cascade.
+  std::uint64_t run_backfill() {
+    std::uint64_t fires = 0;
+    Context ctx{nullptr, clock, RecordCause::backfill};
+    for (auto [n, rule] : backfill) {
+      now = clock;
+      std::uint64_t before = stats.rule_fires[rule];
+      run_with_cascade(n, rule, ctx);
+      fires += stats.rule_fires[rule] - before;
+    }
+    backfill.clear();
+    backfill.shrink_to_fit();
+    return fires;
+  }
+
   // (Re-)arms every timer rule of one kind from the kind's base time.
   void arm(std::uint32_t n, std::size_t kind) {
     Partner& p = partners[n];
@@ -379,7 +406,7 @@ struct Engine::State : DurableState {
       partners[n].queued = kNotQueued;
       Pending next;
       while (earliest(n, next) && next.deadline <= e.deadline) {
-        Context ctx{nullptr, next.deadline, true};
+        Context ctx{nullptr, next.deadline, RecordCause::timer};
         now = next.deadline;
         ++stats.timers_fired;
         if (next.kind >= 0) {
@@ -495,7 +522,7 @@ struct Engine::State : DurableState {
   // cascade. Milestones latch here, whatever their guards say.
   void run_event_rules(std::uint32_t n, const Event& event, EventType type, bool first,
                        const std::int64_t (&before)[kMetrics]) {
-    Context ctx{&event, event.time, false};
+    Context ctx{&event, event.time, RecordCause::event};
     if (type == EventType::custom) {
       auto it = program.custom_rules.find(event.type);
       if (it == program.custom_rules.end()) return;
@@ -622,16 +649,24 @@ std::string Engine::snapshot() const {
   return save_snapshot(state_->program, *state_);
 }
 
-Engine Engine::restore(const Program& program, Sink& sink, std::string_view snapshot) {
+Engine Engine::restore(const Program& program, Sink& sink, std::string_view snapshot,
+                       const RestoreOptions& options) {
   Engine engine(program, sink);
-  load_snapshot(program, snapshot, *engine.state_);
+  RuleChanges changes;
+  load_snapshot(program, snapshot, *engine.state_, options.backfill, options.changes ? &changes : nullptr);
   engine.state_->queue_all_timers();
+  if (options.backfill) changes.backfilled = engine.state_->run_backfill();
+  if (options.changes) *options.changes = std::move(changes);
   return engine;
 }
 
 Engine Engine::restore(const Program& program, const EngineOptions& options,
-                       std::string_view snapshot) {
-  return restore(program, options.sink ? *options.sink : null_sink, snapshot);
+                       std::string_view snapshot, const RestoreOptions& restore_options) {
+  return restore(program, options.sink ? *options.sink : null_sink, snapshot, restore_options);
+}
+
+RuleChanges describe_rule_changes(const Program& program, std::string_view snapshot) {
+  return describe_snapshot_changes(program, snapshot);
 }
 
 // A batch is pipelined: while event i is applied, the table slots of event
@@ -731,7 +766,7 @@ std::string_view Engine::partner_id(std::size_t i) const {
 std::vector<std::string_view> Engine::partner_tags(std::size_t i) const {
   std::vector<std::string_view> out;
   for (TagId t : state_->partners[checked_partner(i, partner_count())].tags)
-    out.push_back(state_->program.tags[t]);
+    out.push_back(state_->tag_name(t));
   return out;
 }
 
@@ -764,7 +799,7 @@ std::optional<Seconds> Engine::partner_tag_expiry(std::size_t i, std::string_vie
   const Partner& p = state_->partners[n];
   if (!p.expiring) return std::nullopt;
   for (const Expiry& e : state_->extras[p.extra].expiries) {
-    if (state_->program.tags[e.tag] == tag) return e.deadline;
+    if (state_->tag_name(e.tag) == tag) return e.deadline;
   }
   return std::nullopt;
 }
@@ -790,9 +825,30 @@ std::vector<std::size_t> Engine::segment(const Program& segment) const {
     throw std::invalid_argument(
         "Engine::segment: the segment query was compiled against another program than this engine's");
   }
+  // Tags the query names beyond the program's: those partners still hold
+  // from an earlier program (by name), or none.
+  const Program* query = &segment;
+  Program renamed;
+  if (segment.tags.size() > tags.size() && !state_->old_tags.empty()) {
+    renamed = segment;
+    for (std::size_t pc = 0; pc < renamed.code.size();) {
+      Op op = static_cast<Op>(renamed.code[pc]);
+      if (op == Op::TAGGED) {
+        TagId t = renamed.read<TagId>(pc + 1);
+        if (t >= tags.size()) {
+          auto it = std::find(state_->old_tags.begin(), state_->old_tags.end(), segment.tags[t]);
+          t = it == state_->old_tags.end() ? kNone - 1
+                                           : static_cast<TagId>(tags.size() + (it - state_->old_tags.begin()));
+          std::memcpy(renamed.code.data() + pc + 1, &t, sizeof t);
+        }
+      }
+      pc += op_info(op).size;
+    }
+    query = &renamed;
+  }
   std::vector<std::size_t> out;
   for (std::uint32_t i = 0; i < state_->partners.size(); ++i) {
-    if (evaluate_guard(segment, 0, state_->view(i), nullptr, state_->clock) == 1) out.push_back(i);
+    if (evaluate_guard(*query, 0, state_->view(i), nullptr, state_->clock) == 1) out.push_back(i);
   }
   return out;
 }

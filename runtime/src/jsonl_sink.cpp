@@ -17,7 +17,9 @@ void append_record_json(std::string& out, const ChangeRecord& r) {
   append_json_quoted(out, r.tag);
   out += R"(,"rule":)";
   append_json_quoted(out, r.rule);
-  out += r.timer ? R"(,"cause":"timer")" : R"(,"cause":"event")";
+  static constexpr std::string_view kCauses[] = {R"(,"cause":"event")", R"(,"cause":"timer")",
+                                                 R"(,"cause":"backfill")"};
+  out += kCauses[static_cast<int>(r.cause_of())];
   if (r.has_event_id) {
     out += R"(,"event":)";
     append_json_quoted(out, r.event_id);

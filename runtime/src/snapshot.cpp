@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "ptag/string_map.hpp"
 #include "ptag/text.hpp"
 #include "state.hpp"
 
@@ -16,11 +17,10 @@ namespace ptag {
 namespace {
 
 constexpr std::string_view kMagic = "PTAGSNAP";
-constexpr std::uint32_t kVersion = 1;
+constexpr std::uint32_t kVersion = 2;
 constexpr std::size_t kHeader = 8 + 4 + 4 + 8;  // magic, version, flags, total length
 constexpr std::size_t kChecksum = 8;
 constexpr std::uint64_t kChecksumSeed = 0x70746167736e6170ULL;  // "ptagsnap"
-constexpr const char* kNotYet = "; rule changes on live state are not supported yet";
 
 [[noreturn]] void refuse(const std::string& why) {
   throw std::invalid_argument("engine snapshot: " + why);
@@ -183,51 +183,332 @@ std::uint64_t program_fingerprint(const Program& p) {
   return hash_text(disassemble(p));
 }
 
-void write_program(Writer& w, const Program& p) {
-  w.count(p.rules.size());
+std::uint8_t rule_sub(const ProgramRule& r) {
+  switch (r.kind) {
+    case TriggerKind::each_event:
+    case TriggerKind::first_event: return static_cast<std::uint8_t>(r.event_type);
+    case TriggerKind::milestone: return static_cast<std::uint8_t>(r.metric);
+    case TriggerKind::timer: return static_cast<std::uint8_t>(r.timer);
+    default: return 0;
+  }
+}
+std::int64_t rule_key(const ProgramRule& r) {
+  if (r.kind == TriggerKind::milestone) return r.threshold;
+  if (r.kind == TriggerKind::timer) return r.duration;
+  return 0;
+}
+
+constexpr std::uint8_t kRuleNamed = 1, kRuleGone = 2;  // rule flags
+constexpr std::uint8_t kTagHeldOnly = 1;                // tag flags
+
+// What a snapshot's program section says (format 1: names, triggers and
+// fingerprints only; format 2 adds what matching a changed program needs).
+struct OldRule {
+  std::string_view name, trigger;
+  std::uint64_t fingerprint = 0;
+  bool named = false;
+  bool gone = false;  // removed by an earlier change; only expiring tags name it
+  TriggerKind kind = TriggerKind::each_event;
+  std::uint8_t sub = 0;
+  std::int64_t key = 0;
+};
+struct OldProgram {
+  std::uint32_t version = kVersion;
+  std::vector<OldRule> rules;
+  std::vector<std::string_view> tags;
+  std::vector<bool> held_only;  // per tag: not the writing program's, only partners hold it
+  std::uint64_t fingerprint = 0;
+};
+
+// What a save renumbers: held tags the program no longer names and removed
+// rules that expiring tags still name are written after the program's own;
+// the others are dropped.
+struct SaveMap {
+  std::vector<std::uint32_t> tag;   // per engine tag id: written number, or kNone
+  std::vector<std::uint32_t> rule;  // per engine rule id
+  std::vector<std::string_view> tags, gone;
+};
+
+SaveMap save_map(const Program& p, const DurableState& s) {
+  SaveMap m;
+  std::size_t tags = p.tags.size(), rules = p.rules.size();
+  m.tag.assign(tags + s.old_tags.size(), kNone);
+  m.rule.assign(rules + s.gone_rules.size(), kNone);
+  for (std::uint32_t t = 0; t < tags; ++t) m.tag[t] = t;
+  for (std::uint32_t r = 0; r < rules; ++r) m.rule[r] = r;
+  if (s.old_tags.empty() && s.gone_rules.empty()) return m;
+  std::vector<bool> held(s.old_tags.size()), named(s.gone_rules.size());
+  for (const Partner& partner : s.partners) {
+    for (TagId t : partner.tags) {
+      if (t >= tags) held[t - tags] = true;
+    }
+    if (!partner.expiring) continue;
+    for (const Expiry& e : s.extras[partner.extra].expiries) {
+      if (e.rule >= rules) named[e.rule - rules] = true;
+    }
+  }
+  for (std::size_t i = 0; i < held.size(); ++i) {
+    if (!held[i]) continue;
+    m.tag[tags + i] = static_cast<std::uint32_t>(tags + m.tags.size());
+    m.tags.push_back(s.old_tags[i]);
+  }
+  for (std::size_t i = 0; i < named.size(); ++i) {
+    if (!named[i]) continue;
+    m.rule[rules + i] = static_cast<std::uint32_t>(rules + m.gone.size());
+    m.gone.push_back(s.gone_rules[i]);
+  }
+  return m;
+}
+
+void write_program(Writer& w, const Program& p, const SaveMap& m) {
+  w.count(p.rules.size() + m.gone.size());
   for (const ProgramRule& r : p.rules) {
     w.str(r.name);
+    w.u8(r.named ? kRuleNamed : 0);
     w.str(r.trigger_text);
     w.u64(rule_fingerprint(p, r));
+    w.u8(static_cast<std::uint8_t>(r.kind));
+    w.u8(rule_sub(r));
+    w.i64(rule_key(r));
   }
-  w.count(p.tags.size());
-  for (const std::string& t : p.tags) w.str(t);
+  for (std::string_view name : m.gone) {
+    w.str(name);
+    w.u8(kRuleGone);
+    w.str("");
+    w.u64(0);
+    w.u8(0);
+    w.u8(0);
+    w.i64(0);
+  }
+  w.count(p.tags.size() + m.tags.size());
+  for (const std::string& t : p.tags) {
+    w.str(t);
+    w.u8(0);
+  }
+  for (std::string_view t : m.tags) {
+    w.str(t);
+    w.u8(kTagHeldOnly);
+  }
   w.u64(program_fingerprint(p));
 }
 
-// Same program only, for now: the first rule or tag that differs is named.
-void check_program(Reader& r, const Program& p) {
+OldProgram read_program(Reader& r, std::uint32_t version) {
   r.section = "program";
-  std::size_t rules = r.count(16, r.u32());
-  for (std::size_t i = 0; i < rules || i < p.rules.size(); ++i) {
-    if (i >= rules) refuse("rule " + json_quote(p.rules[i].name) + " is not in the snapshot's program" + kNotYet);
-    std::string_view name = r.str(), trigger = r.str();
-    std::uint64_t fingerprint = r.u64();
-    if (i >= p.rules.size())
-      refuse("rule " + json_quote(name) + " of the snapshot's program is not in this program" + kNotYet);
-    const ProgramRule& rule = p.rules[i];
-    if (name != rule.name) {
-      refuse("rule " + std::to_string(i + 1) + " is " + json_quote(rule.name) +
-             " in this program but " + json_quote(name) + " in the snapshot's" + kNotYet);
+  OldProgram old;
+  old.version = version;
+  std::size_t rules = r.count(version == 1 ? 16 : 27, r.u32());
+  for (std::size_t i = 0; i < rules; ++i) {
+    OldRule& rule = old.rules.emplace_back();
+    rule.name = r.str();
+    if (version >= 2) {
+      std::uint8_t flags = r.u8();
+      if (flags > (kRuleNamed | kRuleGone)) r.malformed("unknown rule flags");
+      rule.named = flags & kRuleNamed;
+      rule.gone = flags & kRuleGone;
     }
-    if (trigger != rule.trigger_text || fingerprint != rule_fingerprint(p, rule))
-      refuse("rule " + json_quote(name) + " differs from the snapshot's program" + kNotYet);
+    rule.trigger = r.str();
+    rule.fingerprint = r.u64();
+    if (version >= 2) {
+      std::uint8_t kind = r.u8();
+      if (kind > static_cast<std::uint8_t>(TriggerKind::tag_change)) r.malformed("an unknown trigger kind");
+      rule.kind = static_cast<TriggerKind>(kind);
+      rule.sub = r.u8();
+      rule.key = r.i64();
+      if ((rule.kind == TriggerKind::milestone && rule.sub >= kMetrics) ||
+          (rule.kind == TriggerKind::timer && rule.sub >= kTimerKinds) ||
+          ((rule.kind == TriggerKind::each_event || rule.kind == TriggerKind::first_event) &&
+           rule.sub >= static_cast<std::uint8_t>(EventType::custom)))
+        r.malformed("an unknown trigger");
+    }
   }
-  std::size_t tags = r.count(4, r.u32());
-  for (std::size_t i = 0; i < tags || i < p.tags.size(); ++i) {
-    if (i >= tags) refuse("tag " + json_quote(p.tags[i]) + " is not in the snapshot's program" + kNotYet);
-    std::string_view tag = r.str();
-    if (i >= p.tags.size() || tag != p.tags[i])
-      refuse("tag " + json_quote(tag) + " of the snapshot's program is not tag " +
-             std::to_string(i + 1) + " of this program" + kNotYet);
+  std::size_t tags = r.count(version == 1 ? 4 : 5, r.u32());
+  StringMap<std::size_t> seen;
+  for (std::size_t i = 0; i < tags; ++i) {
+    old.tags.push_back(r.str());
+    std::uint8_t flags = version >= 2 ? r.u8() : 0;
+    if (flags > kTagHeldOnly) r.malformed("unknown tag flags");
+    old.held_only.push_back(flags & kTagHeldOnly);
+    if (!seen.emplace(std::string(old.tags.back()), i).second) r.malformed("a tag twice");
   }
-  if (r.u64() != program_fingerprint(p))
-    refuse(std::string("the program's exclusive groups or tables differ from the snapshot's") + kNotYet);
+  old.fingerprint = r.u64();
+  return old;
+}
+
+// How the snapshot's program maps onto this one (docs/store.md, "Rule
+// changes on live state").
+struct Plan {
+  bool same = true;
+  std::vector<RuleId> rule_of_old;         // this program's rule, or a gone rule after them
+  std::vector<bool> carries;               // per old rule: its latch carries to rule_of_old
+  std::vector<std::uint32_t> old_of_new;   // per rule: the matched old rule, or kNone
+  std::vector<bool> key_changed;           // per rule: matched with another threshold or duration
+  std::vector<TagId> tag_of_old;
+  std::vector<std::string> gone_names, orphan_tags;
+  std::vector<std::uint16_t> old_pos;      // per old rule: place in its metric's or kind's order
+  std::array<std::size_t, kTimerKinds> old_timers{};
+  std::array<std::size_t, kMetrics> old_milestones{};
+  // This program's latch orders: by (threshold or duration, rule), as the engine's.
+  std::array<std::vector<RuleId>, kTimerKinds> timers;
+  std::array<std::vector<RuleId>, kMetrics> milestones;
+  std::vector<RuleId> firsts;  // first_* rules, in source order
+};
+
+// Whether the snapshot's program is this one. Strictly: nothing else is in
+// it either (no removed rule or tag kept for the partners' sake), so that
+// the state loads as it is.
+bool same_program(const OldProgram& old, const Program& p, bool strict) {
+  if (old.rules.size() < p.rules.size() || old.tags.size() < p.tags.size()) return false;
+  if (strict && (old.rules.size() != p.rules.size() || old.tags.size() != p.tags.size())) return false;
+  for (std::size_t i = 0; i < old.rules.size(); ++i) {
+    const OldRule& o = old.rules[i];
+    if (i >= p.rules.size()) {
+      if (!o.gone) return false;
+      continue;
+    }
+    const ProgramRule& r = p.rules[i];
+    if (o.gone || o.name != r.name || o.trigger != r.trigger_text || o.fingerprint != rule_fingerprint(p, r))
+      return false;
+    if (old.version >= 2 && (o.named != r.named || o.kind != r.kind || o.sub != rule_sub(r) || o.key != rule_key(r)))
+      return false;
+  }
+  for (std::size_t i = 0; i < old.tags.size(); ++i) {
+    if (i < p.tags.size() ? old.tags[i] != p.tags[i] || old.held_only[i] : !old.held_only[i]) return false;
+  }
+  return old.fingerprint == program_fingerprint(p);
+}
+
+// Rules of one trigger kind (and metric or timer kind) in latch order.
+template <typename Key>
+std::vector<std::uint32_t> latch_order(std::vector<std::uint32_t> ids, Key key) {
+  std::stable_sort(ids.begin(), ids.end(), [&](std::uint32_t a, std::uint32_t b) { return key(a) < key(b); });
+  return ids;
+}
+
+Plan make_plan(const OldProgram& old, const Program& p, RuleChanges* changes) {
+  Plan plan;
+  std::size_t n_old = old.rules.size(), n_new = p.rules.size();
+  plan.same = same_program(old, p, true);
+  std::vector<std::uint64_t> fingerprints;
+  for (const ProgramRule& r : p.rules) fingerprints.push_back(rule_fingerprint(p, r));
+  plan.old_of_new.assign(n_new, kNone);
+  plan.key_changed.assign(n_new, false);
+  plan.rule_of_old.assign(n_old, kNone);
+  plan.carries.assign(n_old, false);
+  if (plan.same) {
+    for (RuleId i = 0; i < n_new; ++i) plan.old_of_new[i] = plan.rule_of_old[i] = i;
+  } else {
+    if (old.version < 2) {
+      refuse("written by an earlier ptag (format version 1), which cannot be matched with changed rules; "
+             "run once more with the rules that wrote it (that upgrades the snapshot), then change the rules");
+    }
+    auto match = [&](std::uint32_t o, RuleId r) {
+      plan.old_of_new[r] = o;
+      plan.rule_of_old[o] = r;
+    };
+    StringMap<std::uint32_t> named;
+    for (std::uint32_t o = 0; o < n_old; ++o) {
+      if (!old.rules[o].gone && old.rules[o].named) named.emplace(std::string(old.rules[o].name), o);
+    }
+    for (RuleId r = 0; r < n_new; ++r) {
+      if (!p.rules[r].named) continue;
+      auto it = named.find(p.rules[r].name);
+      if (it != named.end()) match(it->second, r);
+    }
+    // By text: unnamed with unnamed, then a rule that gained or lost its name.
+    for (int pass = 0; pass < 2; ++pass) {
+      for (RuleId r = 0; r < n_new; ++r) {
+        if (plan.old_of_new[r] != kNone || (pass == 0 && p.rules[r].named)) continue;
+        for (std::uint32_t o = 0; o < n_old; ++o) {
+          const OldRule& c = old.rules[o];
+          if (c.gone || plan.rule_of_old[o] != kNone || (c.named == p.rules[r].named) != (pass == 0)) continue;
+          if (c.fingerprint == fingerprints[r] && c.trigger == p.rules[r].trigger_text) {
+            match(o, r);
+            break;
+          }
+        }
+      }
+    }
+  }
+  for (std::uint32_t o = 0; o < n_old; ++o) {
+    const OldRule& c = old.rules[o];
+    RuleId r = plan.rule_of_old[o];
+    if (r == kNone) {
+      plan.rule_of_old[o] = static_cast<RuleId>(n_new + plan.gone_names.size());
+      plan.gone_names.emplace_back(c.name);
+      if (changes && !c.gone) changes->removed.emplace_back(c.name);
+      continue;
+    }
+    const ProgramRule& now = p.rules[r];
+    plan.carries[o] = plan.same || (c.kind == now.kind && c.sub == rule_sub(now));
+    plan.key_changed[r] = !plan.same && plan.carries[o] && c.key != rule_key(now);
+  }
+  if (changes) {
+    changes->same_program = plan.same || same_program(old, p, false);
+    for (RuleId r = 0; r < n_new; ++r) {
+      std::uint32_t o = plan.old_of_new[r];
+      if (o == kNone) {
+        changes->added.push_back(p.rules[r].name);
+        continue;
+      }
+      const OldRule& c = old.rules[o];
+      changes->kept.push_back({p.rules[r].name, std::string(c.name),
+                               c.fingerprint != fingerprints[r] || c.trigger != p.rules[r].trigger_text});
+    }
+  }
+  // Tags by name; a tag the program no longer names stays, after the program's.
+  StringMap<TagId> tag_ids;
+  for (TagId t = 0; t < p.tags.size(); ++t) tag_ids.emplace(p.tags[t], t);
+  for (std::size_t i = 0; i < old.tags.size(); ++i) {
+    auto it = tag_ids.find(old.tags[i]);
+    if (it != tag_ids.end()) {
+      plan.tag_of_old.push_back(it->second);
+      continue;
+    }
+    plan.tag_of_old.push_back(static_cast<TagId>(p.tags.size() + plan.orphan_tags.size()));
+    plan.orphan_tags.emplace_back(old.tags[i]);
+    if (changes && !old.held_only[i]) changes->tags_removed.emplace_back(old.tags[i]);
+  }
+  if (p.tags.size() + plan.orphan_tags.size() > UINT16_MAX) refuse("more than 65535 tags with the snapshot's");
+  // The snapshot's latch orders (format 1 is only ever the same program).
+  plan.old_pos.assign(n_old, 0);
+  for (std::size_t k = 0; k < kTimerKinds + kMetrics; ++k) {
+    bool timer = k < kTimerKinds;
+    std::vector<std::uint32_t> ids;
+    for (std::uint32_t o = 0; o < n_old; ++o) {
+      const OldRule& c = old.rules[o];
+      bool in = old.version < 2 ? false
+                                : !c.gone && c.kind == (timer ? TriggerKind::timer : TriggerKind::milestone) &&
+                                      c.sub == (timer ? k : k - kTimerKinds);
+      if (old.version < 2) {  // the same program: its own rules say
+        const ProgramRule& r = p.rules[o];
+        in = r.kind == (timer ? TriggerKind::timer : TriggerKind::milestone) &&
+             rule_sub(r) == (timer ? k : k - kTimerKinds);
+      }
+      if (in) ids.push_back(o);
+    }
+    auto key = [&](std::uint32_t o) { return old.version < 2 ? rule_key(p.rules[o]) : old.rules[o].key; };
+    ids = latch_order(std::move(ids), key);
+    for (std::size_t i = 0; i < ids.size(); ++i) plan.old_pos[ids[i]] = static_cast<std::uint16_t>(i);
+    (timer ? plan.old_timers[k] : plan.old_milestones[k - kTimerKinds]) = ids.size();
+    std::vector<RuleId> now;
+    for (RuleId r = 0; r < n_new; ++r) {
+      if (p.rules[r].kind == (timer ? TriggerKind::timer : TriggerKind::milestone) &&
+          rule_sub(p.rules[r]) == (timer ? k : k - kTimerKinds))
+        now.push_back(r);
+    }
+    now = latch_order(std::move(now), [&](RuleId r) { return rule_key(p.rules[r]); });
+    (timer ? plan.timers[k] : plan.milestones[k - kTimerKinds]) = std::move(now);
+  }
+  for (RuleId r = 0; r < n_new; ++r) {
+    if (p.rules[r].kind == TriggerKind::first_event) plan.firsts.push_back(r);
+  }
+  return plan;
 }
 
 // ---- partners ----------------------------------------------------------------------
 
-void write_partner(Writer& w, const DurableState& s, const Partner& p) {
+void write_partner(Writer& w, const Program& prog, const DurableState& s, const SaveMap& m,
+                   const Partner& p) {
   w.str(p.id.view());
   w.i64(p.money[0]);
   w.i64(p.money[1]);
@@ -237,9 +518,9 @@ void write_partner(Writer& w, const DurableState& s, const Partner& p) {
   for (std::uint32_t c : p.counts) w.u32(c);
   w.u8(p.firsts);
   for (std::uint16_t t : p.timer_next) w.u16(t);
-  for (std::uint16_t m : p.milestone_next) w.u16(m);
+  for (std::uint16_t ms : p.milestone_next) w.u16(ms);
   w.u16(static_cast<std::uint16_t>(p.tags.size()));
-  for (TagId t : p.tags) w.u16(static_cast<std::uint16_t>(t));
+  for (TagId t : p.tags) w.u16(static_cast<std::uint16_t>(m.tag[t]));
   const PartnerExtra* extra = p.extra == kNone ? nullptr : &s.extras[p.extra];
   w.count(extra ? extra->attributes.size() : 0);
   if (extra) {
@@ -253,29 +534,63 @@ void write_partner(Writer& w, const DurableState& s, const Partner& p) {
   w.count(extra && p.expiring ? extra->expiries.size() : 0);
   if (extra && p.expiring) {
     for (const Expiry& e : extra->expiries) {
-      w.u16(static_cast<std::uint16_t>(e.tag));
+      w.u16(static_cast<std::uint16_t>(m.tag[e.tag]));
       w.i64(e.deadline);
-      w.u32(e.rule);
-      w.u32(e.order);
+      w.u32(m.rule[e.rule]);
+      // The action's place in its rule, so that a moved rule keeps its order
+      // (a removed rule's expiries keep it relative already).
+      w.u32(e.rule < prog.rules.size() ? e.order - prog.rules[e.rule].actions : e.order);
     }
   }
 }
 
-// Per timer kind and per metric: how many rules a partner's counters can pass.
-struct Limits {
-  std::array<std::size_t, kTimerKinds> timers{};
-  std::array<std::size_t, kMetrics> milestones{};
-  explicit Limits(const Program& p) {
-    for (const ProgramRule& r : p.rules) {
-      if (r.kind == TriggerKind::timer) ++timers[static_cast<std::size_t>(r.timer)];
-      if (r.kind == TriggerKind::milestone) ++milestones[static_cast<std::size_t>(r.metric)];
-    }
-  }
-};
-
 constexpr std::size_t kPartnerMinBytes = 4 + 5 * 8 + 4 * 4 + 1 + 2 * (kTimerKinds + kMetrics) + 2 + 4 + 4;
 
-void read_partner(Reader& r, const Program& prog, const Limits& limits, DurableState& s) {
+// A partner's latch counters for this program's orders, from the snapshot's:
+// a matched rule keeps its latch; a new one (or a matched one whose
+// threshold or duration changed and had not fired) counts as spent when its
+// condition holds now; and a rule sorted before a spent one counts as spent
+// (the counters can say no more). Rules spent because their condition holds
+// now go to `acts`, for backfill.
+void convert_latches(const Plan& plan, const Program& prog, const DurableState& s, Partner& p,
+                     const std::uint16_t (&timers)[kTimerKinds], const std::uint16_t (&milestones)[kMetrics],
+                     std::vector<RuleId>& acts) {
+  auto spent = [&](RuleId r, std::size_t old_next, bool holds) {
+    std::uint32_t o = plan.old_of_new[r];
+    if (o != kNone && plan.carries[o]) {
+      if (plan.old_pos[o] < old_next) return true;
+      if (!plan.key_changed[r]) return false;
+    }
+    if (holds) acts.push_back(r);
+    return holds;
+  };
+  for (std::size_t m = 0; m < kMetrics; ++m) {
+    std::size_t next = 0;
+    std::int64_t value = metric_value(p, static_cast<Metric>(m));
+    for (std::size_t i = 0; i < plan.milestones[m].size(); ++i) {
+      RuleId r = plan.milestones[m][i];
+      if (spent(r, milestones[m], value >= prog.rules[r].threshold)) next = i + 1;
+    }
+    p.milestone_next[m] = static_cast<std::uint16_t>(next);
+  }
+  for (std::size_t k = 0; k < kTimerKinds; ++k) {
+    Seconds base = k == 0 ? p.joined_at : k == 1 ? p.last_activity : p.last_referral;
+    std::size_t next = 0;
+    for (std::size_t i = 0; i < plan.timers[k].size(); ++i) {
+      RuleId r = plan.timers[k][i];
+      if (spent(r, timers[k], s.has_clock && base + prog.rules[r].duration <= s.clock)) next = i + 1;
+    }
+    p.timer_next[k] = static_cast<std::uint16_t>(next);
+  }
+  for (RuleId r : plan.firsts) {
+    std::uint32_t o = plan.old_of_new[r];
+    if ((o == kNone || !plan.carries[o]) && (p.firsts >> static_cast<unsigned>(prog.rules[r].event_type)) & 1)
+      acts.push_back(r);
+  }
+}
+
+void read_partner(Reader& r, const Program& prog, const OldProgram& old, const Plan& plan, DurableState& s,
+                  bool backfill) {
   std::uint32_t n = static_cast<std::uint32_t>(s.partners.size());
   std::string_view id = r.str();
   if (id.empty()) r.malformed("a partner without an id");
@@ -295,20 +610,33 @@ void read_partner(Reader& r, const Program& prog, const Limits& limits, DurableS
   for (std::uint32_t& c : p.counts) c = r.u32();
   p.firsts = r.u8();
   if (p.firsts >> static_cast<unsigned>(EventType::custom)) r.malformed("unknown event types seen");
+  std::uint16_t timers[kTimerKinds], milestones[kMetrics];
   for (std::size_t k = 0; k < kTimerKinds; ++k) {
-    p.timer_next[k] = r.u16();
-    if (p.timer_next[k] > limits.timers[k]) r.malformed("more timers fired than the program has");
+    timers[k] = r.u16();
+    if (timers[k] > plan.old_timers[k]) r.malformed("more timers fired than the program has");
   }
   for (std::size_t m = 0; m < kMetrics; ++m) {
-    p.milestone_next[m] = r.u16();
-    if (p.milestone_next[m] > limits.milestones[m]) r.malformed("more milestones latched than the program has");
+    milestones[m] = r.u16();
+    if (milestones[m] > plan.old_milestones[m]) r.malformed("more milestones latched than the program has");
+  }
+  if (plan.same) {
+    std::copy(std::begin(timers), std::end(timers), p.timer_next);
+    std::copy(std::begin(milestones), std::end(milestones), p.milestone_next);
+  } else {
+    std::vector<RuleId> acts;
+    convert_latches(plan, prog, s, p, timers, milestones, acts);
+    if (backfill) {
+      std::sort(acts.begin(), acts.end());
+      for (RuleId a : acts) s.backfill.emplace_back(n, a);
+    }
   }
   auto word = [&](TagId t) -> std::uint64_t& {
     return t < 64 ? p.tag_bits : s.more_tags[n * s.more_words + t / 64 - 1];
   };
   for (std::size_t i = 0, tags = r.u16(); i < tags; ++i) {
-    TagId t = r.u16();
-    if (t >= prog.tags.size()) r.malformed("an unknown tag");
+    std::uint16_t old_tag = r.u16();
+    if (old_tag >= old.tags.size()) r.malformed("an unknown tag");
+    TagId t = plan.tag_of_old[old_tag];
     std::uint64_t bit = std::uint64_t{1} << (t % 64);
     if (word(t) & bit) r.malformed("a tag twice");
     word(t) |= bit;
@@ -327,13 +655,14 @@ void read_partner(Reader& r, const Program& prog, const Limits& limits, DurableS
   }
   std::size_t expiries = r.count(2 + 8 + 4 + 4, r.u32());
   for (std::size_t i = 0; i < expiries; ++i) {
-    Expiry e{r.u16(), 0, 0, 0};
-    e.deadline = r.i64();
-    e.rule = r.u32();
-    e.order = r.u32();
-    if (e.tag >= prog.tags.size() || !(word(e.tag) & (std::uint64_t{1} << (e.tag % 64))))
-      r.malformed("an expiry of a tag the partner does not have");
-    if (e.rule >= prog.rules.size()) r.malformed("an expiry of an unknown rule");
+    std::uint16_t old_tag = r.u16();
+    Expiry e{0, r.i64(), r.u32(), r.u32()};
+    if (old_tag >= old.tags.size()) r.malformed("an expiry of an unknown tag");
+    e.tag = plan.tag_of_old[old_tag];
+    if (!(word(e.tag) & (std::uint64_t{1} << (e.tag % 64)))) r.malformed("an expiry of a tag the partner does not have");
+    if (e.rule >= old.rules.size()) r.malformed("an expiry of an unknown rule");
+    e.rule = plan.rule_of_old[e.rule];
+    if (old.version >= 2 && e.rule < prog.rules.size()) e.order += prog.rules[e.rule].actions;
     for (const Expiry& other : extra.expiries) {
       if (other.tag == e.tag) r.malformed("a tag expiring twice");
     }
@@ -346,6 +675,34 @@ void read_partner(Reader& r, const Program& prog, const Limits& limits, DurableS
   }
 }
 
+// The header and checksum checked: the payload after the header, and the version.
+std::pair<std::string_view, std::uint32_t> open_blob(std::string_view blob) {
+  if (blob.empty()) refuse("empty");
+  if (blob.substr(0, kMagic.size()) != kMagic.substr(0, std::min(blob.size(), kMagic.size())))
+    refuse("not a ptag engine snapshot (it does not start with \"PTAGSNAP\")");
+  if (blob.size() < kHeader + kChecksum)
+    refuse("truncated (" + std::to_string(blob.size()) + " bytes, shorter than a header)");
+  Reader header(blob.substr(kMagic.size(), kHeader - kMagic.size()));
+  std::uint32_t version = header.u32();
+  if (version > kVersion) {
+    refuse("format version " + std::to_string(version) + " is newer than this ptag reads (" +
+           std::to_string(kVersion) + "); use a newer ptag");
+  }
+  if (version == 0) refuse("corrupt (format version 0)");
+  header.u32();  // flags: none are defined
+  std::uint64_t length = header.u64();
+  if (length > blob.size()) {
+    refuse("truncated (" + std::to_string(blob.size()) + " bytes of " + std::to_string(length) + ")");
+  }
+  if (length < blob.size()) {
+    refuse("corrupt (" + std::to_string(blob.size() - length) + " bytes after its end)");
+  }
+  std::string_view body = blob.substr(0, blob.size() - kChecksum);
+  if (checksum(body) != Reader(blob.substr(body.size())).u64())
+    refuse("corrupt (the checksum does not match its content)");
+  return {body.substr(kHeader), version};
+}
+
 }  // namespace
 
 std::string save_snapshot(const Program& program, const DurableState& s) {
@@ -355,11 +712,12 @@ std::string save_snapshot(const Program& program, const DurableState& s) {
   w.u32(kVersion);
   w.u32(0);  // flags: none yet
   w.u64(0);  // the total length, filled in below
-  write_program(w, program);
+  SaveMap map = save_map(program, s);
+  write_program(w, program, map);
   w.u8(s.has_clock ? 1 : 0);
   w.i64(s.clock);
   w.count(s.partners.size());
-  for (const Partner& p : s.partners) write_partner(w, s, p);
+  for (const Partner& p : s.partners) write_partner(w, program, s, map, p);
   w.u64(s.customers.size());
   s.customers.for_each([&w](std::string_view key) {  // partner number, then the customer id
     std::uint32_t n;
@@ -374,33 +732,25 @@ std::string save_snapshot(const Program& program, const DurableState& s) {
   return std::move(w.out);
 }
 
-void load_snapshot(const Program& program, std::string_view blob, DurableState& s) {
-  if (blob.empty()) refuse("empty");
-  if (blob.substr(0, kMagic.size()) != kMagic.substr(0, std::min(blob.size(), kMagic.size())))
-    refuse("not a ptag engine snapshot (it does not start with \"PTAGSNAP\")");
-  if (blob.size() < kHeader + kChecksum)
-    refuse("truncated (" + std::to_string(blob.size()) + " bytes, shorter than a header)");
-  Reader header(blob.substr(kMagic.size(), kHeader - kMagic.size()));
-  std::uint32_t version = header.u32();
-  if (version > kVersion) {
-    refuse("format version " + std::to_string(version) + " is newer than this ptag reads (" +
-           std::to_string(kVersion) + "); use a newer ptag");
-  }
-  if (version == 0) refuse("corrupt (format version 0)");
-  header.u32();  // flags: none are defined in version 1
-  std::uint64_t length = header.u64();
-  if (length > blob.size()) {
-    refuse("truncated (" + std::to_string(blob.size()) + " bytes of " + std::to_string(length) + ")");
-  }
-  if (length < blob.size()) {
-    refuse("corrupt (" + std::to_string(blob.size() - length) + " bytes after its end)");
-  }
-  std::string_view body = blob.substr(0, blob.size() - kChecksum);
-  if (checksum(body) != Reader(blob.substr(body.size())).u64())
-    refuse("corrupt (the checksum does not match its content)");
+RuleChanges describe_snapshot_changes(const Program& program, std::string_view blob) {
+  auto [payload, version] = open_blob(blob);
+  Reader r(payload);
+  OldProgram old = read_program(r, version);
+  RuleChanges changes;
+  make_plan(old, program, &changes);
+  return changes;
+}
 
-  Reader r(body.substr(kHeader));
-  check_program(r, program);
+void load_snapshot(const Program& program, std::string_view blob, DurableState& s, bool backfill,
+                   RuleChanges* changes) {
+  auto [payload, version] = open_blob(blob);
+  Reader r(payload);
+  OldProgram old = read_program(r, version);
+  Plan plan = make_plan(old, program, changes);
+  s.old_tags = std::move(plan.orphan_tags);
+  s.gone_rules = std::move(plan.gone_names);
+  std::size_t tags = program.tags.size() + s.old_tags.size();
+  s.more_words = tags > 64 ? (tags + 63) / 64 - 1 : 0;
   r.section = "clock";
   std::uint8_t has_clock = r.u8();
   if (has_clock > 1) r.malformed("has_clock is not 0 or 1");
@@ -409,8 +759,7 @@ void load_snapshot(const Program& program, std::string_view blob, DurableState& 
   r.section = "partners";
   std::size_t partners = r.count(kPartnerMinBytes, r.u32());
   s.partners.reserve(partners);
-  Limits limits(program);
-  for (std::size_t i = 0; i < partners; ++i) read_partner(r, program, limits, s);
+  for (std::size_t i = 0; i < partners; ++i) read_partner(r, program, old, plan, s, backfill);
   r.section = "customers";
   std::string key;
   std::size_t customers = r.count(8, r.u64());

@@ -150,13 +150,25 @@ struct DurableState {
   TextSet customers;  // partner number (4 bytes) + customer id
   bool has_clock = false;
   Seconds clock = 0;  // the largest event time seen
+
+  // After a rule change (docs/store.md, "Rule changes on live state"): tags
+  // partners still hold that the program no longer names (ids after the
+  // program's), and removed rules that expiring tags still name (ids after
+  // the program's rules).
+  std::vector<std::string> old_tags;
+  std::vector<std::string> gone_rules;
+  // What `backfill` runs: (partner, rule) in partner order, then rule order.
+  std::vector<std::pair<std::uint32_t, RuleId>> backfill;
 };
 
 // The engine's state as a snapshot blob (docs/semantics.md, "Engine snapshots").
 std::string save_snapshot(const Program& program, const DurableState& state);
-// Fills a fresh state from a blob; std::invalid_argument for a blob that is
-// truncated, corrupt, of a newer format or of another program.
-void load_snapshot(const Program& program, std::string_view blob, DurableState& state);
+// Fills a fresh state from a blob, matching the rules of another program
+// (and listing what `backfill` runs when asked); std::invalid_argument for
+// a blob that is truncated, corrupt or of a newer format.
+void load_snapshot(const Program& program, std::string_view blob, DurableState& state,
+                   bool backfill, RuleChanges* changes);
+RuleChanges describe_snapshot_changes(const Program& program, std::string_view blob);
 
 // A metric as guards see it: millionths.
 inline std::int64_t metric_value(const Partner& p, Metric m) {
@@ -189,7 +201,7 @@ struct PartnerView {
 struct Context {
   const Event* event = nullptr;  // none for timers
   Seconds record_time = 0;       // the event's own time or the timer's deadline
-  bool timer = false;
+  RecordCause cause = RecordCause::event;
 };
 
 // Whole days from `from` to `to`, rounded down, in millionths (days_since_*).

@@ -29,7 +29,7 @@ StoredRecord StoredRecord::from(const ChangeRecord& r) {
   s.action = r.action;
   s.tag = std::string(r.tag);
   s.rule = std::string(r.rule);
-  s.cause = r.timer ? RecordCause::timer : RecordCause::event;
+  s.cause = r.cause_of();
   if (r.has_event_id) s.event = std::string(r.event_id);
   return s;
 }

@@ -386,7 +386,7 @@ TEST_CASE("snapshot: the header is magic, version, flags, total length; the end 
   Program program = compile_text(kRules);
   std::string blob = small_snapshot(program);
   CHECK(blob.substr(0, 8) == "PTAGSNAP");
-  CHECK(le64(blob, 8) == 1);  // version 1, flags 0
+  CHECK(le64(blob, 8) == 2);  // version 2, flags 0
   CHECK(le64(blob, 16) == blob.size());
   CHECK(le64(blob, blob.size() - 8) ==
         hash_text(std::string_view(blob).substr(0, blob.size() - 8), 0x70746167736e6170ULL));
@@ -495,38 +495,67 @@ TEST_CASE("snapshot: a resealed blob with any byte changed is refused or restore
 TEST_CASE("snapshot: a newer format version is refused") {
   Program program = compile_text(kRules);
   std::string blob = small_snapshot(program);
-  set_le(blob, 8, 2, 4);
+  set_le(blob, 8, 3, 4);
   reseal(blob);
   CHECK(refusal(program, blob) ==
-        "engine snapshot: format version 2 is newer than this ptag reads (1); use a newer ptag");
+        "engine snapshot: format version 3 is newer than this ptag reads (2); use a newer ptag");
   CHECK(refusal(program, "PTAGSNAQ and more bytes than a header holds") ==
         "engine snapshot: not a ptag engine snapshot (it does not start with \"PTAGSNAP\")");
 }
 
-TEST_CASE("snapshot: a snapshot of another program is refused, naming the first rule that differs") {
+TEST_CASE("snapshot: another program is restored; describe_rule_changes says what was kept, added, removed") {
   Program program = compile_text(kRules);
   std::string blob = small_snapshot(program);
-  const std::string not_yet = "; rule changes on live state are not supported yet";
   auto with = [&](const std::string& from, const std::string& to) {
     std::string text = kRules;
     auto at = text.find(from);
     REQUIRE(at != std::string::npos);
     text.replace(at, from.size(), to);
-    return refusal(compile_text(text), blob);
+    Program changed = compile_text(text);
+    CHECK(refusal(changed, blob).empty());
+    RuleChanges restored;
+    Engine::restore(changed, EngineOptions{}, blob, {.changes = &restored});
+    RuleChanges described = describe_rule_changes(changed, blob);
+    CHECK(restored.added == described.added);
+    CHECK(restored.removed == described.removed);
+    CHECK(restored.kept.size() == described.kept.size());
+    return described;
   };
-  CHECK(with(">= 100", ">= 200") == "engine snapshot: rule \"k\" differs from the snapshot's program" + not_yet);
-  CHECK(with("for 10d", "for 11d") ==
-        "engine snapshot: rule \"first sale\" differs from the snapshot's program" + not_yet);
-  CHECK(with("30d", "31d") == "engine snapshot: rule \"risk\" differs from the snapshot's program" + not_yet);
-  CHECK(with("\"risk\"", "\"danger\"") ==
-        "engine snapshot: rule 2 is \"danger\" in this program but \"risk\" in the snapshot's" + not_yet);
-  CHECK(with("exclusive \"New\", \"Seller\"\n", "rule \"extra\" on click add \"New\"\nexclusive \"New\", \"Seller\"\n") ==
-        "engine snapshot: rule \"extra\" is not in the snapshot's program" + not_yet);
-  CHECK(with("rule \"k\" on milestone revenue >= 100 add \"100\"\n", "") ==
-        "engine snapshot: rule \"k\" of the snapshot's program is not in this program" + not_yet);
-  CHECK(with("exclusive \"New\", \"Seller\"\n", "exclusive \"New\", \"Seller\"\nexclusive \"At Risk\", \"100\"\n") ==
-        "engine snapshot: the program's exclusive groups or tables differ from the snapshot's" + not_yet);
-  CHECK(refusal(program, blob).empty());
+  auto changed_rules = [](const RuleChanges& c) {
+    std::vector<std::string> out;
+    for (const auto& k : c.kept) {
+      if (k.changed) out.push_back(k.name);
+    }
+    return out;
+  };
+  using Names = std::vector<std::string>;
+  RuleChanges same = describe_rule_changes(program, blob);
+  CHECK(same.same_program);
+  CHECK(same.kept.size() == 4);
+  CHECK(same.added.empty());
+  CHECK(same.removed.empty());
+  RuleChanges k = with(">= 100", ">= 200");
+  CHECK_FALSE(k.same_program);
+  CHECK(changed_rules(k) == Names{"k"});
+  CHECK(k.kept.size() == 4);
+  CHECK(changed_rules(with("for 10d", "for 11d")) == Names{"first sale"});
+  CHECK(changed_rules(with("30d", "31d")) == Names{"risk"});
+  RuleChanges renamed = with("\"risk\"", "\"danger\"");
+  CHECK(renamed.added == Names{"danger"});
+  CHECK(renamed.removed == Names{"risk"});
+  CHECK(renamed.kept.size() == 3);
+  RuleChanges extra = with("exclusive \"New\", \"Seller\"\n", "rule \"extra\" on click add \"New\"\nexclusive \"New\", \"Seller\"\n");
+  CHECK(extra.added == Names{"extra"});
+  CHECK(changed_rules(extra).empty());
+  RuleChanges gone = with("rule \"k\" on milestone revenue >= 100 add \"100\"\n", "");
+  CHECK(gone.removed == Names{"k"});
+  CHECK(gone.tags_removed == Names{"100"});
+  RuleChanges groups = with("exclusive \"New\", \"Seller\"\n", "exclusive \"New\", \"Seller\"\nexclusive \"At Risk\", \"100\"\n");
+  CHECK_FALSE(groups.same_program);
+  CHECK(groups.kept.size() == 4);
+  CHECK(changed_rules(groups).empty());
+  CHECK(groups.added.empty());
+  CHECK(groups.removed.empty());
 }
 
 // Figures for docs/semantics.md: set PTAG_SNAPSHOT_EVENTS to a W1 input

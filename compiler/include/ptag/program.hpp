@@ -50,6 +50,7 @@ struct Constant {
 
 struct ProgramRule {
   std::string name;  // as records name it
+  bool named = false;  // `rule "NAME"`; else the name is FILE:LINE
   TriggerKind kind = TriggerKind::each_event;
   EventType event_type = EventType::join;  // each_event / first_event
   std::uint32_t custom_type = kNone;       // custom_event: text index

@@ -42,6 +42,35 @@ struct EngineOptions {
   Sink* sink = nullptr;  // where change records go; none: they are only counted
 };
 
+// How a program differs from the one that wrote a snapshot (docs/store.md,
+// "Rule changes on live state"). Rules are named as records name them.
+struct RuleChanges {
+  struct Kept {
+    std::string name;      // in this program
+    std::string old_name;  // in the snapshot's (differs for a moved unnamed rule)
+    bool changed = false;  // matched by name, with another trigger, guard or actions
+  };
+  std::vector<Kept> kept;            // in this program's order
+  std::vector<std::string> added;    // in this program's order
+  std::vector<std::string> removed;  // in the snapshot's order
+  std::vector<std::string> tags_removed;  // tags of the snapshot's program this one lacks
+  // Exactly the snapshot's program (rules, tags, `let` values, groups).
+  bool same_program = true;
+  // With `backfill`: rules that acted (guard true), as (partner, rule) pairs.
+  std::uint64_t backfilled = 0;
+};
+
+struct RestoreOptions {
+  // The rules new to the program (and matched rules whose trigger's
+  // threshold, duration or kind changed) act once now, for every partner
+  // they count as spent for, with cause `backfill`.
+  bool backfill = false;
+  RuleChanges* changes = nullptr;  // filled in when given
+};
+
+// Describes the change without restoring: std::invalid_argument as restore.
+RuleChanges describe_rule_changes(const Program& program, std::string_view snapshot);
+
 // What a batch of events did.
 struct PushCounts {
   std::size_t applied = 0, duplicates = 0, invalid = 0;
@@ -72,14 +101,16 @@ class Engine {
   // consecutive engines over consecutive parts of an input are those of one
   // engine over the whole. Stats are not kept: a restored engine's start at zero.
   std::string snapshot() const;
-  // An engine in the state of a snapshot taken with the same program (same
-  // rules, tags and groups; rule changes on live state are not supported
-  // yet). A blob that is truncated, corrupt, of a newer format version or
-  // written by another program: std::invalid_argument saying which. The
-  // program must outlive the engine.
-  static Engine restore(const Program& program, Sink& sink, std::string_view snapshot);
+  // An engine in the state of a snapshot. With another program than the one
+  // that wrote it, rules are matched by name (an unnamed rule by its text)
+  // and the new program applies going forward (docs/store.md, "Rule changes
+  // on live state"). A blob that is truncated, corrupt or of a newer format
+  // version: std::invalid_argument saying which. The program must outlive
+  // the engine.
+  static Engine restore(const Program& program, Sink& sink, std::string_view snapshot,
+                        const RestoreOptions& options = {});
   static Engine restore(const Program& program, const EngineOptions& options,
-                        std::string_view snapshot);
+                        std::string_view snapshot, const RestoreOptions& restore_options = {});
 
   // Applies one event (docs/language.md, "Evaluation order"). An event that is not valid (a sale
   // without a numeric amount, an empty partner, ...) changes nothing; `why`

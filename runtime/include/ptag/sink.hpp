@@ -11,9 +11,14 @@ namespace ptag {
 
 enum class RecordAction : std::uint8_t { add, remove, emit };
 
+// Why a record was written: an event, a timer (or an expiring tag), or
+// `--backfill` (new rules acting once on a restored state).
+enum class RecordCause : std::uint8_t { event, timer, backfill };
+
 // A record's views are valid during the Sink::record call that receives it;
 // copy what you keep. Beyond the call, `tag` and `rule` (the program's own
-// strings) live as long as the Program; `partner` (in the engine's partner
+// strings) live as long as the Program, or as long as the engine for a tag or
+// rule that only the restored snapshot named; `partner` (in the engine's partner
 // table, which moves as partners arrive) and `event_id` (in the pushed Event)
 // may not. Do not assume a NUL after a view (partner ids have none).
 struct ChangeRecord {
@@ -22,9 +27,16 @@ struct ChangeRecord {
   RecordAction action = RecordAction::add;
   std::string_view tag;  // the tag, or the notification name for emit
   std::string_view rule;
-  bool timer = false;         // cause: timer (else event)
+  bool timer = false;         // cause: timer (else event, or `cause`)
   std::string_view event_id;  // only for events with an id
   bool has_event_id = false;
+  // The engine sets both `timer` and `cause`; a record made by hand with only
+  // `timer` set still reads as a timer's.
+  RecordCause cause = RecordCause::event;
+  RecordCause cause_of() const {
+    if (cause != RecordCause::event) return cause;
+    return timer ? RecordCause::timer : RecordCause::event;
+  }
 };
 
 class Sink {

@@ -36,8 +36,6 @@ struct StoreOptions {
   bool check_on_open = true;
 };
 
-enum class RecordCause : std::uint8_t { event, timer, backfill };
-
 // A change record that owns its text (the `records` table's row).
 struct StoredRecord {
   Seconds time = 0;
