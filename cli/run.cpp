@@ -36,6 +36,7 @@ struct Options {
   std::string sync = "full";
   std::string commit_every;
   bool strict = false;
+  bool backfill = false;
   bool stats = false;
   bool sort = false;
 };
@@ -232,6 +233,36 @@ class Runner {
   std::vector<Rejection> rejected_;
 };
 
+// The run summary's account of a changed program on a store (docs/store.md).
+void print_rule_changes(const RuleChanges& c, bool backfill, bool restored) {
+  auto names = [](const std::vector<std::string>& list) {
+    std::string out;
+    for (const std::string& n : list) out += (out.empty() ? "" : ", ") + json_quote(n);
+    return out;
+  };
+  if (c.same_program) {
+    if (backfill && restored)
+      std::fprintf(stderr, "ptag run: --backfill: the rules are the store's; nothing to backfill\n");
+    return;
+  }
+  std::vector<std::string> changed, moved;
+  for (const RuleChanges::Kept& k : c.kept) {
+    if (k.changed) changed.push_back(k.name);
+    if (k.name != k.old_name) moved.push_back(json_quote(k.old_name) + " -> " + json_quote(k.name));
+  }
+  std::fprintf(stderr, "ptag run: the rules differ from the store's: %zu kept (%zu changed), %zu added, %zu removed\n",
+               c.kept.size(), changed.size(), c.added.size(), c.removed.size());
+  if (!c.added.empty()) std::fprintf(stderr, "ptag run: added: %s\n", names(c.added).c_str());
+  if (!c.removed.empty()) std::fprintf(stderr, "ptag run: removed: %s\n", names(c.removed).c_str());
+  if (!changed.empty()) std::fprintf(stderr, "ptag run: changed: %s\n", names(changed).c_str());
+  for (const std::string& m : moved) std::fprintf(stderr, "ptag run: moved: %s\n", m.c_str());
+  if (!c.tags_removed.empty()) {
+    std::fprintf(stderr, "ptag run: tags no rule names any more (kept on partners): %s\n",
+                 names(c.tags_removed).c_str());
+  }
+  if (backfill) std::fprintf(stderr, "ptag run: backfill: %s\n", count_of(c.backfilled, "rule action").c_str());
+}
+
 int run(const Options& o) {
   Clock::time_point started = Clock::now();
   std::optional<Seconds> until;
@@ -340,7 +371,7 @@ int run(const Options& o) {
   Sink& sink = durable ? static_cast<Sink&>(durable_sink) : records_out;
   std::optional<Engine> made;
   try {
-    made.emplace(durable ? durable->make_engine(program, sink) : Engine(program, sink));
+    made.emplace(durable ? durable->make_engine(program, sink, o.backfill) : Engine(program, sink));
   } catch (const std::invalid_argument& e) {
     std::fprintf(stderr, "ptag run: the store '%s' cannot run these rules: %s\n", o.state.c_str(), e.what());
     return kFailed;
@@ -376,6 +407,7 @@ int run(const Options& o) {
       std::fprintf(stderr, "ptag run: continuing '%s' at line %lld from the store '%s'\n",
                    o.events.c_str(), static_cast<long long>(resume->line), o.state.c_str());
     }
+    print_rule_changes(durable->rule_changes(), o.backfill, !durable->loaded().snapshot.empty());
   }
   if (o.sort) runner.run_sorted(source);
   else runner.run(source);
@@ -464,6 +496,9 @@ Run add_run(CLI::App& app) {
   app.add_option("--sync", o->sync,
                  "full: a commit survives a power loss (default); normal: a process crash only")
       ->check(CLI::IsMember({"full", "normal"}));
+  app.add_flag("--backfill", o->backfill,
+               "With --state and changed rules: new rules act now for the partners they would "
+               "have fired for (\"cause\":\"backfill\")");
   app.add_option("--commit-every", o->commit_every,
                  "Commit to the store every N lines or every Ns seconds (default: 100000 lines or 1s)");
   app.footer(

@@ -91,10 +91,10 @@ DurableRun::DurableRun(const std::string& path, StoreSync sync, CommitEvery ever
   for (PartnerRow& row : StoreReader::open(path)->partners()) tags_[row.partner] = std::move(row.tags);
 }
 
-Engine DurableRun::make_engine(const Program& program, Sink& sink) {
+Engine DurableRun::make_engine(const Program& program, Sink& sink, bool backfill) {
   const std::string& snapshot = store_->loaded().snapshot;
   if (snapshot.empty()) return Engine(program, sink);
-  return Engine::restore(program, sink, snapshot);
+  return Engine::restore(program, sink, snapshot, {.backfill = backfill, .changes = &changes_});
 }
 
 std::optional<InputPosition> DurableRun::resume_point(const std::string& events,

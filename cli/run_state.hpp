@@ -57,9 +57,12 @@ class DurableRun {
   DurableRun(const std::string& path, StoreSync sync, CommitEvery every);
 
   const StoreContents& loaded() const { return store_->loaded(); }
-  // The engine to run: restored from the stored snapshot, or new. Throws
-  // std::invalid_argument when the store was written by another program.
-  Engine make_engine(const Program& program, Sink& sink);
+  // The engine to run: restored from the stored snapshot (carrying the state
+  // over to changed rules, and with `backfill` letting new rules act once),
+  // or new. Throws std::invalid_argument for a snapshot it cannot read.
+  Engine make_engine(const Program& program, Sink& sink, bool backfill);
+  // What restoring changed: rules kept, added, removed (empty for a new store).
+  const RuleChanges& rule_changes() const { return changes_; }
   // Where to continue in `events` (a regular file with its fingerprint), or
   // nothing to read it from its start.
   std::optional<InputPosition> resume_point(const std::string& events, const std::string& fingerprint) const;
@@ -80,6 +83,7 @@ class DurableRun {
   PartnerRow row(std::size_t index, const std::string& id);
 
   std::unique_ptr<Store> store_;
+  RuleChanges changes_;
   CommitEvery every_;
   Engine* engine_ = nullptr;
   DurableSink* sink_ = nullptr;

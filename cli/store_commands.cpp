@@ -100,6 +100,7 @@ Run add_why(CLI::App& app) {
       r.tag = s.tag;
       r.rule = s.rule;
       r.timer = s.cause == RecordCause::timer;
+      r.cause = s.cause;
       r.has_event_id = s.event.has_value();
       if (s.event) r.event_id = *s.event;
       append_record_json(out, r);

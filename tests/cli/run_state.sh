@@ -136,6 +136,37 @@ run run other.ptag --events "$EV" --state ex.db
 expect_status 0 "another program:"
 [ "$(sqlite3 ex.db "select count(*) from partner_tags where tag = 'VIP'")" -gt 0 ] ||
   fail "another program: the old rules' tags are gone"
+# A new rule on a live store: without --backfill it acts going forward only;
+# with it, it acts first for every partner it counts as spent for.
+head -n 7000 "$EV" >ch-a.jsonl
+sed -n '7001,$p' "$EV" >ch-b.jsonl
+{ cat "$SRC/examples/tiers.ptag"; printf '\nrule "Seller" on first_sale add "Seller"\n'; } >tiers-plus.ptag
+sellers=$(grep '"type":"sale"' ch-a.jsonl | sed -E 's/.*"partner":"([^"]*)".*/\1/' | sort -u | wc -l)
+for mode in plain backfill; do
+  rm -f ch.db*
+  run run "$SRC/examples/tiers.ptag" --events ch-a.jsonl --state ch.db --out ch-a.out
+  flag=""
+  [ $mode = backfill ] && flag=--backfill
+  run run tiers-plus.ptag --events ch-b.jsonl --state ch.db --out ch-b.out $flag
+  expect_status 0 "$mode:"
+  expect_err 'the rules differ from the store.s: 10 kept \(0 changed\), 1 added, 0 removed'
+  expect_err 'ptag run: added: "Seller"$'
+  backfilled=$(grep -c '"cause":"backfill"' ch-b.out)
+  if [ $mode = backfill ]; then
+    expect_err "backfill: $sellers rule actions"
+    [ "$backfilled" = "$sellers" ] || fail "backfill: $backfilled records for $sellers partners who had sold"
+    [ "$(head -n "$sellers" ch-b.out | grep -c '"cause":"backfill"')" = "$sellers" ] ||
+      fail "backfill records come before the run's first event"
+  else
+    [ "$backfilled" = 0 ] || fail "without --backfill, $backfilled backfill records"
+    first_new=$(grep '"tag":"Seller"' ch-b.out | head -n 1 | sed -E 's/.*"partner":"([^"]*)".*/\1/')
+    grep -q "\"partner\":\"$first_new\".*\"type\":\"sale\"\|\"type\":\"sale\".*\"partner\":\"$first_new\"" ch-a.jsonl &&
+      fail "without --backfill, $first_new got Seller although its first sale was before the change"
+  fi
+done
+run why --state ch.db "$(grep '"cause":"backfill"' ch-b.out | head -n 1 | sed -E 's/.*"partner":"([^"]*)".*/\1/')" Seller
+expect_out '"cause":"backfill"'
+
 mkdir ro && chmod 555 ro
 if [ "$(id -u)" != 0 ]; then
   run run $R --events "$EV" --state ro/s.db
@@ -165,7 +196,8 @@ run run $R --events strict.jsonl --state strict.db --out strict.out --strict
 expect_status 1 "--strict again:"
 expect_err "strict.jsonl:101: not valid JSON"
 # ptag-gen's events and the examples' ids never clash: a new input reads from its start.
-run run $R --events "$EV" --state ex.db --out fresh.jsonl
+cp "$EV" copy.jsonl
+run run $R --events copy.jsonl --state ex.db --out fresh.jsonl
 expect_status 0 "a new input on an existing store:"
 expect_err "14,524 lines read: 0 events applied, 14,524 duplicates"
 
