@@ -99,20 +99,10 @@ struct MaxBad {
 std::optional<MaxBad> parse_max_bad(const std::string& text) {
   MaxBad m;
   if (text.empty()) return m;
-  bool percent = text.back() == '%';
-  std::string number = percent ? text.substr(0, text.size() - 1) : text;
-  if (number.empty() || number.find_first_not_of(percent ? "0123456789." : "0123456789") != std::string::npos)
-    return std::nullopt;
-  try {
-    if (percent) {
-      m.percent = std::stod(number);
-      if (*m.percent > 100) return std::nullopt;
-    } else {
-      m.count = std::stoull(number);
-    }
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
+  std::optional<CountOr> v = parse_count_or(text, '%');
+  if (!v || (v->suffixed && v->amount > 100)) return std::nullopt;
+  if (v->suffixed) m.percent = v->amount;
+  else m.count = v->count;
   return m;
 }
 

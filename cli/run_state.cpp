@@ -5,25 +5,26 @@
 
 namespace ptag::cli {
 
+std::optional<CountOr> parse_count_or(const std::string& text, char suffix) {
+  bool suffixed = !text.empty() && text.back() == suffix;
+  std::string number = suffixed ? text.substr(0, text.size() - 1) : text;
+  if (number.empty() || number.find_first_not_of(suffixed ? "0123456789." : "0123456789") != std::string::npos)
+    return std::nullopt;
+  try {
+    if (suffixed) return CountOr{true, 0, std::stod(number)};
+    return CountOr{false, std::stoull(number), 0};
+  } catch (const std::exception&) {
+    return std::nullopt;  // out of range
+  }
+}
+
 std::optional<CommitEvery> parse_commit_every(const std::string& text) {
   CommitEvery every;
   if (text.empty()) return every;
-  bool seconds = text.back() == 's';
-  std::string number = seconds ? text.substr(0, text.size() - 1) : text;
-  if (number.empty() || number.find_first_not_of(seconds ? "0123456789." : "0123456789") != std::string::npos)
-    return std::nullopt;
-  try {
-    if (seconds) {
-      every.seconds = std::stod(number);
-      every.events = UINT64_MAX;
-    } else {
-      every.events = std::stoull(number);
-      every.seconds = 1e300;
-    }
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
-  if (every.events == 0 || every.seconds <= 0) return std::nullopt;
+  std::optional<CountOr> v = parse_count_or(text, 's');
+  if (!v || (v->suffixed ? v->amount <= 0 : v->count == 0)) return std::nullopt;
+  every.events = v->suffixed ? UINT64_MAX : v->count;
+  every.seconds = v->suffixed ? v->amount : 1e300;
   return every;
 }
 

@@ -20,6 +20,14 @@
 
 namespace ptag::cli {
 
+// A whole count ("10"), or a number with a suffix ("1.5%", "2s").
+struct CountOr {
+  bool suffixed = false;
+  std::uint64_t count = 0;
+  double amount = 0;
+};
+std::optional<CountOr> parse_count_or(const std::string& text, char suffix);
+
 // --commit-every: a count of events, or seconds ("2s"); whichever comes first.
 struct CommitEvery {
   std::uint64_t events = 100'000;
