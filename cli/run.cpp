@@ -223,6 +223,31 @@ class Runner {
   std::vector<Rejection> rejected_;
 };
 
+// --out. Continuing the same input into the same --out keeps the records the
+// store committed and drops any written after them; another --out starts
+// empty. An exit status.
+int open_records_out(const Options& o, const std::optional<InputPosition>& resume, File& out) {
+  if (o.out.empty()) return kOk;
+  bool continuing = resume && resume->out_path == o.out;
+  struct stat st {};
+  if (continuing && (stat(o.out.c_str(), &st) != 0 || st.st_size < resume->out_length)) {
+    std::fprintf(stderr,
+                 "ptag run: cannot continue --out '%s': it is shorter than the %lld bytes the "
+                 "store '%s' committed (was it changed?); give another --out for the new records\n",
+                 o.out.c_str(), static_cast<long long>(resume->out_length), o.state.c_str());
+    return kFailed;
+  }
+  out.owned = true;
+  out.handle = continuing && ::truncate(o.out.c_str(), resume->out_length) != 0
+                   ? nullptr
+                   : std::fopen(o.out.c_str(), continuing ? "ab" : "wb");
+  if (!out.handle) {
+    std::fprintf(stderr, "ptag run: cannot write '%s': %s\n", o.out.c_str(), std::strerror(errno));
+    return kUsage;
+  }
+  return kOk;
+}
+
 // The run summary's account of a changed program on a store (docs/store.md).
 void print_rule_changes(const RuleChanges& c, bool backfill, bool restored) {
   auto names = [](const std::vector<std::string>& list) {
@@ -331,29 +356,8 @@ int run(const Options& o) {
     if (regular && !from_stdin) fingerprint = input_fingerprint(in.handle);
     resume = durable->resume_point(o.events, fingerprint);
   }
-  // The same input and the same --out: keep the records the store committed
-  // and drop any written after them. Another --out starts empty.
-  bool continue_out = resume && !o.out.empty() && resume->out_path == o.out;
   File out{stdout, false};
-  if (!o.out.empty()) {
-    struct stat st {};
-    if (continue_out && (stat(o.out.c_str(), &st) != 0 || st.st_size < resume->out_length)) {
-      std::fprintf(stderr,
-                   "ptag run: cannot continue '%s': --out '%s' is shorter than the %lld bytes the "
-                   "store '%s' committed; give another --out to read the input again\n",
-                   o.events.c_str(), o.out.c_str(), static_cast<long long>(resume->out_length),
-                   o.state.c_str());
-      return kFailed;
-    }
-    out.owned = true;
-    out.handle = continue_out && ::truncate(o.out.c_str(), resume->out_length) != 0
-                     ? nullptr
-                     : std::fopen(o.out.c_str(), continue_out ? "ab" : "wb");
-    if (!out.handle) {
-      std::fprintf(stderr, "ptag run: cannot write '%s': %s\n", o.out.c_str(), std::strerror(errno));
-      return kUsage;
-    }
-  }
+  if (int status = open_records_out(o, resume, out); status != kOk) return status;
   JsonlSink jsonl(out.handle);
   TimedSink timed(jsonl);
   Sink& records_out = o.stats ? static_cast<Sink&>(timed) : jsonl;
