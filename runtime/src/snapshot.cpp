@@ -735,7 +735,7 @@ std::string save_snapshot(const Program& program, const DurableState& s) {
     // not the engine had got round to forgetting the others.
     std::vector<std::pair<Seconds, std::string_view>> ids;
     s.timed_ids.for_each([&](std::string_view id, Seconds t) {
-      if (t >= s.clock - *s.dedup_window) ids.emplace_back(t, id);
+      if (t >= s.window_start()) ids.emplace_back(t, id);
     });
     std::sort(ids.begin(), ids.end());
     w.u64(ids.size());

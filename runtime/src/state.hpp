@@ -167,12 +167,16 @@ struct DurableState {
   bool applied_before(std::string_view id, std::uint64_t hash) const {
     if (!dedup_window) return seen_ids.contains(id, hash);
     std::optional<Seconds> t = timed_ids.time_of(id, hash);
-    return t && *t >= clock - *dedup_window;
+    return t && *t >= window_start();
   }
   void forget_ids() {
     if (!dedup_window || clock < next_forget) return;
-    timed_ids.keep_since(clock - *dedup_window);
-    next_forget = clock + *dedup_window;
+    timed_ids.keep_since(window_start());
+    next_forget = clock > INT64_MAX - *dedup_window ? INT64_MAX : clock + *dedup_window;
+  }
+  // clock - window, saturating: a window may be as large as Seconds holds.
+  Seconds window_start() const {
+    return clock < INT64_MIN + *dedup_window ? INT64_MIN : clock - *dedup_window;
   }
 
   // What `backfill` runs: (partner, rule) in partner order, then rule order.

@@ -155,7 +155,14 @@ TEST_CASE("dedup window: ids of a snapshot without times count from its clock") 
   CHECK(push(restored, {"a", kStart}) == PushResult::applied);
 }
 
-TEST_CASE("dedup window: a negative window is refused") {
+TEST_CASE("dedup window: a negative window is refused; the largest keeps every id") {
   Program program = compile_text(kRules);
   CHECK_THROWS_AS(Engine(program, EngineOptions{.dedup_window = -1}), std::invalid_argument);
+  Engine engine(program, EngineOptions{.dedup_window = INT64_MAX});
+  CHECK(push(engine, {"a", -60'000'000'000}) == PushResult::applied);  // year 68 BC
+  CHECK(push(engine, {"a", -60'000'000'000}) == PushResult::duplicate);  // clock - window saturates
+  CHECK(push(engine, {"b", 250'000'000'000}) == PushResult::applied);  // year 9892
+  CHECK(push(engine, {"a", -60'000'000'000}) == PushResult::duplicate);
+  Engine restored = Engine::restore(program, EngineOptions{.dedup_window = INT64_MAX}, engine.snapshot());
+  CHECK(push(restored, {"a", -60'000'000'000}) == PushResult::duplicate);
 }

@@ -42,7 +42,8 @@ struct EngineOptions {
   Sink* sink = nullptr;  // where change records go; none: they are only counted
   // Applied ids are kept only while their event time is within this many
   // seconds of the clock (a bounded store for long runs); a duplicate of an
-  // older event is then applied again. Without it every id is kept.
+  // older event is then applied again. Without it every id is kept. A
+  // negative window: std::invalid_argument.
   std::optional<Seconds> dedup_window = std::nullopt;
 };
 
