@@ -35,6 +35,7 @@ struct Options {
   std::string state;
   std::string sync = "full";
   std::string commit_every;
+  std::string dedup_window;
   bool strict = false;
   bool backfill = false;
   bool stats = false;
@@ -302,6 +303,17 @@ int run(const Options& o) {
                  o.commit_every.c_str());
     return kUsage;
   }
+  std::optional<Seconds> dedup_window;
+  if (!o.dedup_window.empty()) {
+    dedup_window = parse_dedup_window(o.dedup_window);
+    if (!dedup_window) {
+      std::fprintf(stderr,
+                   "ptag run: --dedup-window '%s' is not a duration: a whole number and s, m, h, d "
+                   "or w, as in 30d (at most 1000w)\n",
+                   o.dedup_window.c_str());
+      return kUsage;
+    }
+  }
   if (auto clash = outputs_clash(o.events, o.rules, o.out, o.tags_out)) {
     std::fprintf(stderr, "ptag run: %s; nothing ran\n", clash->c_str());
     return kUsage;
@@ -365,7 +377,8 @@ int run(const Options& o) {
   Sink& sink = durable ? static_cast<Sink&>(durable_sink) : records_out;
   std::optional<Engine> made;
   try {
-    made.emplace(durable ? durable->make_engine(program, sink, o.backfill) : Engine(program, sink));
+    made.emplace(durable ? durable->make_engine(program, sink, o.backfill, dedup_window)
+                         : Engine(program, EngineOptions{.sink = &sink, .dedup_window = dedup_window}));
   } catch (const std::invalid_argument& e) {
     std::fprintf(stderr, "ptag run: the store '%s' cannot run these rules: %s\n", o.state.c_str(), e.what());
     return kFailed;
@@ -495,6 +508,9 @@ Run add_run(CLI::App& app) {
                "have fired for (\"cause\":\"backfill\")");
   app.add_option("--commit-every", o->commit_every,
                  "Commit to the store every N lines or every Ns seconds (default: 100000 lines or 1s)");
+  app.add_option("--dedup-window", o->dedup_window,
+                 "Keep event ids only while their event time is within this of the clock (30d); "
+                 "an older duplicate is applied again. Default: every id is kept");
   app.footer(
       "Records (stdout or --out): "
       "{\"time\",\"partner\",\"action\",\"tag\"|\"name\",\"rule\",\"cause\",\"event\"}, one "
@@ -507,7 +523,7 @@ Run add_run(CLI::App& app) {
       "  0  the run completed (bad lines skipped, within --max-bad)\n"
       "  1  rule errors (nothing ran); a --strict stop; more bad lines than --max-bad; no line\n"
       "     applied and at least one bad; --tags-out could not be written\n"
-      "  2  usage errors: unknown option, missing file, bad --until or --max-bad, an output\n"
+      "  2  usage errors: unknown option, missing file, bad --until, --max-bad or --dedup-window, an output\n"
       "     naming an input, --sort on stdin\n"
       "Examples:\n"
       "  ptag run examples/onboarding.ptag --events examples/events.jsonl\n"

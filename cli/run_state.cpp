@@ -28,6 +28,24 @@ std::optional<CommitEvery> parse_commit_every(const std::string& text) {
   return every;
 }
 
+std::optional<Seconds> parse_dedup_window(const std::string& text) {
+  if (text.size() < 2 || text.size() > 12) return std::nullopt;
+  std::string number = text.substr(0, text.size() - 1);
+  if (number.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
+  Seconds unit = 0;
+  switch (text.back()) {
+    case 's': unit = 1; break;
+    case 'm': unit = 60; break;
+    case 'h': unit = 3600; break;
+    case 'd': unit = 86400; break;
+    case 'w': unit = 7 * 86400; break;
+    default: return std::nullopt;
+  }
+  Seconds n = std::stoll(number) * unit;  // at most 11 digits: no overflow
+  if (n <= 0 || n > 1000 * 7 * 86400) return std::nullopt;
+  return n;
+}
+
 namespace {
 constexpr std::string_view kProgramHeader = "ptag program 1\n";
 }
@@ -92,10 +110,12 @@ DurableRun::DurableRun(const std::string& path, StoreSync sync, CommitEvery ever
   for (PartnerRow& row : StoreReader::open(path)->partners()) tags_[row.partner] = std::move(row.tags);
 }
 
-Engine DurableRun::make_engine(const Program& program, Sink& sink, bool backfill) {
+Engine DurableRun::make_engine(const Program& program, Sink& sink, bool backfill,
+                               std::optional<Seconds> dedup_window) {
   const std::string& snapshot = store_->loaded().snapshot;
-  if (snapshot.empty()) return Engine(program, sink);
-  return Engine::restore(program, sink, snapshot, {.backfill = backfill, .changes = &changes_});
+  if (snapshot.empty()) return Engine(program, EngineOptions{.sink = &sink, .dedup_window = dedup_window});
+  return Engine::restore(program, sink, snapshot,
+                         {.backfill = backfill, .changes = &changes_, .dedup_window = dedup_window});
 }
 
 std::optional<InputPosition> DurableRun::resume_point(const std::string& events,

@@ -34,6 +34,9 @@ struct CommitEvery {
   double seconds = 1.0;
 };
 std::optional<CommitEvery> parse_commit_every(const std::string& text);
+// --dedup-window: a whole number and a unit as rule durations write them
+// (s, m, h, d, w: "30d"), positive and at most 1000 weeks; empty when not.
+std::optional<Seconds> parse_dedup_window(const std::string& text);
 
 // What the store keeps of the program: the rule files given on the command
 // line, by name and text (imports resolve again from there), length-prefixed.
@@ -68,7 +71,8 @@ class DurableRun {
   // The engine to run: restored from the stored snapshot (carrying the state
   // over to changed rules, and with `backfill` letting new rules act once),
   // or new. Throws std::invalid_argument for a snapshot it cannot read.
-  Engine make_engine(const Program& program, Sink& sink, bool backfill);
+  Engine make_engine(const Program& program, Sink& sink, bool backfill,
+                     std::optional<Seconds> dedup_window = std::nullopt);
   // What restoring changed: rules kept, added, removed (empty for a new store).
   const RuleChanges& rule_changes() const { return changes_; }
   // Where to continue in `events` (a regular file with its fingerprint), or

@@ -588,7 +588,7 @@ PushResult Engine::State::push(const Event& event, std::string* why, std::uint64
     ++s.stats.invalid;
     return PushResult::invalid;
   }
-  if (event.has_id && s.seen_ids.contains(event.id, id_hash)) {
+  if (event.has_id && s.applied_before(event.id, id_hash)) {
     ++s.stats.duplicates;  // no effect at all, not even on the clock (§9.1)
     return PushResult::duplicate;
   }
@@ -622,12 +622,24 @@ PushResult Engine::State::push(const Event& event, std::string* why, std::uint64
 
   // Step 4: timers this event armed with a deadline already passed.
   s.fire_due(s.clock);
-  if (event.has_id) s.seen_ids.insert(event.id, id_hash);
+  if (event.has_id) {
+    if (!s.dedup_window) {
+      s.seen_ids.insert(event.id, id_hash);
+    } else {
+      s.timed_ids.assign(event.id, id_hash, event.time);
+      s.forget_ids();
+    }
+  }
   ++s.stats.applied;
   return PushResult::applied;
 }
 
 namespace {
+void set_dedup_window(DurableState& s, std::optional<Seconds> window) {
+  if (window && *window < 0) throw std::invalid_argument("a dedup window must not be negative");
+  s.dedup_window = window;
+}
+
 // Drops records: an engine used only for its state still counts them.
 class NullSink : public Sink {
  public:
@@ -640,7 +652,9 @@ NullSink null_sink;
 Engine::Engine(const Program& program, Sink& sink)
     : state_(std::make_unique<State>(program, sink)) {}
 Engine::Engine(const Program& program, const EngineOptions& options)
-    : state_(std::make_unique<State>(program, options.sink ? *options.sink : null_sink)) {}
+    : state_(std::make_unique<State>(program, options.sink ? *options.sink : null_sink)) {
+  set_dedup_window(*state_, options.dedup_window);
+}
 Engine::~Engine() = default;
 Engine::Engine(Engine&&) noexcept = default;
 Engine& Engine::operator=(Engine&&) noexcept = default;
@@ -652,8 +666,10 @@ std::string Engine::snapshot() const {
 Engine Engine::restore(const Program& program, Sink& sink, std::string_view snapshot,
                        const RestoreOptions& options) {
   Engine engine(program, sink);
+  set_dedup_window(*engine.state_, options.dedup_window);
   RuleChanges changes;
   load_snapshot(program, snapshot, *engine.state_, options.backfill, options.changes ? &changes : nullptr);
+  engine.state_->forget_ids();
   engine.state_->queue_all_timers();
   if (options.backfill) changes.backfilled = engine.state_->run_backfill();
   if (options.changes) *options.changes = std::move(changes);
@@ -662,7 +678,9 @@ Engine Engine::restore(const Program& program, Sink& sink, std::string_view snap
 
 Engine Engine::restore(const Program& program, const EngineOptions& options,
                        std::string_view snapshot, const RestoreOptions& restore_options) {
-  return restore(program, options.sink ? *options.sink : null_sink, snapshot, restore_options);
+  RestoreOptions with = restore_options;
+  if (!with.dedup_window) with.dedup_window = options.dedup_window;
+  return restore(program, options.sink ? *options.sink : null_sink, snapshot, with);
 }
 
 RuleChanges describe_rule_changes(const Program& program, std::string_view snapshot) {
@@ -686,7 +704,7 @@ PushCounts Engine::push(std::span<const Event> events, std::vector<Rejection>* r
     h.partner = hash_text(e.partner);
     h.id = e.has_id ? hash_text(e.id) : 0;
     s.partner_index.prefetch(h.partner);
-    if (e.has_id) s.seen_ids.prefetch(h.id);
+    if (e.has_id) s.dedup_window ? s.timed_ids.prefetch(h.id) : s.seen_ids.prefetch(h.id);
   };
   for (std::size_t i = 0; i < std::min(kSlotsAhead, events.size()); ++i) hash(i);
   PushCounts counts;
@@ -730,6 +748,7 @@ void Engine::advance_to(Seconds time) {
   s.clock = time;
   s.has_clock = true;
   s.now = time;
+  s.forget_ids();
 }
 
 const EngineStats& Engine::stats() const {

@@ -17,7 +17,9 @@ namespace ptag {
 namespace {
 
 constexpr std::string_view kMagic = "PTAGSNAP";
-constexpr std::uint32_t kVersion = 2;
+// Version 3 adds event times to the applied ids; a snapshot without them
+// (no dedup window) is still written as version 2.
+constexpr std::uint32_t kVersion = 3;
 constexpr std::size_t kHeader = 8 + 4 + 4 + 8;  // magic, version, flags, total length
 constexpr std::size_t kChecksum = 8;
 constexpr std::uint64_t kChecksumSeed = 0x70746167736e6170ULL;  // "ptagsnap"
@@ -709,7 +711,7 @@ std::string save_snapshot(const Program& program, const DurableState& s) {
   Writer w;
   w.out.reserve(kHeader + s.partners.size() * 96 + s.seen_ids.size() * 24 + 4096);
   w.out.append(kMagic);
-  w.u32(kVersion);
+  w.u32(s.dedup_window ? 3 : 2);
   w.u32(0);  // flags: none yet
   w.u64(0);  // the total length, filled in below
   SaveMap map = save_map(program, s);
@@ -725,8 +727,23 @@ std::string save_snapshot(const Program& program, const DurableState& s) {
     w.u32(n);
     w.str(key.substr(sizeof n));
   });
-  w.u64(s.seen_ids.size());
-  s.seen_ids.for_each([&w](std::string_view id) { w.str(id); });
+  if (!s.dedup_window) {
+    w.u64(s.seen_ids.size());
+    s.seen_ids.for_each([&w](std::string_view id) { w.str(id); });
+  } else {
+    // Only ids inside the window, by time then id: the same bytes whether or
+    // not the engine had got round to forgetting the others.
+    std::vector<std::pair<Seconds, std::string_view>> ids;
+    s.timed_ids.for_each([&](std::string_view id, Seconds t) {
+      if (t >= s.window_start()) ids.emplace_back(t, id);
+    });
+    std::sort(ids.begin(), ids.end());
+    w.u64(ids.size());
+    for (const auto& [t, id] : ids) {
+      w.i64(t);
+      w.str(id);
+    }
+  }
   w.patch_u64(16, w.out.size() + kChecksum);
   w.u64(checksum(w.out));
   return std::move(w.out);
@@ -772,11 +789,20 @@ void load_snapshot(const Program& program, std::string_view blob, DurableState& 
     if (!s.customers.insert(key, hash_text(key))) r.malformed("a customer twice");
   }
   r.section = "applied ids";
-  std::size_t ids = r.count(4, r.u64());
-  s.seen_ids.reserve(ids);
+  bool with_times = version >= 3;
+  std::size_t ids = r.count(with_times ? 12 : 4, r.u64());
+  if (!s.dedup_window) s.seen_ids.reserve(ids);
   for (std::size_t i = 0; i < ids; ++i) {
+    // Ids saved without a time count as applied at the snapshot's clock.
+    Seconds t = with_times ? r.i64() : s.clock;
     std::string_view id = r.str();
-    if (!s.seen_ids.insert(id, hash_text(id))) r.malformed("an id twice");
+    std::uint64_t h = hash_text(id);
+    if (!s.dedup_window) {
+      if (!s.seen_ids.insert(id, h)) r.malformed("an id twice");
+    } else {
+      if (s.timed_ids.time_of(id, h)) r.malformed("an id twice");
+      s.timed_ids.assign(id, h, t);
+    }
   }
   if (!r.done()) r.malformed("bytes after the applied ids");
 }

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <array>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -146,7 +147,13 @@ struct DurableState {
   std::size_t more_words = 0;
   PartnerIndex partner_index;
   TextArena id_arena;
-  TextSet seen_ids;
+  TextSet seen_ids;  // without a dedup window
+  // With a dedup window: ids with their event times. An id older than
+  // clock - window counts as never applied; forget_ids() drops such ids
+  // when the clock has moved a window past the last time it did.
+  std::optional<Seconds> dedup_window;
+  TimedTextSet timed_ids;
+  Seconds next_forget = INT64_MIN;
   TextSet customers;  // partner number (4 bytes) + customer id
   bool has_clock = false;
   Seconds clock = 0;  // the largest event time seen
@@ -157,6 +164,21 @@ struct DurableState {
   // the program's rules).
   std::vector<std::string> old_tags;
   std::vector<std::string> gone_rules;
+  bool applied_before(std::string_view id, std::uint64_t hash) const {
+    if (!dedup_window) return seen_ids.contains(id, hash);
+    std::optional<Seconds> t = timed_ids.time_of(id, hash);
+    return t && *t >= window_start();
+  }
+  void forget_ids() {
+    if (!dedup_window || clock < next_forget) return;
+    timed_ids.keep_since(window_start());
+    next_forget = clock > INT64_MAX - *dedup_window ? INT64_MAX : clock + *dedup_window;
+  }
+  // clock - window, saturating: a window may be as large as Seconds holds.
+  Seconds window_start() const {
+    return clock < INT64_MIN + *dedup_window ? INT64_MIN : clock - *dedup_window;
+  }
+
   // What `backfill` runs: (partner, rule) in partner order, then rule order.
   std::vector<std::pair<std::uint32_t, RuleId>> backfill;
 };

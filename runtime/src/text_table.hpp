@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -190,6 +191,102 @@ class TextSet {
     rehash(old);
   }
   void rehash(const std::vector<Slot>& old) {
+    for (const Slot& s : old) {
+      if (!s.text) continue;
+      std::size_t i = s.hash & mask_;
+      while (slots_[i].text) i = (i + 1) & mask_;
+      slots_[i] = s;
+    }
+  }
+
+  std::vector<Slot> slots_;
+  std::size_t mask_ = 0, size_ = 0;
+  TextArena arena_;
+};
+
+// Applied ids with their event times, for a dedup window: a TextSet whose
+// members carry an 8-byte time before their text. Forgetting is lazy: an id
+// outside the window is ignored by the engine until keep_since() rebuilds the
+// set without it (once per window of clock progress).
+class TimedTextSet {
+ public:
+  // The member's event time; empty when absent.
+  std::optional<std::int64_t> time_of(std::string_view key, std::uint64_t hash) const {
+    const char* at = find(key, hash);
+    if (!at) return std::nullopt;
+    std::int64_t t;
+    std::memcpy(&t, at, sizeof t);
+    return t;
+  }
+  void prefetch(std::uint64_t hash) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[hash & mask_]);
+  }
+  // Sets the time of a member, or adds it.
+  void assign(std::string_view key, std::uint64_t hash, std::int64_t time) {
+    if (char* at = const_cast<char*>(find(key, hash))) {  // the arena's own bytes
+      std::memcpy(at, &time, sizeof time);
+      return;
+    }
+    if ((size_ + 1) * 4 > slots_.size() * 3) grow();
+    std::size_t i = hash & mask_;
+    while (slots_[i].text) i = (i + 1) & mask_;
+    slots_[i] = {hash, store(key, time)};
+    ++size_;
+  }
+  std::size_t size() const { return size_; }
+  // Every member (id, time) in the order it was first inserted.
+  template <typename Fn>
+  void for_each(const Fn& fn) const {
+    arena_.for_each_chunk([&](const char* at, std::size_t used) {
+      for (const char* end = at + used; at < end;) {
+        std::int64_t t;
+        std::uint32_t n;
+        std::memcpy(&t, at, sizeof t);
+        std::memcpy(&n, at + sizeof t, sizeof n);
+        fn(std::string_view(at + sizeof t + sizeof n, n), t);
+        at += sizeof t + sizeof n + n;
+      }
+    });
+  }
+  // Drops every member older than `cutoff`, keeping the others' order.
+  void keep_since(std::int64_t cutoff) {
+    TimedTextSet kept;
+    for_each([&](std::string_view id, std::int64_t t) {
+      if (t >= cutoff) kept.assign(id, hash_text(id), t);
+    });
+    *this = std::move(kept);
+  }
+
+ private:
+  struct Slot {
+    std::uint64_t hash = 0;
+    const char* text = nullptr;  // an 8-byte time, a 4-byte length, then the bytes
+  };
+  const char* find(std::string_view key, std::uint64_t hash) const {
+    if (slots_.empty()) return nullptr;
+    for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (!s.text) return nullptr;
+      if (s.hash == hash && stored(s) == key) return s.text;
+    }
+  }
+  static std::string_view stored(const Slot& s) {
+    std::uint32_t n;
+    std::memcpy(&n, s.text + 8, sizeof n);
+    return {s.text + 8 + sizeof n, n};
+  }
+  const char* store(std::string_view key, std::int64_t time) {
+    std::uint32_t n = static_cast<std::uint32_t>(key.size());
+    char* at = arena_.allocate(8 + sizeof n + key.size());
+    std::memcpy(at, &time, 8);
+    std::memcpy(at + 8, &n, sizeof n);
+    if (n) std::memcpy(at + 8 + sizeof n, key.data(), n);
+    return at;
+  }
+  void grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(old.empty() ? 1024 : old.size() * 2, Slot{});
+    mask_ = slots_.size() - 1;
     for (const Slot& s : old) {
       if (!s.text) continue;
       std::size_t i = s.hash & mask_;

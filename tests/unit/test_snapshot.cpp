@@ -495,10 +495,10 @@ TEST_CASE("snapshot: a resealed blob with any byte changed is refused or restore
 TEST_CASE("snapshot: a newer format version is refused") {
   Program program = compile_text(kRules);
   std::string blob = small_snapshot(program);
-  set_le(blob, 8, 3, 4);
+  set_le(blob, 8, 4, 4);
   reseal(blob);
   CHECK(refusal(program, blob) ==
-        "engine snapshot: format version 3 is newer than this ptag reads (2); use a newer ptag");
+        "engine snapshot: format version 4 is newer than this ptag reads (3); use a newer ptag");
   CHECK(refusal(program, "PTAGSNAQ and more bytes than a header holds") ==
         "engine snapshot: not a ptag engine snapshot (it does not start with \"PTAGSNAP\")");
 }

@@ -40,6 +40,11 @@ struct EngineStats {
 
 struct EngineOptions {
   Sink* sink = nullptr;  // where change records go; none: they are only counted
+  // Applied ids are kept only while their event time is within this many
+  // seconds of the clock (a bounded store for long runs); a duplicate of an
+  // older event is then applied again. Without it every id is kept. A
+  // negative window: std::invalid_argument.
+  std::optional<Seconds> dedup_window = std::nullopt;
 };
 
 // How a program differs from the one that wrote a snapshot (docs/store.md,
@@ -66,6 +71,8 @@ struct RestoreOptions {
   // they count as spent for, with cause `backfill`.
   bool backfill = false;
   RuleChanges* changes = nullptr;  // filled in when given
+  // As EngineOptions::dedup_window: ids of the snapshot outside it are forgotten.
+  std::optional<Seconds> dedup_window = std::nullopt;
 };
 
 // Describes the change without restoring: std::invalid_argument as restore.
