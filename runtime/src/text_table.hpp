@@ -114,28 +114,25 @@ class CompactText {
 };
 
 // A set of texts: one 16-byte slot (hash, text in the arena) per member,
-// linear probing, at most 3/4 full.
-class TextSet {
+// linear probing, at most 3/4 full. Each member may carry a fixed-size
+// header of `Header` bytes before its text (the event time of an applied id
+// for a dedup window); members are kept in the arena as header, 4-byte
+// length, bytes.
+template <std::size_t Header>
+class BasicTextSet {
  public:
-  bool contains(std::string_view key, std::uint64_t hash) const {
-    if (slots_.empty()) return false;
-    for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
-      const Slot& s = slots_[i];
-      if (!s.text) return false;
-      if (s.hash == hash && stored(s) == key) return true;
-    }
-  }
+  bool contains(std::string_view key, std::uint64_t hash) const { return find(key, hash) != nullptr; }
   void prefetch(std::uint64_t hash) const {
     if (!slots_.empty()) __builtin_prefetch(&slots_[hash & mask_]);
   }
-  // False when the key was already there.
-  bool insert(std::string_view key, std::uint64_t hash) {
+  // False when the key was already there; `header` is copied in when added.
+  bool insert(std::string_view key, std::uint64_t hash, const void* header = nullptr) {
     if ((size_ + 1) * 4 > slots_.size() * 3) grow();
     for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
       Slot& s = slots_[i];
       if (!s.text) {
         s.hash = hash;
-        s.text = store(key);
+        s.text = store(key, header);
         ++size_;
         return true;
       }
@@ -157,31 +154,48 @@ class TextSet {
   // bytes for the same history).
   template <typename Fn>
   void for_each(const Fn& fn) const {
+    for_each_entry([&](std::string_view key, const char*) { fn(key); });
+  }
+  // The same, with each member's header bytes.
+  template <typename Fn>
+  void for_each_entry(const Fn& fn) const {
     arena_.for_each_chunk([&](const char* at, std::size_t used) {
       for (const char* end = at + used; at < end;) {
         std::uint32_t n;
-        std::memcpy(&n, at, sizeof n);
-        fn(std::string_view(at + sizeof n, n));
-        at += sizeof n + n;
+        std::memcpy(&n, at + Header, sizeof n);
+        fn(std::string_view(at + Header + sizeof n, n), at);
+        at += Header + sizeof n + n;
       }
     });
+  }
+
+ protected:
+  // The member's header bytes (the start of its arena entry), or null.
+  const char* find(std::string_view key, std::uint64_t hash) const {
+    if (slots_.empty()) return nullptr;
+    for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (!s.text) return nullptr;
+      if (s.hash == hash && stored(s) == key) return s.text;
+    }
   }
 
  private:
   struct Slot {
     std::uint64_t hash = 0;
-    const char* text = nullptr;  // a 4-byte length, then the bytes
+    const char* text = nullptr;  // the header, a 4-byte length, then the bytes
   };
   static std::string_view stored(const Slot& s) {
     std::uint32_t n;
-    std::memcpy(&n, s.text, sizeof n);
-    return {s.text + sizeof n, n};
+    std::memcpy(&n, s.text + Header, sizeof n);
+    return {s.text + Header + sizeof n, n};
   }
-  const char* store(std::string_view key) {
+  const char* store(std::string_view key, const void* header) {
     std::uint32_t n = static_cast<std::uint32_t>(key.size());
-    char* at = arena_.allocate(sizeof n + key.size());
-    std::memcpy(at, &n, sizeof n);
-    if (n) std::memcpy(at + sizeof n, key.data(), n);
+    char* at = arena_.allocate(Header + sizeof n + key.size());
+    if constexpr (Header > 0) std::memcpy(at, header, Header);
+    std::memcpy(at + Header, &n, sizeof n);
+    if (n) std::memcpy(at + Header + sizeof n, key.data(), n);
     return at;
   }
   void grow() {
@@ -204,11 +218,12 @@ class TextSet {
   TextArena arena_;
 };
 
-// Applied ids with their event times, for a dedup window: a TextSet whose
-// members carry an 8-byte time before their text. Forgetting is lazy: an id
-// outside the window is ignored by the engine until keep_since() rebuilds the
-// set without it (once per window of clock progress).
-class TimedTextSet {
+using TextSet = BasicTextSet<0>;
+
+// Applied ids with their event times, for a dedup window. Forgetting is
+// lazy: an id outside the window is ignored by the engine until keep_since()
+// rebuilds the set without it (once per window of clock progress).
+class TimedTextSet : public BasicTextSet<sizeof(std::int64_t)> {
  public:
   // The member's event time; empty when absent.
   std::optional<std::int64_t> time_of(std::string_view key, std::uint64_t hash) const {
@@ -218,34 +233,21 @@ class TimedTextSet {
     std::memcpy(&t, at, sizeof t);
     return t;
   }
-  void prefetch(std::uint64_t hash) const {
-    if (!slots_.empty()) __builtin_prefetch(&slots_[hash & mask_]);
-  }
   // Sets the time of a member, or adds it.
   void assign(std::string_view key, std::uint64_t hash, std::int64_t time) {
     if (char* at = const_cast<char*>(find(key, hash))) {  // the arena's own bytes
       std::memcpy(at, &time, sizeof time);
       return;
     }
-    if ((size_ + 1) * 4 > slots_.size() * 3) grow();
-    std::size_t i = hash & mask_;
-    while (slots_[i].text) i = (i + 1) & mask_;
-    slots_[i] = {hash, store(key, time)};
-    ++size_;
+    insert(key, hash, &time);
   }
-  std::size_t size() const { return size_; }
   // Every member (id, time) in the order it was first inserted.
   template <typename Fn>
   void for_each(const Fn& fn) const {
-    arena_.for_each_chunk([&](const char* at, std::size_t used) {
-      for (const char* end = at + used; at < end;) {
-        std::int64_t t;
-        std::uint32_t n;
-        std::memcpy(&t, at, sizeof t);
-        std::memcpy(&n, at + sizeof t, sizeof n);
-        fn(std::string_view(at + sizeof t + sizeof n, n), t);
-        at += sizeof t + sizeof n + n;
-      }
+    for_each_entry([&](std::string_view id, const char* header) {
+      std::int64_t t;
+      std::memcpy(&t, header, sizeof t);
+      fn(id, t);
     });
   }
   // Drops every member older than `cutoff`, keeping the others' order.
@@ -256,48 +258,6 @@ class TimedTextSet {
     });
     *this = std::move(kept);
   }
-
- private:
-  struct Slot {
-    std::uint64_t hash = 0;
-    const char* text = nullptr;  // an 8-byte time, a 4-byte length, then the bytes
-  };
-  const char* find(std::string_view key, std::uint64_t hash) const {
-    if (slots_.empty()) return nullptr;
-    for (std::size_t i = hash & mask_;; i = (i + 1) & mask_) {
-      const Slot& s = slots_[i];
-      if (!s.text) return nullptr;
-      if (s.hash == hash && stored(s) == key) return s.text;
-    }
-  }
-  static std::string_view stored(const Slot& s) {
-    std::uint32_t n;
-    std::memcpy(&n, s.text + 8, sizeof n);
-    return {s.text + 8 + sizeof n, n};
-  }
-  const char* store(std::string_view key, std::int64_t time) {
-    std::uint32_t n = static_cast<std::uint32_t>(key.size());
-    char* at = arena_.allocate(8 + sizeof n + key.size());
-    std::memcpy(at, &time, 8);
-    std::memcpy(at + 8, &n, sizeof n);
-    if (n) std::memcpy(at + 8 + sizeof n, key.data(), n);
-    return at;
-  }
-  void grow() {
-    std::vector<Slot> old = std::move(slots_);
-    slots_.assign(old.empty() ? 1024 : old.size() * 2, Slot{});
-    mask_ = slots_.size() - 1;
-    for (const Slot& s : old) {
-      if (!s.text) continue;
-      std::size_t i = s.hash & mask_;
-      while (slots_[i].text) i = (i + 1) & mask_;
-      slots_[i] = s;
-    }
-  }
-
-  std::vector<Slot> slots_;
-  std::size_t mask_ = 0, size_ = 0;
-  TextArena arena_;
 };
 
 // Partner number by id: 8-byte slots (32 bits of hash, the number); the id
