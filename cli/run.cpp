@@ -117,9 +117,7 @@ class Runner {
   double parse_seconds = 0, push_seconds = 0;
   int status = kOk;
   std::string stop_reason;
-  // --state: partners of pushed events are marked changed, and `checkpoint`
-  // runs after each batch, at a line boundary of the input.
-  DurableRun* durable = nullptr;
+  // --state: `checkpoint` runs after each batch, at a line boundary of the input.
   std::function<void()> checkpoint = [] {};
   bool store_failed = false;
 
@@ -199,11 +197,7 @@ class Runner {
     Clock::time_point t0 = now();
     for (std::size_t done = 0; done < events.size() && status == kOk;) {
       rejected_.clear();
-      PushCounts pushed = engine_.push(events.subspan(done), &rejected_, may_stop);
-      if (durable) {
-        std::size_t n = pushed.applied + pushed.duplicates + pushed.invalid;
-        for (const Event& e : events.subspan(done, n)) durable->touched(e.partner);
-      }
+      engine_.push(events.subspan(done), &rejected_, may_stop);
       for (const Rejection& r : rejected_) report(batch_.line(first + done + r.index), r.why);
       if (!may_stop || rejected_.empty()) break;
       done += rejected_.back().index + 1;
@@ -373,11 +367,10 @@ int run(const Options& o) {
   JsonlSink jsonl(out.handle);
   TimedSink timed(jsonl);
   Sink& records_out = o.stats ? static_cast<Sink&>(timed) : jsonl;
-  DurableSink durable_sink(records_out);
-  Sink& sink = durable ? static_cast<Sink&>(durable_sink) : records_out;
+  Sink& sink = durable ? durable->sink(records_out) : records_out;
   std::optional<Engine> made;
   try {
-    made.emplace(durable ? durable->make_engine(program, sink, o.backfill, dedup_window)
+    made.emplace(durable ? durable->make_engine(program, o.backfill, dedup_window)
                          : Engine(program, EngineOptions{.sink = &sink, .dedup_window = dedup_window}));
   } catch (const std::invalid_argument& e) {
     std::fprintf(stderr, "ptag run: the store '%s' cannot run these rules: %s\n", o.state.c_str(), e.what());
@@ -398,8 +391,7 @@ int run(const Options& o) {
                          o.out.empty() ? 0 : static_cast<std::int64_t>(std::ftell(out.handle))};
   };
   if (durable) {
-    durable->attach(engine, durable_sink, program_text(o.rules, unit.sources));
-    runner.durable = durable.get();
+    durable->attach(engine, program_text(o.rules, unit.sources));
     runner.checkpoint = [&] {
       if (o.sort || !durable->due(runner.totals.lines)) return;
       try {
@@ -454,6 +446,14 @@ int run(const Options& o) {
     double output = timed.seconds;
     std::fprintf(stderr, "ptag run: time: parse %.3f s, evaluate %.3f s, output %.3f s\n",
                  runner.parse_seconds, std::max(0.0, runner.push_seconds - output), output);
+    if (durable) {
+      const DurableRun::Times& t = durable->times();
+      std::fprintf(stderr,
+                   "ptag run: store: %llu commits (%llu partner rows, %llu tag changes); changes %.3f s, "
+                   "snapshots %.3f s, waiting for the writer %.3f s, last commit %.3f s\n",
+                   static_cast<unsigned long long>(t.commits), static_cast<unsigned long long>(t.partner_rows),
+                   static_cast<unsigned long long>(t.tag_changes), t.changes, t.snapshot, t.wait, t.final_wait);
+    }
     std::fprintf(stderr, "ptag run: rule fires (guard passed, actions ran):\n");
     for (std::size_t r = 0; r < program.rules.size(); ++r) {
       std::fprintf(stderr, "  %10llu  %s\n", static_cast<unsigned long long>(engine.stats().rule_fires[r]),

@@ -1,9 +1,16 @@
 #include "run_state.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <cstring>
 
 namespace ptag::cli {
+
+namespace {
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+}  // namespace
 
 std::optional<CountOr> parse_count_or(const std::string& text, char suffix) {
   bool suffixed = !text.empty() && text.back() == suffix;
@@ -98,23 +105,63 @@ std::string input_fingerprint(std::FILE* file) {
   return text;
 }
 
+void DurableSink::mark(std::uint32_t partner) {
+  if (partner >= marked_.size()) marked_.resize(partner + 1);
+  if (marked_[partner]) return;
+  marked_[partner] = true;
+  marked_list_.push_back(partner);
+}
+
 void DurableSink::record(const ChangeRecord& r) {
-  records.push_back(StoredRecord::from(r));
-  changed.emplace(r.partner);
-  inner_.record(r);
+  records_.add(r);
+  // The writer stores records as they come, not all at the commit.
+  if (records_.size() >= 16384) {
+    try {
+      store_->append(std::move(records_));
+    } catch (const StoreError&) {
+      // The store has failed: the next commit says so and stops the run.
+    }
+    records_.clear();
+  }
+  std::int64_t seq = next_seq_++;
+  if (r.action != RecordAction::emit) {
+    if (r.partner_index >= tags_.size()) tags_.resize(r.partner_index + 1);
+    Tags& tags = tags_[r.partner_index];
+    auto it = std::find_if(tags.begin(), tags.end(), [&](const HeldTag& t) { return t.tag == r.tag; });
+    // The views live as long as the program (ChangeRecord).
+    if (r.action == RecordAction::add && it == tags.end()) tags.push_back({r.tag, r.time, r.rule, {}, seq});
+    if (r.action == RecordAction::remove && it != tags.end()) tags.erase(it);
+    mark(r.partner_index);
+  }
+  inner_->record(r);
 }
 
 DurableRun::DurableRun(const std::string& path, StoreSync sync, CommitEvery every)
     : store_(Store::open(path, {.sync = sync})), every_(every) {
+  sink_.store_ = store_.get();
+  sink_.next_seq_ = store_->loaded().records + 1;
   if (store_->loaded().created) return;
-  for (PartnerRow& row : StoreReader::open(path)->partners()) tags_[row.partner] = std::move(row.tags);
+  auto name = [&](std::string&& text) { return std::string_view(*sink_.names_.insert(std::move(text)).first); };
+  // partner_tags has the committed tags, in order (ORDER BY position).
+  std::vector<PartnerRow> rows = StoreReader::open(path)->partners();
+  for (PartnerRow& row : rows) {
+    auto at = static_cast<std::size_t>(row.position);
+    if (at >= sink_.tags_.size()) sink_.tags_.resize(at + 1);
+    for (StoredTag& t : row.tags)
+      sink_.tags_[at].push_back({name(std::move(t.tag)), t.added_at, name(std::move(t.rule)), t.expires_at, t.order});
+  }
+  sink_.committed_ = sink_.tags_;
 }
 
-Engine DurableRun::make_engine(const Program& program, Sink& sink, bool backfill,
-                               std::optional<Seconds> dedup_window) {
+Sink& DurableRun::sink(Sink& records_out) {
+  sink_.inner_ = &records_out;
+  return sink_;
+}
+
+Engine DurableRun::make_engine(const Program& program, bool backfill, std::optional<Seconds> dedup_window) {
   const std::string& snapshot = store_->loaded().snapshot;
-  if (snapshot.empty()) return Engine(program, EngineOptions{.sink = &sink, .dedup_window = dedup_window});
-  return Engine::restore(program, sink, snapshot,
+  if (snapshot.empty()) return Engine(program, EngineOptions{.sink = &sink_, .dedup_window = dedup_window});
+  return Engine::restore(program, sink_, snapshot,
                          {.backfill = backfill, .changes = &changes_, .dedup_window = dedup_window});
 }
 
@@ -125,9 +172,9 @@ std::optional<InputPosition> DurableRun::resume_point(const std::string& events,
   return *at;
 }
 
-void DurableRun::attach(Engine& engine, DurableSink& sink, std::string program_text) {
+void DurableRun::attach(Engine& engine, std::string program_text) {
   engine_ = &engine;
-  sink_ = &sink;
+  engine.track_changed_partners();
   program_text_ = std::move(program_text);
 }
 
@@ -141,14 +188,17 @@ bool DurableRun::due(std::uint64_t lines_so_far) {
 
 void DurableRun::finish(const InputPosition& at) {
   commit(at);
+  auto t0 = std::chrono::steady_clock::now();
   store_->flush();
+  times_.final_wait += seconds_since(t0);
 }
 
-PartnerRow DurableRun::row(std::size_t index, const std::string& id) {
+// A partner's metrics and times as they are now.
+PartnerRow DurableRun::row(std::uint32_t index) {
   const Engine& e = *engine_;
   PartnerRow row;
-  row.partner = id;
-  row.position = static_cast<std::int64_t>(index);
+  row.partner = std::string(e.partner_id(index));
+  row.position = index;
   row.signups = e.partner_metric(index, Metric::signups);
   row.customers = e.partner_metric(index, Metric::customers);
   row.revenue = e.partner_metric(index, Metric::revenue);
@@ -159,36 +209,74 @@ PartnerRow DurableRun::row(std::size_t index, const std::string& id) {
   row.joined_at = times.joined_at;
   row.last_activity = times.last_activity;
   row.last_referral = times.last_referral;
-  row.tags = tags_[id];
-  for (StoredTag& t : row.tags) t.expires_at = e.partner_tag_expiry(index, t.tag);
   return row;
 }
 
+// Only the difference reaches the store: a tag added and removed between two
+// commits writes nothing, and one whose expiry moved is one row.
+void DurableRun::tag_changes(std::uint32_t index, bool marked, std::vector<TagChange>& out) {
+  if (index >= sink_.tags_.size()) return;
+  DurableSink::Tags& now = sink_.tags_[index];
+  bool expiry_moved = false;
+  for (DurableSink::HeldTag& t : now) {
+    std::optional<Seconds> expires = engine_->partner_tag_expiry(index, t.tag);
+    expiry_moved |= expires != t.expires_at;
+    t.expires_at = expires;
+  }
+  if (!marked && !expiry_moved) return;
+  if (index >= sink_.committed_.size()) sink_.committed_.resize(index + 1);
+  DurableSink::Tags& before = sink_.committed_[index];
+  std::string_view partner = engine_->partner_id(index);
+  auto find = [](const DurableSink::Tags& in, std::string_view tag) {
+    return std::find_if(in.begin(), in.end(), [&](const DurableSink::HeldTag& t) { return t.tag == tag; });
+  };
+  for (const DurableSink::HeldTag& t : before) {
+    if (find(now, t.tag) == now.end()) out.push_back({std::string(partner), std::string(t.tag), false, 0, {}, {}, 0});
+  }
+  for (const DurableSink::HeldTag& t : now) {
+    auto was = find(before, t.tag);
+    if (was != before.end() && was->order == t.order && was->expires_at == t.expires_at) continue;
+    out.push_back({std::string(partner), std::string(t.tag), true, t.added_at, std::string(t.rule), t.expires_at, t.order});
+  }
+  before = now;
+}
+
 void DurableRun::commit(const InputPosition& at) {
-  commit_time_ = std::chrono::steady_clock::now();
+  auto t0 = std::chrono::steady_clock::now();
   StoreCommit batch;
-  // The records say since when and by which rule a partner has each tag.
-  for (const StoredRecord& r : sink_->records) {
-    if (r.action == RecordAction::emit) continue;
-    auto& tags = tags_[r.partner];
-    auto it = std::find_if(tags.begin(), tags.end(), [&](const StoredTag& t) { return t.tag == r.tag; });
-    if (r.action == RecordAction::add && it == tags.end()) tags.push_back({r.tag, r.time, r.rule, {}});
-    if (r.action == RecordAction::remove && it != tags.end()) tags.erase(it);
+  // Partners an event or a timer reached, and partners whose tags changed, in position order.
+  std::vector<std::uint32_t> changed = engine_->take_changed_partners();
+  std::vector<std::uint32_t> tagged = std::move(sink_.marked_list_);
+  sink_.marked_list_.clear();
+  std::sort(tagged.begin(), tagged.end());
+  std::vector<std::uint32_t> all;
+  all.reserve(changed.size() + tagged.size());
+  std::set_union(changed.begin(), changed.end(), tagged.begin(), tagged.end(), std::back_inserter(all));
+  batch.partners.reserve(all.size());
+  for (std::uint32_t n : all) {
+    bool marked = n < sink_.marked_.size() && sink_.marked_[n];
+    if (marked) sink_.marked_[n] = false;
+    batch.partners.push_back(row(n));
+    tag_changes(n, marked, batch.tags);
   }
-  for (const std::string& id : sink_->changed) {
-    if (std::optional<std::size_t> index = engine_->find_partner(id)) batch.partners.push_back(row(*index, id));
-  }
-  std::sort(batch.partners.begin(), batch.partners.end(),
-            [](const PartnerRow& a, const PartnerRow& b) { return a.position < b.position; });
-  batch.records = std::move(sink_->records);
-  sink_->records.clear();
-  sink_->changed.clear();
+  batch.records = std::move(sink_.records_);
+  sink_.records_.clear();
+  auto t1 = std::chrono::steady_clock::now();
   batch.snapshot = engine_->snapshot();
+  auto t2 = std::chrono::steady_clock::now();
+  times_.changes += std::chrono::duration<double>(t1 - t0).count();
+  times_.snapshot += std::chrono::duration<double>(t2 - t1).count();
+  times_.partner_rows += batch.partners.size();
+  times_.tag_changes += batch.tags.size();
+  ++times_.commits;
   batch.input = at;
   if (engine_->has_clock()) batch.clock = engine_->clock();
   batch.program = std::move(program_text_);
   program_text_.reset();
   store_->commit(std::move(batch));
+  times_.wait += seconds_since(t2);
+  // From the end of this commit: one that waited for the writer is not followed at once by another.
+  commit_time_ = std::chrono::steady_clock::now();
 }
 
 }  // namespace ptag::cli

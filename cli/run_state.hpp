@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_set>
 #include <vector>
 
 #include "ptag/engine.hpp"
@@ -16,7 +17,6 @@
 #include "ptag/sink.hpp"
 #include "ptag/source.hpp"
 #include "ptag/store.hpp"
-#include "ptag/string_map.hpp"
 
 namespace ptag::cli {
 
@@ -47,19 +47,35 @@ std::vector<SourceFile> program_files(std::string_view text);
 // The head of a file, hashed: the store resumes only the input it read.
 std::string input_fingerprint(std::FILE* file);
 
-// Copies every record for the store (and marks its partner changed) while
-// passing it on to the records output.
+// Copies every record for the store while passing it on to the records
+// output, and keeps since when and by which rule each partner has each tag
+// (the records say; the engine does not keep it).
 class DurableSink : public Sink {
  public:
-  explicit DurableSink(Sink& inner) : inner_(inner) {}
   void record(const ChangeRecord& r) override;
-  void flush() override { inner_.flush(); }
-
-  std::vector<StoredRecord> records;  // since the last commit
-  StringSet changed;                  // partners changed since the last commit
+  void flush() override { inner_->flush(); }
 
  private:
-  Sink& inner_;
+  friend class DurableRun;
+  struct HeldTag {
+    std::string_view tag;  // the program's, or held in `names_`
+    Seconds added_at = 0;
+    std::string_view rule;
+    std::optional<Seconds> expires_at;
+    std::int64_t order = 0;  // the seq of the record that added it
+  };
+  using Tags = std::vector<HeldTag>;
+  void mark(std::uint32_t partner);
+
+  Sink* inner_ = nullptr;
+  Store* store_ = nullptr;
+  RecordBatch records_;             // since the last commit (or the last append)
+  std::int64_t next_seq_ = 1;       // of the next record
+  std::vector<Tags> tags_;          // by partner position: as they are now
+  std::vector<Tags> committed_;     // as the last commit left them
+  std::vector<std::uint32_t> marked_list_;  // partners whose tags changed since the last commit
+  std::vector<bool> marked_;                // in marked_list_
+  std::unordered_set<std::string> names_;   // tag and rule names read from the store
 };
 
 class DurableRun {
@@ -68,10 +84,12 @@ class DurableRun {
   DurableRun(const std::string& path, StoreSync sync, CommitEvery every);
 
   const StoreContents& loaded() const { return store_->loaded(); }
+  // The sink the engine writes to: the store's, passing records on to `records_out`.
+  Sink& sink(Sink& records_out);
   // The engine to run: restored from the stored snapshot (carrying the state
   // over to changed rules, and with `backfill` letting new rules act once),
   // or new. Throws std::invalid_argument for a snapshot it cannot read.
-  Engine make_engine(const Program& program, Sink& sink, bool backfill,
+  Engine make_engine(const Program& program, bool backfill,
                      std::optional<Seconds> dedup_window = std::nullopt);
   // What restoring changed: rules kept, added, removed (empty for a new store).
   const RuleChanges& rule_changes() const { return changes_; }
@@ -79,8 +97,6 @@ class DurableRun {
   // nothing to read it from its start.
   std::optional<InputPosition> resume_point(const std::string& events, const std::string& fingerprint) const;
 
-  // Marks partners changed by a batch of applied events.
-  void touched(std::string_view partner) { sink_->changed.emplace(partner); }
   // Whether enough events (lines read) or time have passed for a commit.
   bool due(std::uint64_t lines_so_far);
   // Queues a commit of the records, changed partners, engine state and input
@@ -89,18 +105,30 @@ class DurableRun {
   // Commits what is left and waits until it is durable.
   void finish(const InputPosition& at);
 
-  void attach(Engine& engine, DurableSink& sink, std::string program_text);
+  void attach(Engine& engine, std::string program_text);
+
+  // Where a durable run's extra time goes, for --stats (engine thread).
+  struct Times {
+    std::uint64_t commits = 0, partner_rows = 0, tag_changes = 0;
+    double changes = 0;     // finding the changed partners and tags
+    double snapshot = 0;    // making the engine's snapshot
+    double wait = 0;        // waiting for room in the writer's queue
+    double final_wait = 0;  // waiting for the last commit to be durable
+  };
+  const Times& times() const { return times_; }
 
  private:
-  PartnerRow row(std::size_t index, const std::string& id);
+  PartnerRow row(std::uint32_t index);
+  // The tag changes of one partner since the last commit.
+  void tag_changes(std::uint32_t index, bool marked, std::vector<TagChange>& out);
 
   std::unique_ptr<Store> store_;
+  DurableSink sink_;
   RuleChanges changes_;
   CommitEvery every_;
   Engine* engine_ = nullptr;
-  DurableSink* sink_ = nullptr;
   std::optional<std::string> program_text_;  // stored with the first commit
-  StringMap<std::vector<StoredTag>> tags_;   // every partner's tags: since when, by which rule
+  Times times_;
   std::uint64_t events_at_commit_ = 0;
   std::chrono::steady_clock::time_point commit_time_ = std::chrono::steady_clock::now();
 };

@@ -83,6 +83,14 @@ struct Engine::State : DurableState {
   std::array<std::vector<RuleId>, kMetrics> milestone_order;  // by (threshold, rule)
   std::array<std::vector<std::int64_t>, kMetrics> milestone_threshold;
   std::vector<RuleId> triggered;  // scratch: the rules one event triggers
+  bool tracking = false;           // track_changed_partners()
+  std::vector<std::uint64_t> changed;  // a bit per partner
+
+  void mark_changed(std::uint32_t n) {
+    std::size_t word = n / 64;
+    if (word >= changed.size()) changed.resize(std::max(word + 1, partners.size() / 64 + 1));
+    changed[word] |= std::uint64_t{1} << (n % 64);
+  }
 
   State(const Program& p, Sink& s) : program(p), sink(s) {
     stats.guard_errors.assign(p.rules.size(), 0);
@@ -171,6 +179,7 @@ struct Engine::State : DurableState {
     ChangeRecord r;
     r.time = ctx.record_time;
     r.partner = partners[n].id.view();
+    r.partner_index = n;
     r.action = action;
     r.tag = what;
     r.rule = rule_name(rule);
@@ -404,6 +413,7 @@ struct Engine::State : DurableState {
       std::uint32_t n = e.partner;
       if (partners[n].queued != e.deadline) continue;  // superseded by an earlier entry
       partners[n].queued = kNotQueued;
+      if (tracking) mark_changed(n);  // a timer's `add ... for` may extend an expiry
       Pending next;
       while (earliest(n, next) && next.deadline <= e.deadline) {
         Context ctx{nullptr, next.deadline, RecordCause::timer};
@@ -607,6 +617,7 @@ PushResult Engine::State::push(const Event& event, std::string* why, std::uint64
 
   // Step 2: state.
   if (n == PartnerIndex::kMissing) n = s.create(event, partner_hash);
+  if (s.tracking) s.mark_changed(n);
   std::int64_t before[kMetrics];
   for (std::size_t m = 0; m < kMetrics; ++m) before[m] = s.partners[n].raw(static_cast<Metric>(m));
   s.update_state(n, event, type, amount);
@@ -749,6 +760,21 @@ void Engine::advance_to(Seconds time) {
   s.has_clock = true;
   s.now = time;
   s.forget_ids();
+}
+
+void Engine::track_changed_partners() {
+  state_->tracking = true;
+}
+
+std::vector<std::uint32_t> Engine::take_changed_partners() {
+  std::vector<std::uint32_t> out;
+  std::vector<std::uint64_t>& bits = state_->changed;
+  for (std::size_t w = 0; w < bits.size(); ++w) {
+    for (std::uint64_t word = bits[w]; word != 0; word &= word - 1)
+      out.push_back(static_cast<std::uint32_t>(w * 64 + static_cast<std::size_t>(__builtin_ctzll(word))));
+    bits[w] = 0;
+  }
+  return out;
 }
 
 const EngineStats& Engine::stats() const {

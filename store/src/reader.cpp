@@ -29,13 +29,14 @@ struct StoreReader::Impl {
 
   void add_tags(std::vector<PartnerRow>& rows) {
     Stmt tags(db,
-              "SELECT tag, added_at, rule, expires_at FROM partner_tags WHERE partner = ? ORDER BY "
-              "position");
+              "SELECT tag, added_at, rule, expires_at, position FROM partner_tags WHERE partner = ? "
+              "ORDER BY position");
     for (PartnerRow& p : rows) {
       tags.bind(1, p.partner);
       while (tags.step())
         p.tags.push_back(
-            StoredTag{tags.text(0), tags.time(1).value_or(0), tags.text(2), tags.time(3)});
+            StoredTag{tags.text(0), tags.time(1).value_or(0), tags.text(2), tags.time(3),
+                      tags.integer(4)});
       tags.reset();
     }
   }
@@ -71,13 +72,13 @@ std::vector<PartnerRow> StoreReader::partners() const {
     std::unordered_map<std::string, std::size_t> index;
     for (std::size_t i = 0; i < rows.size(); ++i) index.emplace(rows[i].partner, i);
     Stmt t(impl_->db,
-           "SELECT partner, tag, added_at, rule, expires_at FROM partner_tags ORDER BY partner, "
-           "position");
+           "SELECT partner, tag, added_at, rule, expires_at, position FROM partner_tags ORDER BY "
+           "partner, position");
     while (t.step()) {
       auto it = index.find(t.text(0));
       if (it != index.end())
         rows[it->second].tags.push_back(
-            StoredTag{t.text(1), t.time(2).value_or(0), t.text(3), t.time(4)});
+            StoredTag{t.text(1), t.time(2).value_or(0), t.text(3), t.time(4), t.integer(5)});
     }
     return rows;
   });

@@ -13,9 +13,10 @@ namespace {
 
 constexpr const char* kFormat = "ptag store";
 
-// Version 1. The public tables (partners, partner_tags, records) are the
+// Version 2. The public tables (partners, partner_tags, records) are the
 // read-only interface of docs/store.md; the others are ptag's own. No index on
-// records and none on partners.position: each would halve the writer's speed.
+// records: it would halve the writer's speed. A partner's position is its
+// rowid, so that a commit updates metrics without touching an index.
 constexpr const char* kSchema = R"sql(
 CREATE TABLE meta (
   id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -42,8 +43,8 @@ CREATE TABLE input (
   out_length INTEGER NOT NULL
 );
 CREATE TABLE partners (
-  partner TEXT PRIMARY KEY,
-  position INTEGER NOT NULL,
+  partner TEXT NOT NULL UNIQUE,
+  position INTEGER PRIMARY KEY,
   signups INTEGER NOT NULL,
   customers INTEGER NOT NULL,
   revenue TEXT NOT NULL,
@@ -77,6 +78,32 @@ CREATE TABLE records (
   cause TEXT NOT NULL,
   event TEXT
 );
+)sql";
+
+// Version 1 keyed partners by their id (an index write for every metric
+// update); version 2 by position. Same columns, same order.
+constexpr const char* kFrom1To2 = R"sql(
+CREATE TABLE partners_2 (
+  partner TEXT NOT NULL UNIQUE,
+  position INTEGER PRIMARY KEY,
+  signups INTEGER NOT NULL,
+  customers INTEGER NOT NULL,
+  revenue TEXT NOT NULL,
+  sales INTEGER NOT NULL,
+  clicks INTEGER NOT NULL,
+  commissions TEXT NOT NULL,
+  revenue_micros INTEGER NOT NULL,
+  commissions_micros INTEGER NOT NULL,
+  joined_at TEXT,
+  last_activity TEXT,
+  last_referral TEXT
+);
+INSERT INTO partners_2 SELECT partner, position, signups, customers, revenue, sales, clicks,
+  commissions, revenue_micros, commissions_micros, joined_at, last_activity, last_referral
+  FROM partners;
+DROP TABLE partners;
+ALTER TABLE partners_2 RENAME TO partners;
+PRAGMA user_version = 2;
 )sql";
 
 std::string now_text() {
@@ -159,6 +186,24 @@ bool prepare_schema(Db& db, bool create, bool quick_check) {
         "{}: the file is corrupt (meta counts {} records, the records table ends at {})", path,
         last.integer(0), last.integer(1)));
   return false;
+}
+
+void migrate_schema(Db& db) {
+  std::int64_t v = 0;
+  {
+    Stmt version(db, "PRAGMA user_version");
+    version.step();
+    v = version.integer(0);
+  }
+  if (v != 1) return;
+  db.exec("BEGIN IMMEDIATE", "cannot migrate the store from schema version 1");
+  try {
+    db.exec(kFrom1To2, "cannot migrate the store from schema version 1");
+    db.exec("COMMIT", "cannot migrate the store from schema version 1");
+  } catch (...) {
+    db.try_exec("ROLLBACK");
+    throw;
+  }
 }
 
 StoreContents load_contents(Db& db) {

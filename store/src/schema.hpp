@@ -15,6 +15,9 @@ void check_file_header(const std::string& path);
 // Checks the schema of an open database; an empty one gets the schema when
 // `create` (returns true), else is refused. `quick_check` reads every page.
 bool prepare_schema(Db& db, bool create, bool quick_check);
+// Brings a store of an older schema version this build reads to the current
+// one (the writer does; readers read every version prepare_schema accepts).
+void migrate_schema(Db& db);
 
 // The last commit's meta, snapshot and input position, in one read transaction.
 StoreContents load_contents(Db& db);

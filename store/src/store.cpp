@@ -34,6 +34,52 @@ StoredRecord StoredRecord::from(const ChangeRecord& r) {
   return s;
 }
 
+void RecordBatch::push(Seconds time, std::string_view partner, RecordAction action,
+                       std::string_view tag, std::string_view rule, RecordCause cause,
+                       const std::string_view* event) {
+  auto length = [](std::string_view v) { return static_cast<std::uint32_t>(v.size()); };
+  Row row{time, text_.size(), length(partner), length(tag), length(rule),
+          event ? length(*event) : 0, action, cause, event != nullptr};
+  text_.append(partner).append(tag).append(rule);
+  if (event) text_.append(*event);
+  rows_.push_back(row);
+}
+
+void RecordBatch::add(const ChangeRecord& r) {
+  std::string_view event = r.event_id;
+  push(r.time, r.partner, r.action, r.tag, r.rule, r.cause_of(), r.has_event_id ? &event : nullptr);
+}
+
+void RecordBatch::add(const StoredRecord& r) {
+  std::string_view event = r.event ? std::string_view(*r.event) : std::string_view();
+  push(r.time, r.partner, r.action, r.tag, r.rule, r.cause, r.event ? &event : nullptr);
+}
+
+void RecordBatch::clear() {
+  text_.clear();
+  rows_.clear();
+}
+
+RecordBatch::View RecordBatch::operator[](std::size_t i) const {
+  const Row& row = rows_.at(i);
+  std::string_view text(text_);
+  std::size_t at = row.at;
+  auto next = [&](std::uint32_t n) {
+    std::string_view v = text.substr(at, n);
+    at += n;
+    return v;
+  };
+  View v;
+  v.time = row.time;
+  v.partner = next(row.partner);
+  v.tag = next(row.tag);
+  v.rule = next(row.rule);
+  if (row.has_event) v.event = next(row.event);
+  v.action = row.action;
+  v.cause = row.cause;
+  return v;
+}
+
 namespace {
 
 std::string folder_of(const std::string& path) {
@@ -99,7 +145,14 @@ struct Store::Impl {
   std::mutex m;
   std::condition_variable work;  // the writer waits for batches
   std::condition_variable done;  // callers wait for room or for durability
-  std::deque<StoreCommit> queue;
+  struct Item {
+    StoreCommit batch;
+    bool commit = true;  // false: records only (Store::append)
+  };
+  std::deque<Item> queue;
+  std::size_t queued_commits = 0;
+  bool open = false;          // the writer's: a transaction holds records not yet committed
+  std::int64_t pending = 0;   // the writer's: records written, committed or not
   bool busy = false;
   bool stop = false;
   std::optional<std::string> error;
@@ -107,7 +160,8 @@ struct Store::Impl {
   std::int64_t records = 0;  // the writer's: records durable (the next seq - 1)
   std::thread thread;
 
-  Stmt insert_record, upsert_partner, delete_tags, insert_tag, update_meta, put_snapshot, put_input;
+  Stmt insert_record, update_partner, insert_partner, delete_tag, put_tag, update_meta,
+      put_snapshot, put_input;
 
   ~Impl() {
     if (thread.joinable()) {
@@ -119,8 +173,8 @@ struct Store::Impl {
       thread.join();
     }
     // Statements first: the last one finalized closes the file (and checkpoints).
-    for (Stmt* st : {&insert_record, &upsert_partner, &delete_tags, &insert_tag, &update_meta,
-                     &put_snapshot, &put_input})
+    for (Stmt* st : {&insert_record, &update_partner, &insert_partner, &delete_tag, &put_tag,
+                     &update_meta, &put_snapshot, &put_input})
       *st = Stmt();
     db.close();
     if (lock_fd >= 0) ::close(lock_fd);
@@ -131,19 +185,22 @@ struct Store::Impl {
         Stmt(db,
              "INSERT INTO records (seq, time, partner, action, tag, name, rule, cause, event) "
              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    upsert_partner = Stmt(
+    // A partner's row is found by its position (the rowid): updating the
+    // metrics then touches no index.
+    update_partner = Stmt(
         db,
-        "INSERT INTO partners (partner, position, signups, customers, revenue, sales, clicks, "
-        "commissions, revenue_micros, commissions_micros, joined_at, last_activity, last_referral) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13) ON CONFLICT (partner) DO "
-        "UPDATE SET position = ?2, signups = ?3, customers = ?4, revenue = ?5, sales = ?6, "
-        "clicks = ?7, commissions = ?8, revenue_micros = ?9, commissions_micros = ?10, "
-        "joined_at = ?11, last_activity = ?12, last_referral = ?13");
-    delete_tags = Stmt(db, "DELETE FROM partner_tags WHERE partner = ?");
-    insert_tag =
-        Stmt(db,
-             "INSERT INTO partner_tags (partner, tag, position, added_at, rule, expires_at) "
-             "VALUES (?, ?, ?, ?, ?, ?)");
+        "UPDATE partners SET signups = ?2, customers = ?3, revenue = ?4, sales = ?5, clicks = ?6, "
+        "commissions = ?7, revenue_micros = ?8, commissions_micros = ?9, joined_at = ?10, "
+        "last_activity = ?11, last_referral = ?12 WHERE position = ?1");
+    insert_partner = Stmt(
+        db,
+        "INSERT INTO partners (position, signups, customers, revenue, sales, clicks, commissions, "
+        "revenue_micros, commissions_micros, joined_at, last_activity, last_referral, partner) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
+    delete_tag = Stmt(db, "DELETE FROM partner_tags WHERE partner = ? AND tag = ?");
+    put_tag = Stmt(db,
+                   "INSERT OR REPLACE INTO partner_tags (partner, tag, position, added_at, rule, "
+                   "expires_at) VALUES (?, ?, ?, ?, ?, ?)");
     update_meta =
         Stmt(db,
              "UPDATE meta SET program = coalesce(?1, program), clock = coalesce(?2, clock), "
@@ -162,85 +219,125 @@ struct Store::Impl {
     if (rc != SQLITE_DONE) fail(path, what, db.get(), rc);
   }
 
+  void bind_partner(Stmt& u, const PartnerRow& p) {
+    u.bind(1, p.position);
+    store_detail::bind_count(u, 2, p.signups);
+    store_detail::bind_count(u, 3, p.customers);
+    u.bind_copy(4, format_decimal(p.revenue));
+    store_detail::bind_count(u, 5, p.sales);
+    store_detail::bind_count(u, 6, p.clicks);
+    u.bind_copy(7, format_decimal(p.commissions));
+    u.bind(8, p.revenue);
+    u.bind(9, p.commissions);
+    u.bind_time(10, p.joined_at);
+    u.bind_time(11, p.last_activity);
+    u.bind_time(12, p.last_referral);
+  }
+
   void write_partner(const PartnerRow& p) {
-    Stmt& u = upsert_partner;
-    u.bind(1, p.partner);
-    u.bind(2, p.position);
-    store_detail::bind_count(u, 3, p.signups);
-    store_detail::bind_count(u, 4, p.customers);
-    u.bind_copy(5, format_decimal(p.revenue));
-    store_detail::bind_count(u, 6, p.sales);
-    store_detail::bind_count(u, 7, p.clicks);
-    u.bind_copy(8, format_decimal(p.commissions));
-    u.bind(9, p.revenue);
-    u.bind(10, p.commissions);
-    u.bind_time(11, p.joined_at);
-    u.bind_time(12, p.last_activity);
-    u.bind_time(13, p.last_referral);
-    step(u, "cannot write partner " + p.partner);
-    delete_tags.bind(1, p.partner);
-    step(delete_tags, "cannot write the tags of partner " + p.partner);
-    std::int64_t position = 0;
-    for (const StoredTag& t : p.tags) {
-      insert_tag.bind(1, p.partner);
-      insert_tag.bind(2, t.tag);
-      insert_tag.bind(3, position++);
-      insert_tag.bind_time(4, t.added_at);
-      insert_tag.bind(5, t.rule);
-      insert_tag.bind_time(6, t.expires_at);
-      step(insert_tag, "cannot write the tags of partner " + p.partner);
+    bind_partner(update_partner, p);
+    step(update_partner, "cannot write partner " + p.partner);
+    if (sqlite3_changes(db.get()) == 0) {
+      bind_partner(insert_partner, p);
+      insert_partner.bind(13, p.partner);
+      step(insert_partner, "cannot write partner " + p.partner);
     }
   }
 
-  // One transaction for the whole group: the last batch's state, every batch's rows.
-  void write(std::vector<StoreCommit>& group) {
-    db.exec("BEGIN IMMEDIATE", "cannot commit");
+  void write_tag(const TagChange& t) {
+    if (!t.present) {
+      delete_tag.bind(1, t.partner);
+      delete_tag.bind(2, t.tag);
+      step(delete_tag, "cannot write the tags of partner " + t.partner);
+      return;
+    }
+    Stmt& s = put_tag;
+    s.bind(1, t.partner);
+    s.bind(2, t.tag);
+    s.bind(3, t.order);
+    s.bind_time(4, t.added_at);
+    s.bind(5, t.rule);
+    s.bind_time(6, t.expires_at);
+    step(s, "cannot write the tags of partner " + t.partner);
+  }
+
+  void write_records(const RecordBatch& batch, std::int64_t& seq) {
+    Stmt& s = insert_record;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      RecordBatch::View r = batch[i];
+      s.bind(1, ++seq);
+      s.bind_time(2, r.time);
+      s.bind(3, r.partner);
+      s.bind(4, store_detail::action_text(r.action));
+      s.bind(r.action == RecordAction::emit ? 6 : 5, r.tag);
+      s.bind(7, r.rule);
+      s.bind(8, store_detail::cause_text(r.cause));
+      if (r.event) s.bind(9, *r.event);
+      step(s, "cannot write the records");
+    }
+  }
+
+  void write_state(const StoreCommit& last, const std::string* program, std::int64_t commits,
+                   std::int64_t seq) {
+    put_snapshot.bind_blob(1, last.snapshot);
+    step(put_snapshot, "cannot write the engine's state");
+    const InputPosition& in = last.input;
+    put_input.bind(1, in.path);
+    put_input.bind(2, in.fingerprint);
+    put_input.bind(3, in.offset);
+    put_input.bind(4, in.line);
+    put_input.bind(5, in.out_path);
+    put_input.bind(6, in.out_length);
+    step(put_input, "cannot write the input position");
+    Stmt& meta = update_meta;
+    if (program != nullptr) meta.bind(1, *program);
+    meta.bind_time(2, last.clock);
+    if (last.clock) meta.bind(3, *last.clock);
+    meta.bind(4, commits);
+    meta.bind(5, seq);
+    meta.bind_time(6, static_cast<Seconds>(std::time(nullptr)));
+    step(meta, "cannot commit");
+  }
+
+  // Records go into an open transaction as they come; a commit adds the
+  // partners, tags and state of its batch and ends it. When several commits
+  // wait, one transaction takes them all (the last one's state). Records
+  // queued after the group's last commit open the next transaction: they
+  // belong to the state after it.
+  void write(std::vector<Item>& group) {
+    std::size_t end = 0;  // items up to the last commit
+    for (std::size_t i = 0; i < group.size(); ++i)
+      if (group[i].commit) end = i + 1;
     try {
-      std::int64_t seq = records;
-      const std::string* program = nullptr;
-      for (StoreCommit& c : group) {
-        for (const StoredRecord& r : c.records) {
-          Stmt& s = insert_record;
-          s.bind(1, ++seq);
-          s.bind_time(2, r.time);
-          s.bind(3, r.partner);
-          s.bind(4, store_detail::action_text(r.action));
-          if (r.action == RecordAction::emit) {
-            s.bind(6, r.tag);
-          } else {
-            s.bind(5, r.tag);
-          }
-          s.bind(7, r.rule);
-          s.bind(8, store_detail::cause_text(r.cause));
-          if (r.event) s.bind(9, *r.event);
-          step(s, "cannot write the records");
+      std::int64_t seq = pending;
+      if (end > 0) {
+        if (!open) db.exec("BEGIN IMMEDIATE", "cannot commit");
+        open = true;
+        const std::string* program = nullptr;
+        std::int64_t commits = 0;
+        for (std::size_t i = 0; i < end; ++i) {
+          StoreCommit& c = group[i].batch;
+          write_records(c.records, seq);
+          for (const PartnerRow& p : c.partners) write_partner(p);
+          for (const TagChange& t : c.tags) write_tag(t);
+          if (c.program) program = &*c.program;
+          commits += group[i].commit;
         }
-        for (const PartnerRow& p : c.partners) write_partner(p);
-        if (c.program) program = &*c.program;
+        write_state(group[end - 1].batch, program, commits, seq);
+        db.exec("COMMIT", "cannot commit");
+        open = false;
+        records = pending = seq;
       }
-      StoreCommit& last = group.back();
-      put_snapshot.bind_blob(1, last.snapshot);
-      step(put_snapshot, "cannot write the engine's state");
-      const InputPosition& in = last.input;
-      put_input.bind(1, in.path);
-      put_input.bind(2, in.fingerprint);
-      put_input.bind(3, in.offset);
-      put_input.bind(4, in.line);
-      put_input.bind(5, in.out_path);
-      put_input.bind(6, in.out_length);
-      step(put_input, "cannot write the input position");
-      Stmt& meta = update_meta;
-      if (program != nullptr) meta.bind(1, *program);
-      meta.bind_time(2, last.clock);
-      if (last.clock) meta.bind(3, *last.clock);
-      meta.bind(4, static_cast<std::int64_t>(group.size()));
-      meta.bind(5, seq);
-      meta.bind_time(6, static_cast<Seconds>(std::time(nullptr)));
-      step(meta, "cannot commit");
-      db.exec("COMMIT", "cannot commit");
-      records = seq;
+      if (end < group.size()) {
+        if (!open) db.exec("BEGIN IMMEDIATE", "cannot commit");
+        open = true;
+        for (std::size_t i = end; i < group.size(); ++i) write_records(group[i].batch.records, seq);
+        pending = seq;
+      }
     } catch (...) {
       db.try_exec("ROLLBACK");
+      open = false;
+      pending = records;
       throw;
     }
   }
@@ -250,11 +347,12 @@ struct Store::Impl {
     for (;;) {
       work.wait(lock, [&] { return stop || !queue.empty(); });
       if (queue.empty()) return;  // stopping, nothing left
-      std::vector<StoreCommit> group;
+      std::vector<Item> group;
       while (!queue.empty()) {
         group.push_back(std::move(queue.front()));
         queue.pop_front();
       }
+      queued_commits = 0;
       busy = true;
       done.notify_all();  // room in the queue
       lock.unlock();
@@ -271,6 +369,7 @@ struct Store::Impl {
       if (failure) {
         if (!error) error = failure;
         queue.clear();  // nothing after a failed commit may be written
+        queued_commits = 0;
       }
       done.notify_all();
     }
@@ -303,8 +402,11 @@ std::unique_ptr<Store> Store::open(const std::string& path, const StoreOptions& 
   db.exec(
       options.sync == StoreSync::full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
       "cannot set the store's sync mode");
+  // The partners' pages stay in memory between commits (the default is 2 MB).
+  db.exec("PRAGMA cache_size = -65536", "cannot set the store's cache size");
+  store_detail::migrate_schema(db);
   impl->loaded = store_detail::load_contents(db);
-  impl->records = impl->loaded.records;
+  impl->records = impl->pending = impl->loaded.records;
   impl->durable.store(impl->records);
   impl->prepare();
   Impl* raw = impl.get();
@@ -325,9 +427,22 @@ std::int64_t Store::durable_records() const {
 void Store::commit(StoreCommit&& batch) {
   Impl& s = *impl_;
   std::unique_lock lock(s.m);
-  s.done.wait(lock, [&] { return s.error || s.queue.size() < s.options.max_queued; });
+  s.done.wait(lock, [&] { return s.error || s.queued_commits < s.options.max_queued; });
   if (s.error) throw StoreError(*s.error);
-  s.queue.push_back(std::move(batch));
+  s.queue.push_back({std::move(batch), true});
+  ++s.queued_commits;
+  s.work.notify_one();
+}
+
+void Store::append(RecordBatch&& records) {
+  Impl& s = *impl_;
+  std::unique_lock lock(s.m);
+  // A bound on records waiting for the writer, as for commits.
+  s.done.wait(lock, [&] { return s.error || s.queue.size() < s.options.max_queued * 16; });
+  if (s.error) throw StoreError(*s.error);
+  StoreCommit item;
+  item.records = std::move(records);
+  s.queue.push_back({std::move(item), false});
   s.work.notify_one();
 }
 

@@ -166,6 +166,13 @@ class Engine {
   // is true at the clock. Any other program: std::invalid_argument.
   std::vector<std::size_t> segment(const Program& segment) const;
 
+  // For stores that write only what changed: once started, the engine notes
+  // every partner an applied event reached; take_changed_partners() returns
+  // them (indexes, ascending) and starts over. Partners changed by timers
+  // alone are those of the records.
+  void track_changed_partners();
+  std::vector<std::uint32_t> take_changed_partners();
+
  private:
   struct State;
   std::unique_ptr<State> state_;

@@ -33,6 +33,8 @@ struct ChangeRecord {
   // The engine sets both `timer` and `cause`; a record made by hand with only
   // `timer` set still reads as a timer's.
   RecordCause cause = RecordCause::event;
+  // The partner's number in the engine (order of first appearance).
+  std::uint32_t partner_index = 0;
   RecordCause cause_of() const {
     if (cause != RecordCause::event) return cause;
     return timer ? RecordCause::timer : RecordCause::event;

@@ -16,7 +16,7 @@
 namespace ptag {
 
 // SQLite's `PRAGMA user_version` of the stores this build writes.
-inline constexpr int kStoreSchemaVersion = 1;
+inline constexpr int kStoreSchemaVersion = 2;
 
 // Every refusal and failure; what() names the file.
 class StoreError : public std::runtime_error {
@@ -50,11 +50,47 @@ struct StoredRecord {
   friend bool operator==(const StoredRecord&, const StoredRecord&) = default;
 };
 
+// Records for the writer thread, packed in one buffer: a commit of 100,000
+// records is a few allocations instead of half a million strings.
+class RecordBatch {
+ public:
+  void add(const ChangeRecord& r);
+  void add(const StoredRecord& r);
+  std::size_t size() const { return rows_.size(); }
+  bool empty() const { return rows_.empty(); }
+  void clear();
+
+  // One record; the views live as long as the batch.
+  struct View {
+    Seconds time = 0;
+    std::string_view partner, tag, rule;
+    std::optional<std::string_view> event;
+    RecordAction action = RecordAction::add;
+    RecordCause cause = RecordCause::event;
+  };
+  View operator[](std::size_t i) const;
+
+ private:
+  struct Row {
+    Seconds time;
+    std::size_t at;  // partner, tag, rule and event id follow each other in text_
+    std::uint32_t partner, tag, rule, event;
+    RecordAction action;
+    RecordCause cause;
+    bool has_event;
+  };
+  void push(Seconds time, std::string_view partner, RecordAction action, std::string_view tag,
+            std::string_view rule, RecordCause cause, const std::string_view* event);
+  std::string text_;
+  std::vector<Row> rows_;
+};
+
 struct StoredTag {
   std::string tag;
   Seconds added_at = 0;
   std::string rule;  // the rule that added it
   std::optional<Seconds> expires_at;
+  std::int64_t order = 0;  // `partner_tags.position`: orders a partner's tags by when added
   friend bool operator==(const StoredTag&, const StoredTag&) = default;
 };
 
@@ -72,8 +108,21 @@ struct PartnerRow {
   std::optional<Seconds> joined_at;
   std::optional<Seconds> last_activity;
   std::optional<Seconds> last_referral;
-  std::vector<StoredTag> tags;  // current tags, in the order they were added
+  std::vector<StoredTag> tags;  // current tags, in the order they were added (reading only)
   friend bool operator==(const PartnerRow&, const PartnerRow&) = default;
+};
+
+// A partner gained (or re-gained, or got a new expiry for) a tag, or lost it.
+struct TagChange {
+  std::string partner;
+  std::string tag;
+  bool present = true;  // false: the partner no longer has it
+  Seconds added_at = 0;
+  std::string rule;
+  std::optional<Seconds> expires_at;
+  // Orders a partner's tags by when they were added (`partner_tags.position`).
+  std::int64_t order = 0;
+  friend bool operator==(const TagChange&, const TagChange&) = default;
 };
 
 // Where the committed state stands in its run's input and output.
@@ -89,8 +138,9 @@ struct InputPosition {
 
 // One batch, handed over whole (owned data: the writer thread keeps it).
 struct StoreCommit {
-  std::vector<StoredRecord> records;  // new since the last commit, in output order
-  std::vector<PartnerRow> partners;   // the partners that changed, as they are now
+  RecordBatch records;                // new since the last commit, in output order
+  std::vector<PartnerRow> partners;   // the partners that changed, as they are now (no tags)
+  std::vector<TagChange> tags;        // what changed in `partner_tags`, in order
   std::string snapshot;               // the engine's state
   InputPosition input;
   std::optional<Seconds> clock;
@@ -126,6 +176,10 @@ class Store {
   // `max_queued` batches wait. Throws StoreError once a commit has failed
   // (nothing after a failed commit is written).
   void commit(StoreCommit&& batch);
+  // Queues records ahead of the commit they belong to, so that the writer
+  // thread stores them while the engine goes on; they are durable (and
+  // visible) with the next commit() only, and lost with a crash before it.
+  void append(RecordBatch&& records);
   // Waits until every queued batch is durable; throws the first error.
   void flush();
   // Records durable so far (the `records` table's row count).

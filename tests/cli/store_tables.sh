@@ -1,0 +1,79 @@
+# The store's public tables after many commits equal those after one: a
+# commit writes only what changed (partner rows, tag differences), and that
+# must add up to the whole. Also: an expiry moved without a record, and a
+# store of schema version 1 migrated and continued.
+# Usage: store_tables.sh PTAG WORK PTAG_GEN SOURCE_DIR
+source "$(dirname "$0")/lib.sh"
+PTAG_GEN=$3
+SRC=$4
+
+tables() {
+  sqlite3 "$1" "SELECT * FROM partners ORDER BY position" \
+    "SELECT partner, tag, added_at, rule, coalesce(expires_at, '-') FROM partner_tags ORDER BY partner, position" \
+    "SELECT count(*), max(seq) FROM records"
+}
+
+# 1. Generated rules (expiring tags, timers, milestones) over a generated
+# workload: a commit every 300 lines against one commit at the end.
+"$PTAG_GEN" events --partners 400 --events 30000 --seed 21 >gen.jsonl
+"$PTAG_GEN" rules --rules 60 --seed 21 >gen.ptag
+grep -q ' for [0-9]' gen.ptag || fail "the generated rules have no expiring tag"
+run run gen.ptag --events gen.jsonl --state many.db --commit-every 300 --out many.jsonl --tags-out many-tags.jsonl
+expect_status 0 "many commits"
+expect_err "[0-9]+ lines read"
+run run gen.ptag --events gen.jsonl --state one.db --commit-every 100000000 --out one.jsonl --tags-out one-tags.jsonl
+expect_status 0 "one commit"
+cmp -s many.jsonl one.jsonl || fail "the records differ with the commit interval"
+[ "$(sqlite3 many.db 'SELECT commits FROM meta')" -gt 50 ] || fail "the run did not commit often"
+tables many.db >many.tables
+tables one.db >one.tables
+cmp -s many.tables one.tables || fail "the public tables differ between many commits and one: $(diff many.tables one.tables | head -5)"
+[ "$(wc -l <one.tables)" -gt 400 ] || fail "the tables are nearly empty"
+run tags --state many.db
+[ "$out" = "$(cat many-tags.jsonl)" ] || fail "ptag tags differs from --tags-out after many commits"
+
+# 2. Re-adding an expiring tag moves its expiry without a record: the next
+# commit still writes it.
+cat >hot.ptag <<'EOF'
+on click add "Hot" for 7d
+EOF
+cat >hot1.jsonl <<'EOF'
+{"type":"click","partner":"p1","time":"2026-03-01T00:00:00Z"}
+EOF
+cat >hot2.jsonl <<'EOF'
+{"type":"click","partner":"p1","time":"2026-03-03T00:00:00Z"}
+EOF
+run run hot.ptag --events hot1.jsonl --state hot.db --out /dev/null
+expect_status 0
+[ "$(sqlite3 hot.db "SELECT expires_at FROM partner_tags WHERE partner = 'p1'")" = "2026-03-08T00:00:00Z" ] ||
+  fail "the first expiry"
+run run hot.ptag --events hot2.jsonl --state hot.db --out hot2.out
+expect_status 0
+[ ! -s hot2.out ] || fail "re-adding an expiring tag wrote a record"
+[ "$(sqlite3 hot.db "SELECT expires_at FROM partner_tags WHERE partner = 'p1'")" = "2026-03-10T00:00:00Z" ] ||
+  fail "the moved expiry is not in partner_tags"
+[ "$(sqlite3 hot.db "SELECT last_activity FROM partners WHERE partner = 'p1'")" = "2026-03-03T00:00:00Z" ] ||
+  fail "the partner row is not updated"
+
+# 3. A store of schema version 1 (as ptag 0.1 wrote it, from 40 events) is
+# migrated on its next run and continues like one run over all 80 events.
+D=$SRC/tests/data/store
+cp "$SRC/examples/onboarding.ptag" "$SRC/examples/tiers.ptag" .
+sqlite3 v1.db <"$D/schema1.sql"
+[ "$(sqlite3 v1.db 'PRAGMA user_version')" = 1 ] || fail "the fixture is not schema version 1"
+run tags --state v1.db
+expect_status 0 "a reader reads version 1"
+cat "$D/schema1-events.jsonl" "$D/schema1-more.jsonl" >all80.jsonl
+run run onboarding.ptag tiers.ptag --events all80.jsonl --out all80.out --tags-out all80-tags.jsonl
+expect_status 0
+run run onboarding.ptag tiers.ptag --events "$D/schema1-more.jsonl" --state v1.db --out more.out --tags-out more-tags.jsonl
+expect_status 0 "continuing a version 1 store"
+[ "$(sqlite3 v1.db 'PRAGMA user_version')" = 2 ] || fail "the store was not migrated to version 2"
+cmp -s more-tags.jsonl all80-tags.jsonl || fail "the migrated store's final tags differ from one run's"
+tail -n "$(wc -l <more.out)" all80.out | cmp -s - more.out || fail "the migrated store's new records differ from one run's"
+[ "$(sqlite3 v1.db 'SELECT count(*) FROM records')" = "$(wc -l <all80.out)" ] || fail "records lost in the migration"
+run tags --state v1.db
+[ "$out" = "$(cat all80-tags.jsonl)" ] || fail "ptag tags on the migrated store"
+sqlite3 v1.db "PRAGMA integrity_check" | grep -qx ok || fail "the migrated store is not intact"
+
+finish
