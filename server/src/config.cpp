@@ -186,7 +186,7 @@ struct Checker {
     config.port = port;
   }
 
-  void webhook(const toml::table& table, std::size_t index, ServeConfig& config) {
+  void webhook(const toml::table& table, ServeConfig& config) {
     check_keys(table, {"name", "url", "secret", "actions", "tags", "retry", "timeout"}, " in [[webhooks]]");
     WebhookConfig hook;
     hook.place = place(table.source());
@@ -307,7 +307,6 @@ struct Checker {
       if (d) hook.timeout = *d;
       else ok = false;
     }
-    (void)index;
     if (ok) config.webhooks.push_back(std::move(hook));
   }
 
@@ -599,7 +598,7 @@ ConfigResult parse_config(std::string_view text, std::string_view file) {
       else fn(*t, i);
     }
   };
-  each_table("webhooks", [&](const toml::table& t, std::size_t i) { check.webhook(t, i, config); });
+  each_table("webhooks", [&](const toml::table& t, std::size_t) { check.webhook(t, config); });
   each_table("sources", [&](const toml::table& t, std::size_t) { check.source(t, config); });
 
   std::map<std::string, const ConfigPlace*> names;
