@@ -1,0 +1,366 @@
+#include "sources.hpp"
+
+#include <simdjson.h>
+
+#include <cctype>
+#include <charconv>
+#include <vector>
+
+#include "ptag/decimal.hpp"
+#include "ptag/text.hpp"
+#include "signature.hpp"
+
+namespace ptag::serve {
+namespace js = simdjson::ondemand;
+
+namespace {
+
+// The body as a small tree; numbers keep their exact text.
+struct Json {
+  enum class Kind : std::uint8_t { null, boolean, number, string, object, array } kind = Kind::null;
+  std::string text;  // a string's unescaped value, a number's JSON text, "true" / "false"
+  std::vector<std::pair<std::string, Json>> members;
+  std::vector<Json> items;
+};
+
+// JSON's number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
+bool is_json_number(std::string_view s) {
+  std::size_t i = 0;
+  auto digits = [&] {
+    std::size_t start = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return i > start;
+  };
+  if (i < s.size() && s[i] == '-') ++i;
+  if (i < s.size() && s[i] == '0') ++i;
+  else if (!digits()) return false;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    if (!digits()) return false;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    if (!digits()) return false;
+  }
+  return i == s.size();
+}
+
+bool read_value(js::value value, Json& out);
+
+bool read_object(js::object object, Json& out) {
+  out.kind = Json::Kind::object;
+  for (auto member : object) {
+    js::field field;
+    std::string_view key;
+    if (std::move(member).get(field) || field.unescaped_key().get(key)) return false;
+    Json child;
+    if (!read_value(field.value(), child)) return false;
+    out.members.emplace_back(std::string(key), std::move(child));
+  }
+  return true;
+}
+
+bool read_value(js::value value, Json& out) {
+  js::json_type type;
+  if (value.type().get(type)) return false;
+  switch (type) {
+    case js::json_type::object: {
+      js::object object;
+      return !value.get_object().get(object) && read_object(object, out);
+    }
+    case js::json_type::array: {
+      js::array array;
+      if (value.get_array().get(array)) return false;
+      out.kind = Json::Kind::array;
+      for (auto item : array) {
+        js::value v;
+        if (std::move(item).get(v)) return false;
+        out.items.emplace_back();
+        if (!read_value(v, out.items.back())) return false;
+      }
+      return true;
+    }
+    case js::json_type::number: {
+      std::string_view raw = value.raw_json_token();
+      while (!raw.empty() && std::isspace(static_cast<unsigned char>(raw.back()))) raw.remove_suffix(1);
+      if (!is_json_number(raw)) return false;
+      out.kind = Json::Kind::number;
+      out.text = raw;
+      return true;
+    }
+    case js::json_type::string: {
+      std::string_view s;
+      if (value.get_string().get(s)) return false;
+      out.kind = Json::Kind::string;
+      out.text = s;
+      return true;
+    }
+    case js::json_type::boolean: {
+      bool b = false;
+      if (value.get_bool().get(b)) return false;
+      out.kind = Json::Kind::boolean;
+      out.text = b ? "true" : "false";
+      return true;
+    }
+    case js::json_type::null: {
+      bool is_null = false;
+      if (value.is_null().get(is_null) || !is_null) return false;
+      out.kind = Json::Kind::null;
+      return true;
+    }
+  }
+  return false;
+}
+
+// Empty optional: not valid JSON, or not an object.
+std::optional<Json> parse_body(std::string_view body, std::string& why) {
+  simdjson::padded_string padded(body);
+  js::parser parser;
+  js::document doc;
+  js::object object;
+  Json root;
+  if (parser.iterate(padded).get(doc)) {
+    why = "the body is not valid JSON";
+    return std::nullopt;
+  }
+  js::json_type type;
+  if (doc.type().get(type)) {
+    why = "the body is not valid JSON";
+    return std::nullopt;
+  }
+  if (type != js::json_type::object) {
+    simdjson::dom::parser whole;  // on demand, only the first token was read
+    why = whole.parse(padded).error() ? "the body is not valid JSON" : "the body is not a JSON object";
+    return std::nullopt;
+  }
+  const char* rest = nullptr;
+  // A location left after the object means tokens after it.
+  if (doc.get_object().get(object) || !read_object(object, root) || !doc.current_location().get(rest)) {
+    why = "the body is not valid JSON";
+    return std::nullopt;
+  }
+  return root;
+}
+
+const Json* at_path(const Json& root, std::string_view path) {
+  const Json* node = &root;
+  while (node) {
+    std::size_t dot = path.find('.');
+    std::string_view segment = path.substr(0, dot);
+    const Json* next = nullptr;
+    if (node->kind == Json::Kind::object) {
+      for (const auto& [key, value] : node->members) {
+        if (key == segment) next = &value;  // the last of a repeated key wins, as in events
+      }
+    } else if (node->kind == Json::Kind::array) {
+      std::size_t index = 0;
+      auto [end, ec] = std::from_chars(segment.data(), segment.data() + segment.size(), index);
+      if (ec == std::errc{} && end == segment.data() + segment.size() && index < node->items.size()) {
+        next = &node->items[index];
+      }
+    }
+    node = next;
+    if (dot == std::string_view::npos) break;
+    path.remove_prefix(dot + 1);
+  }
+  return node;
+}
+
+// A value found by a field's paths: from the body, or a header's text.
+struct Found {
+  const Json* json = nullptr;
+  std::string header;
+  bool from_header = false;
+  std::string_view path;  // which path gave it
+  explicit operator bool() const { return json || from_header; }
+};
+
+Found find(const FieldPath& field, const Json& root, const WebhookRequest& request) {
+  for (const std::string& p : field.paths) {
+    if (p.starts_with("header:")) {
+      std::string_view value = request.header ? request.header(std::string_view(p).substr(7)) : std::string_view{};
+      if (!value.empty()) return {nullptr, std::string(value), true, p};
+    } else if (const Json* j = at_path(root, p); j && j->kind != Json::Kind::null) {
+      return {j, {}, false, p};
+    }
+  }
+  return {};
+}
+
+// A string, or a number's text (platforms send numeric ids).
+std::optional<std::string> id_text(const Found& f) {
+  if (f.from_header) return f.header;
+  if (f.json->kind == Json::Kind::string || f.json->kind == Json::Kind::number) return f.json->text;
+  return std::nullopt;
+}
+
+std::string list(const FieldPath& field) {
+  std::string out;
+  for (const std::string& p : field.paths) out += (out.empty() ? "" : " or ") + json_quote(p);
+  return out;
+}
+
+}  // namespace
+
+std::optional<std::string> cents_to_major(std::string_view cents) {
+  bool negative = !cents.empty() && cents.front() == '-';
+  std::string_view digits = cents.substr(negative ? 1 : 0);
+  if (digits.empty() || digits.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+  std::size_t first = digits.find_first_not_of('0');
+  std::string whole = first == std::string_view::npos ? "" : std::string(digits.substr(first));
+  while (whole.size() < 3) whole.insert(whole.begin(), '0');
+  std::string out = negative ? "-" : "";
+  out += whole.substr(0, whole.size() - 2);
+  out += '.';
+  out += whole.substr(whole.size() - 2);
+  return out;
+}
+
+std::string authenticate(const SourceConfig& source, const WebhookRequest& request, Seconds tolerance) {
+  auto header = [&](std::string_view name) {
+    return request.header ? request.header(name) : std::string_view{};
+  };
+  switch (source.scheme) {
+    case SourceScheme::hmac_hex: {
+      std::string_view signature = header(source.signature_header);
+      if (signature.empty()) return "the " + source.signature_header + " header is missing";
+      return verify_hex_hmac(source.secret, request.body, signature)
+                 ? std::string{}
+                 : "the " + source.signature_header + " header does not match the body";
+    }
+    case SourceScheme::standard_webhooks: {
+      // Svix, which sends Tolt's webhooks, names the same headers svix-*.
+      bool svix = header("webhook-id").empty() && !header("svix-id").empty();
+      std::string prefix = svix ? "svix-" : "webhook-";
+      std::optional<std::string> key = whsec_key(source.secret);
+      if (!key) return "the source's secret is not a whsec_ secret";
+      return verify_standard(*key, header(prefix + "id"), header(prefix + "timestamp"), header(prefix + "signature"),
+                             request.body, request.now, tolerance);
+    }
+    case SourceScheme::token: {
+      std::string_view given = header(source.signature_header);
+      if (given.starts_with("Bearer ")) given.remove_prefix(7);
+      if (given.empty()) given = request.token_param;
+      if (given.empty()) return "no token: send it in the " + source.signature_header + " header or as ?token=";
+      return constant_time_equal(given, source.secret) ? std::string{} : "the token is wrong";
+    }
+  }
+  return "unknown scheme";
+}
+
+MappedEvent map_webhook(const SourceConfig& source, const WebhookRequest& request) {
+  MappedEvent out;
+  auto bad = [&](std::string reason) {
+    out.status = MappedEvent::Status::bad;
+    out.reason = std::move(reason);
+    return out;
+  };
+  std::string why;
+  std::optional<Json> root = parse_body(request.body, why);
+  if (!root) return bad(why);
+
+  auto type_field = source.fields.find("type");
+  Found type = type_field == source.fields.end() ? Found{} : find(type_field->second, *root, request);
+  if (!type) return bad("the event type is missing (fields.type: " + list(type_field->second) + ")");
+  if (type.json && type.json->kind != Json::Kind::string) return bad("the event type (" + std::string(type.path) +
+                                                                     ") is not a string");
+  out.platform_type = type.from_header ? type.header : type.json->text;
+  if (out.platform_type.empty()) return bad("the event type (" + std::string(type.path) + ") is empty");
+
+  // The fields for this type: the source's, with the type's own on top.
+  std::string event_type = out.platform_type;
+  std::map<std::string, FieldPath, std::less<>> fields = source.fields;
+  if (!source.types.empty()) {
+    auto mapping = source.types.find(out.platform_type);
+    if (mapping == source.types.end()) {
+      out.status = MappedEvent::Status::ignored;
+      out.reason = "event type " + json_quote(out.platform_type) + " is not mapped by source " +
+                   json_quote(source.name) + " (add it to its types, or stop the platform sending it)";
+      return out;
+    }
+    event_type = mapping->second.type;
+    for (const auto& [key, path] : mapping->second.fields) fields[key] = path;
+  }
+
+  std::string line = "{";
+  if (auto f = fields.find("id"); f != fields.end()) {
+    if (Found id = find(f->second, *root, request)) {
+      std::optional<std::string> text = id_text(id);
+      if (!text || text->empty()) return bad("the event id (" + std::string(id.path) + ") is not a string or a number");
+      line += R"("id":)";
+      // Prefixed: platforms reuse an object's id across its events (a sale and its refund).
+      append_json_quoted(line, source.name + ":" + out.platform_type + ":" + *text);
+      line += ',';
+    }
+  }
+  line += R"("type":)";
+  append_json_quoted(line, event_type);
+
+  Found partner = find(fields.at("partner"), *root, request);
+  if (!partner) return bad("the partner is missing (fields.partner: " + list(fields.at("partner")) + ")");
+  std::optional<std::string> partner_id = id_text(partner);
+  if (!partner_id) return bad("the partner (" + std::string(partner.path) + ") is not a string or a number");
+  line += R"(,"partner":)";
+  append_json_quoted(line, *partner_id);
+
+  line += R"(,"time":)";
+  Found time = fields.count("time") ? find(fields.at("time"), *root, request) : Found{};
+  if (time && time.from_header) {
+    append_json_quoted(line, time.header);
+  } else if (time && (time.json->kind == Json::Kind::string || time.json->kind == Json::Kind::number)) {
+    // As given: the event reader checks and explains it.
+    if (time.json->kind == Json::Kind::string) append_json_quoted(line, time.json->text);
+    else line += time.json->text;
+  } else if (time) {
+    return bad("the time (" + std::string(time.path) + ") is not a string or a number");
+  } else if (source.time_fallback) {
+    line += std::to_string(request.now);
+  } else {
+    return bad("the time is missing (fields.time: " + list(fields.at("time")) + ")");
+  }
+
+  std::string data;
+  for (const auto& [name, path] : fields) {
+    if (name == "id" || name == "type" || name == "partner" || name == "time") continue;
+    Found value = find(path, *root, request);
+    if (!value) continue;
+    std::string text;
+    if (name == "amount") {
+      std::string_view given = value.from_header ? std::string_view(value.header) : std::string_view(value.json->text);
+      bool numeric = value.from_header || value.json->kind == Json::Kind::string ||
+                     value.json->kind == Json::Kind::number;
+      if (!numeric) return bad("the amount (" + std::string(value.path) + ") is not a number");
+      if (source.amount_unit == AmountUnit::cents) {
+        std::optional<std::string> major = cents_to_major(given);
+        if (!major) return bad("the amount (" + std::string(value.path) + ") is not whole cents: " + json_quote(given));
+        text = *major;
+      } else if (value.json && value.json->kind == Json::Kind::number) {
+        text = given;  // as written: the reader rounds, range-checks and explains it
+      } else if (std::optional<std::int64_t> exact = parse_decimal(given)) {
+        text = format_decimal(*exact);  // a number in a string, as some platforms send it
+      } else {
+        return bad("the amount (" + std::string(value.path) + ") is not a number: " + json_quote(given));
+      }
+    } else if (value.from_header || value.json->kind == Json::Kind::string ||
+               (name == "customer" && value.json->kind == Json::Kind::number)) {
+      // A numeric customer id as text: only text customers count (docs/events.md).
+      append_json_quoted(text, value.from_header ? value.header : value.json->text);
+    } else if (value.json->kind == Json::Kind::number || value.json->kind == Json::Kind::boolean) {
+      text = value.json->text;
+    } else {
+      continue;  // objects and arrays are not data fields (docs/events.md)
+    }
+    data += data.empty() ? "" : ",";
+    append_json_quoted(data, name);
+    data += ':';
+    data += text;
+  }
+  if (!data.empty()) line += R"(,"data":{)" + data + "}";
+  line += '}';
+  out.status = MappedEvent::Status::event;
+  out.line = std::move(line);
+  return out;
+}
+
+}  // namespace ptag::serve

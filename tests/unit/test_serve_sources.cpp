@@ -1,0 +1,412 @@
+// Platform webhooks as events: authentication per scheme, field paths, the
+// presets with their test payloads (tests/data/webhooks), amounts in cents.
+// Every mapped line is read back with the JSONL reader of `ptag run`.
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "ptag/event_source.hpp"
+#include "signature.hpp"
+#include "sources.hpp"
+
+using namespace ptag::serve;
+using ptag::Seconds;
+
+namespace {
+
+std::string read_file(const std::string& name) {
+  std::ifstream in(std::string(PTAG_SOURCE_DIR) + "/tests/data/webhooks/" + name, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  REQUIRE(!s.str().empty());
+  return s.str();
+}
+
+// An event as the JSONL reader sees it; data numbers in millionths.
+struct Read {
+  std::string error;
+  std::string id, type, partner;
+  bool has_id = false;
+  Seconds time = 0;
+  std::map<std::string, std::string> text;
+  std::map<std::string, std::int64_t> number;
+};
+
+Read read_back(const std::string& line) {
+  std::string input = line + "\n";
+  std::FILE* f = fmemopen(input.data(), input.size(), "r");
+  REQUIRE(f);
+  Read r;
+  {
+    ptag::JsonlSource source(f);
+    ptag::Event e;
+    ptag::EventSource::Status status = source.next(e, r.error);
+    if (status == ptag::EventSource::Status::event) {
+      r.id = e.id, r.type = e.type, r.partner = e.partner, r.has_id = e.has_id, r.time = e.time;
+      for (const ptag::Field& field : e.data) {
+        if (field.value.kind == ptag::Value::Kind::text) r.text[std::string(field.name)] = field.value.text;
+        else r.number[std::string(field.name)] = field.value.number;
+      }
+    } else if (r.error.empty()) {
+      r.error = "no event";
+    }
+  }
+  std::fclose(f);
+  return r;
+}
+
+struct Request {
+  std::string body;
+  std::map<std::string, std::string> headers;  // lowercase names
+  std::string token;
+  Seconds now = 1772360100;  // 2026-03-01T10:15:00Z
+
+  WebhookRequest view() const {
+    WebhookRequest r;
+    r.body = body;
+    r.header = [this](std::string_view name) -> std::string_view {
+      std::string lower(name);
+      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      auto it = headers.find(lower);
+      return it == headers.end() ? std::string_view{} : std::string_view(it->second);
+    };
+    r.token_param = token;
+    r.now = now;
+    return r;
+  }
+};
+
+SourceConfig custom_source() {
+  ConfigResult c = parse_config(R"([[sources]]
+kind = "custom"
+path = "/v1/webhooks/shop"
+secret = "shop-secret"
+signature_header = "X-Signature"
+fields = { type = "event", partner = "data.partner.id", time = "created_at", id = "data.id", amount = "data.amount", customer = "data.customer.id", country = "data.partner.country", vip = "data.partner.vip" }
+types = { "partner.created" = "join", "transaction.created" = "sale", "transaction.deleted" = "refund" }
+)",
+                                "shop.toml");
+  REQUIRE(c.config);
+  return c.config->sources.at(0);
+}
+
+SourceConfig preset_source(std::string_view kind, std::string_view secret) {
+  ConfigResult c = parse_config("[[sources]]\nkind = \"" + std::string(kind) + "\"\npath = \"/v1/webhooks/" +
+                                    std::string(kind) + "\"\nsecret = \"" + std::string(secret) + "\"\n",
+                                "preset.toml");
+  REQUIRE(c.config);
+  return c.config->sources.at(0);
+}
+
+MappedEvent map(const SourceConfig& s, const std::string& body) {
+  Request r;
+  r.body = body;
+  return map_webhook(s, r.view());
+}
+
+}  // namespace
+
+TEST_CASE("cents become an exact major-unit decimal") {
+  CHECK(cents_to_major("12990") == "129.90");
+  CHECK(cents_to_major("5") == "0.05");
+  CHECK(cents_to_major("0") == "0.00");
+  CHECK(cents_to_major("100") == "1.00");
+  CHECK(cents_to_major("007") == "0.07");
+  CHECK(cents_to_major("-250") == "-2.50");
+  CHECK(cents_to_major("922337203685477580700") == "9223372036854775807.00");  // no overflow: text only
+  CHECK_FALSE(cents_to_major("12.5"));
+  CHECK_FALSE(cents_to_major(""));
+  CHECK_FALSE(cents_to_major("-"));
+  CHECK_FALSE(cents_to_major("1e3"));
+}
+
+TEST_CASE("custom source: hex HMAC of the raw body") {
+  SourceConfig s = custom_source();
+  Request r;
+  r.body = R"({"event":"transaction.created"})";
+  CHECK(authenticate(s, r.view()) == "the X-Signature header is missing");
+  r.headers["x-signature"] = hex_encode(hmac_sha256("shop-secret", r.body));
+  CHECK(authenticate(s, r.view()).empty());
+  r.headers["x-signature"] = "sha256=" + hex_encode(hmac_sha256("shop-secret", r.body));
+  CHECK(authenticate(s, r.view()).empty());
+  r.body += " ";  // the raw bytes are signed, not the JSON they mean
+  CHECK(authenticate(s, r.view()) == "the X-Signature header does not match the body");
+  r.headers["x-signature"] = "not hex";
+  CHECK(authenticate(s, r.view()) == "the X-Signature header does not match the body");
+}
+
+TEST_CASE("custom source: field paths onto an event line") {
+  SourceConfig s = custom_source();
+  MappedEvent m = map(s, R"({"event":"transaction.created","created_at":"2026-03-01T10:15:00Z",
+    "data":{"id":"t-1","amount":129.90,"customer":{"id":"c-9"},"partner":{"id":"p-42","country":"DE","vip":true,"tags":["a"]}}})");
+  REQUIRE(m.status == MappedEvent::Status::event);
+  CHECK(m.platform_type == "transaction.created");
+  CHECK(m.line ==
+        R"({"id":"shop:transaction.created:t-1","type":"sale","partner":"p-42","time":"2026-03-01T10:15:00Z","data":{"amount":129.90,"country":"DE","customer":"c-9","vip":true}})");
+  Read e = read_back(m.line);
+  REQUIRE(e.error.empty());
+  CHECK(e.type == "sale");
+  CHECK(e.partner == "p-42");
+  CHECK(e.id == "shop:transaction.created:t-1");
+  CHECK(e.time == 1772360100);
+  CHECK(e.number.at("amount") == 129'900'000);
+  CHECK(e.text.at("customer") == "c-9");
+  CHECK(e.text.at("country") == "DE");
+  CHECK(e.number.at("vip") == 1);
+}
+
+TEST_CASE("custom source: a sale and its refund share an object id but not an event id") {
+  SourceConfig s = custom_source();
+  MappedEvent sale = map(s, R"({"event":"transaction.created","created_at":1772360100,"data":{"id":7,"amount":10,"partner":{"id":42}}})");
+  MappedEvent refund = map(s, R"({"event":"transaction.deleted","created_at":1772360200,"data":{"id":7,"amount":10,"partner":{"id":42}}})");
+  REQUIRE(sale.status == MappedEvent::Status::event);
+  REQUIRE(refund.status == MappedEvent::Status::event);
+  Read a = read_back(sale.line), b = read_back(refund.line);
+  CHECK(a.id == "shop:transaction.created:7");
+  CHECK(b.id == "shop:transaction.deleted:7");
+  CHECK(a.partner == "42");  // numeric ids become text
+  CHECK(b.type == "refund");
+  CHECK(b.time == 1772360200);
+}
+
+TEST_CASE("custom source: what is not an event gets a reason, never a crash") {
+  SourceConfig s = custom_source();
+  auto reason = [&](const std::string& body) {
+    MappedEvent m = map(s, body);
+    CHECK(m.status == MappedEvent::Status::bad);
+    return m.reason;
+  };
+  CHECK(reason("not json") == "the body is not valid JSON");
+  CHECK(reason(R"({"event":"x")") == "the body is not valid JSON");
+  CHECK(reason(R"({"event":"x"} {})") == "the body is not valid JSON");
+  CHECK(reason(R"({"event":1.2.3})") == "the body is not valid JSON");
+  CHECK(reason("[1,2]") == "the body is not a JSON object");
+  CHECK(reason("") == "the body is not valid JSON");
+  CHECK(reason(R"({"data":{}})") == R"(the event type is missing (fields.type: "event"))");
+  CHECK(reason(R"({"event":5})") == "the event type (event) is not a string");
+  CHECK(reason(R"({"event":"transaction.created","created_at":"2026-03-01T10:15:00Z","data":{"id":"t"}})") ==
+        R"(the partner is missing (fields.partner: "data.partner.id"))");
+  CHECK(reason(R"({"event":"transaction.created","created_at":"2026-03-01T10:15:00Z","data":{"partner":{"id":{}}}})") ==
+        "the partner (data.partner.id) is not a string or a number");
+  CHECK(reason(R"({"event":"transaction.created","data":{"partner":{"id":"p"}}})") ==
+        R"(the time is missing (fields.time: "created_at"))");
+  CHECK(reason(R"({"event":"transaction.created","created_at":true,"data":{"partner":{"id":"p"}}})") ==
+        "the time (created_at) is not a string or a number");
+  CHECK(reason(R"({"event":"transaction.created","created_at":1,"data":{"amount":"lots","partner":{"id":"p"}}})") ==
+        R"(the amount (data.amount) is not a number: "lots")");
+  CHECK(reason(R"({"event":"transaction.created","created_at":1,"data":{"amount":[1],"partner":{"id":"p"}}})") ==
+        "the amount (data.amount) is not a number");
+  // Deep nesting is refused by the parser, not by the stack.
+  CHECK(reason(std::string(100000, '[')) == "the body is not valid JSON");
+}
+
+TEST_CASE("custom source: an unmapped type is ignored with a reason") {
+  MappedEvent m = map(custom_source(), R"({"event":"partner.updated","data":{}})");
+  CHECK(m.status == MappedEvent::Status::ignored);
+  CHECK(m.platform_type == "partner.updated");
+  CHECK(m.reason == R"(event type "partner.updated" is not mapped by source "shop" (add it to its types, or stop the platform sending it))");
+}
+
+TEST_CASE("custom source: the event reader and the engine still judge the event") {
+  SourceConfig s = custom_source();
+  MappedEvent m = map(s, R"({"event":"transaction.created","created_at":"2026-03-01 10:15","data":{"amount":-5,"partner":{"id":"p"}}})");
+  REQUIRE(m.status == MappedEvent::Status::event);
+  CHECK(read_back(m.line).error.find("\"time\" is not an RFC 3339 time") == 0);
+  m = map(s, R"({"event":"transaction.created","created_at":"2026-03-01T10:15:00Z","data":{"amount":-5,"partner":{"id":"p"}}})");
+  // Passed on as it is: the engine refuses a negative amount with its reason (docs/events.md).
+  CHECK(read_back(m.line).number.at("amount") == -5'000'000);
+}
+
+TEST_CASE("custom source without types: the platform's type is the event type; no time path: the arrival time") {
+  ConfigResult c = parse_config(R"([[sources]]
+path = "/v1/webhooks/app"
+secret = "k"
+signature_header = "X-Sig"
+fields = { type = "kind", partner = ["partner", "affiliate.id"], amount = "total" }
+amount_unit = "cents"
+)",
+                                "app.toml");
+  REQUIRE(c.config);
+  const SourceConfig& s = c.config->sources[0];
+  Request r;
+  r.body = R"({"kind":"sale","affiliate":{"id":"a-1"},"total":"12990"})";
+  MappedEvent m = map_webhook(s, r.view());
+  REQUIRE(m.status == MappedEvent::Status::event);
+  Read e = read_back(m.line);
+  REQUIRE(e.error.empty());
+  CHECK(e.type == "sale");
+  CHECK(e.partner == "a-1");  // the second path: the first is absent
+  CHECK(e.time == r.now);
+  CHECK_FALSE(e.has_id);
+  CHECK(e.number.at("amount") == 129'900'000);
+  r.body = R"({"kind":"sale","partner":"p","total":12.5})";
+  m = map_webhook(s, r.view());
+  CHECK(m.status == MappedEvent::Status::bad);
+  CHECK(m.reason == R"(the amount (total) is not whole cents: "12.5")");
+}
+
+TEST_CASE("token scheme: a header (Bearer optional) or ?token=, compared in constant time") {
+  SourceConfig s = preset_source("firstpromoter", "fp-token");
+  Request r;
+  r.body = "{}";
+  CHECK(authenticate(s, r.view()) == "no token: send it in the Authorization header or as ?token=");
+  r.headers["authorization"] = "Bearer fp-token";
+  CHECK(authenticate(s, r.view()).empty());
+  r.headers["authorization"] = "fp-token";
+  CHECK(authenticate(s, r.view()).empty());
+  r.headers["authorization"] = "Bearer fp-tokeN";
+  CHECK(authenticate(s, r.view()) == "the token is wrong");
+  r.headers.clear();
+  r.token = "fp-token";
+  CHECK(authenticate(s, r.view()).empty());
+  r.token = "fp";
+  CHECK(authenticate(s, r.view()) == "the token is wrong");
+}
+
+TEST_CASE("preset partnero: Signature header, the documented envelope, major units") {
+  SourceConfig s = preset_source("partnero", "partnero-secret");
+  Request r;
+  r.body = read_file("partnero-transaction-created.json");
+  r.headers["signature"] = hex_encode(hmac_sha256("partnero-secret", r.body));
+  CHECK(authenticate(s, r.view()).empty());
+  MappedEvent m = map_webhook(s, r.view());
+  REQUIRE(m.status == MappedEvent::Status::event);
+  Read e = read_back(m.line);
+  REQUIRE(e.error.empty());
+  CHECK(e.type == "sale");
+  CHECK(e.partner == "partner_123");
+  CHECK(e.id == "partnero:transaction.created:transaction_456_1");
+  CHECK(e.time == 1772360099);  // data.created_at, its fraction dropped
+  CHECK(e.number.at("amount") == 129'900'000);
+  CHECK(e.text.at("customer") == "customer_456");
+
+  m = map(s, read_file("partnero-partner-created.json"));
+  REQUIRE(m.status == MappedEvent::Status::event);
+  e = read_back(m.line);
+  CHECK(e.type == "join");
+  CHECK(e.partner == "partner_123");  // data.id: the partner itself
+  CHECK(e.id == "partnero:partner.created:partner_123");
+
+  m = map(s, R"({"event":"transaction.deleted","data":{"key":"transaction_456_1","amount":"129.90","partner":{"key":"partner_123"}}})");
+  REQUIRE(m.status == MappedEvent::Status::event);
+  e = read_back(m.line);
+  CHECK(e.type == "refund");
+  CHECK(e.number.at("amount") == 129'900'000);  // an amount sent as a string
+  CHECK(e.time == r.now);                        // no time in the payload: the arrival time
+
+  m = map(s, R"({"event":"reward.created","created_at":"2026-03-02T00:00:00Z","data":{"key":"r1","amount":12.99,"partner":{"key":"partner_123"}}})");
+  CHECK(read_back(m.line).type == "commission");
+  m = map(s, R"({"event":"customer.created","created_at":"2026-03-02T00:00:00Z","data":{"key":"customer_9","partner":{"key":"partner_123"}}})");
+  e = read_back(m.line);
+  CHECK(e.type == "signup");
+  CHECK(e.text.at("customer") == "customer_9");
+  CHECK(map(s, R"({"event":"partner.updated","data":{}})").status == MappedEvent::Status::ignored);
+}
+
+TEST_CASE("preset rewardful: X-Rewardful-Signature, cents, per-type paths") {
+  SourceConfig s = preset_source("rewardful", "rw-secret");
+  Request r;
+  r.body = read_file("rewardful-sale-created.json");
+  r.headers["x-rewardful-signature"] = hex_encode(hmac_sha256("rw-secret", r.body));
+  CHECK(authenticate(s, r.view()).empty());
+  r.headers["x-rewardful-signature"] = hex_encode(hmac_sha256("rw-secreT", r.body));
+  CHECK_FALSE(authenticate(s, r.view()).empty());
+  MappedEvent m = map_webhook(s, r.view());
+  REQUIRE(m.status == MappedEvent::Status::event);
+  Read e = read_back(m.line);
+  REQUIRE(e.error.empty());
+  CHECK(e.type == "sale");
+  CHECK(e.partner == "07d8acc5-c689-4b4a-bbab-f88a71ffc012");
+  CHECK(e.id == "rewardful:sale.created:74e37d3b-03c5-4bfc-841c-a79d5799551a");
+  CHECK(e.time == 1772360100);  // charged_at
+  CHECK(e.number.at("amount") == 129'900'000);
+  CHECK(e.text.at("customer") == "cus_ABC123");
+
+  m = map(s, R"({"object":{"id":"s1","refund_amount_cents":4990,"affiliate":{"id":"aff"}},"event":{"type":"sale.refunded","created_at":"2026-03-05T00:00:00Z"}})");
+  e = read_back(m.line);
+  CHECK(e.type == "refund");
+  CHECK(e.number.at("amount") == 49'900'000);
+  m = map(s, R"({"object":{"id":"c1","amount":3000,"sale":{"affiliate":{"id":"aff"}}},"event":{"type":"commission.created","created_at":"2026-03-05T00:00:00Z"}})");
+  e = read_back(m.line);
+  CHECK(e.type == "commission");
+  CHECK(e.partner == "aff");
+  CHECK(e.number.at("amount") == 30'000'000);
+  m = map(s, R"({"object":{"id":"aff","created_at":"2026-01-01T00:00:00Z"},"event":{"type":"affiliate.created"}})");
+  e = read_back(m.line);
+  CHECK(e.type == "join");
+  CHECK(e.partner == "aff");
+  CHECK(e.time == 1767225600);
+}
+
+TEST_CASE("preset tolt: Standard Webhooks headers (webhook-* or svix-*), cents as strings") {
+  const std::string secret = "whsec_dG9sdC1zaWduaW5nLXNlY3JldC1mcm9tLXN2aXg=";
+  SourceConfig s = preset_source("tolt", secret);
+  Request r;
+  r.body = read_file("tolt-transaction-created.json");
+  r.now = 1773306001;
+  std::string signature = standard_signature(*whsec_key(secret), "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W", r.now, r.body);
+  r.headers = {{"svix-id", "msg_2KWPBgLlAfxdpx2AI54pPJ85f4W"},
+               {"svix-timestamp", std::to_string(r.now)},
+               {"svix-signature", signature}};
+  CHECK(authenticate(s, r.view()).empty());
+  r.now += 301;
+  CHECK(authenticate(s, r.view()) == "the webhook-timestamp is too old");
+  r.now -= 301;
+  MappedEvent m = map_webhook(s, r.view());
+  REQUIRE(m.status == MappedEvent::Status::event);
+  Read e = read_back(m.line);
+  REQUIRE(e.error.empty());
+  CHECK(e.type == "sale");
+  CHECK(e.partner == "part_8fKq");
+  CHECK(e.id == "tolt:transaction.created:msg_2KWPBgLlAfxdpx2AI54pPJ85f4W");  // the delivery's id header
+  CHECK(e.time == 1773306000);
+  CHECK(e.number.at("amount") == 49'000'000);
+  CHECK(e.text.at("customer") == "cus_4kLp");
+
+  r.headers = {{"webhook-id", "msg_1"}, {"webhook-timestamp", std::to_string(r.now)},
+               {"webhook-signature", standard_signature(*whsec_key(secret), "msg_1", r.now, r.body)}};
+  CHECK(authenticate(s, r.view()).empty());
+  r.headers["webhook-signature"] = signature;  // signed for another id
+  CHECK(authenticate(s, r.view()) == "no webhook-signature entry matches");
+
+  m = map(s, R"({"type":"partner.created","data":{"id":"part_8fKq","created_at":"2026-03-01T00:00:00Z"},"timestamp":"2026-03-01T00:00:01Z"})");
+  e = read_back(m.line);
+  CHECK(e.type == "join");
+  CHECK(e.partner == "part_8fKq");
+  CHECK_FALSE(e.has_id);  // no delivery id header here
+  m = map(s, R"({"type":"commission.created","data":{"id":"comm_1","amount":"980","partner_id":"part_8fKq"},"timestamp":"2026-03-12T09:00:01Z"})");
+  e = read_back(m.line);
+  CHECK(e.type == "commission");
+  CHECK(e.number.at("amount") == 9'800'000);
+  CHECK(e.time == 1773306001);  // no data.created_at: the envelope's timestamp
+  // A commission taken back arrives with a negative amount, passed on for the engine to refuse.
+  m = map(s, R"({"type":"commission.created","data":{"id":"comm_2","type":"refund","amount":"-980","partner_id":"p"},"timestamp":"2026-03-12T09:00:01Z"})");
+  CHECK(read_back(m.line).number.at("amount") == -9'800'000);
+  CHECK(map(s, R"({"type":"transaction.updated","data":{}})").status == MappedEvent::Status::ignored);
+}
+
+TEST_CASE("preset firstpromoter: webhooks v1 envelope, cents") {
+  SourceConfig s = preset_source("firstpromoter", "fp-token");
+  MappedEvent m = map(s, read_file("firstpromoter-reward-created.json"));
+  REQUIRE(m.status == MappedEvent::Status::event);
+  Read e = read_back(m.line);
+  REQUIRE(e.error.empty());
+  CHECK(e.type == "commission");
+  CHECK(e.partner == "5779418");
+  CHECK(e.id == "firstpromoter:reward_created:22737431");
+  CHECK(e.time == 1727965400);
+  CHECK(e.number.at("amount") == 2'000'000);
+  CHECK(e.text.at("customer") == "21381518");
+  m = map(s, R"({"event":{"id":1,"type":"lead_signup","created_at":"2024-10-03T13:45:20.103Z"},"data":{"id":21381518,"promoter":{"id":3920164}}})");
+  e = read_back(m.line);
+  CHECK(e.type == "signup");
+  CHECK(e.partner == "3920164");
+  CHECK(e.text.at("customer") == "21381518");
+  m = map(s, R"({"event":{"id":2,"type":"promoter_accepted","created_at":"2024-10-03T13:45:20Z"},"data":{"id":3920164}})");
+  e = read_back(m.line);
+  CHECK(e.type == "join");
+  CHECK(e.partner == "3920164");
+}
