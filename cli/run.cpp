@@ -348,35 +348,42 @@ int run(const Options& o) {
   Program program = lower(unit);
 
   // --state: the store, and where its last commit left this input.
-  std::unique_ptr<DurableRun> durable;
+  std::unique_ptr<DurableEngine> durable;
+  CommitClock commit_clock(*commit_every);
   std::optional<InputPosition> resume;
   std::string fingerprint;
   if (!o.state.empty()) {
     try {
-      durable = std::make_unique<DurableRun>(o.state, o.sync == "normal" ? StoreSync::normal : StoreSync::full,
-                                             *commit_every);
+      durable = DurableEngine::open(o.state, {.sync = o.sync == "normal" ? StoreSync::normal : StoreSync::full});
     } catch (const StoreError& e) {
       std::fprintf(stderr, "ptag run: %s; nothing ran\n", e.what());
       return kFailed;
     }
     if (regular && !from_stdin) fingerprint = input_fingerprint(in.handle);
-    resume = durable->resume_point(o.events, fingerprint);
+    resume = resume_point(durable->loaded(), o.events, fingerprint);
   }
   File out{stdout, false};
   if (int status = open_records_out(o, resume, out); status != kOk) return status;
   JsonlSink jsonl(out.handle);
   TimedSink timed(jsonl);
   Sink& records_out = o.stats ? static_cast<Sink&>(timed) : jsonl;
-  Sink& sink = durable ? durable->sink(records_out) : records_out;
   std::optional<Engine> made;
+  Engine* running = nullptr;
   try {
-    made.emplace(durable ? durable->make_engine(program, o.backfill, dedup_window)
-                         : Engine(program, EngineOptions{.sink = &sink, .dedup_window = dedup_window}));
+    if (durable) {
+      running = &durable->start(program, {.sink = &records_out,
+                                          .backfill = o.backfill,
+                                          .dedup_window = dedup_window,
+                                          .program_text = program_text(o.rules, unit.sources)});
+    } else {
+      running = &made.emplace(program, EngineOptions{.sink = &records_out, .dedup_window = dedup_window});
+    }
   } catch (const std::invalid_argument& e) {
     std::fprintf(stderr, "ptag run: the store '%s' cannot run these rules: %s\n", o.state.c_str(), e.what());
     return kFailed;
   }
-  Engine& engine = *made;
+  Engine& engine = *running;
+  Sink& sink = records_out;
   Runner runner(o, *max_bad, engine, sink, from_stdin ? "stdin" : o.events);
   JsonlSource source(in.handle, /*stream=*/!regular);
   if (resume && !source.start_at(static_cast<std::uint64_t>(resume->offset), static_cast<std::size_t>(resume->line))) {
@@ -391,11 +398,11 @@ int run(const Options& o) {
                          o.out.empty() ? 0 : static_cast<std::int64_t>(std::ftell(out.handle))};
   };
   if (durable) {
-    durable->attach(engine, program_text(o.rules, unit.sources));
     runner.checkpoint = [&] {
-      if (o.sort || !durable->due(runner.totals.lines)) return;
+      if (o.sort || !commit_clock.due(runner.totals.lines)) return;
       try {
         durable->commit(position());
+        commit_clock.committed();
       } catch (const StoreError& e) {
         runner.status = kFailed;
         runner.store_failed = true;
@@ -426,7 +433,8 @@ int run(const Options& o) {
   // periodic commit: the identical command then stops at the same line again.
   if (durable && runner.stop_reason.empty() && !source.read_error()) {
     try {
-      durable->finish(position());
+      durable->commit(position());
+      durable->flush();
     } catch (const StoreError& e) {
       std::fprintf(stderr, "ptag run: %s: the last commit is kept\n", e.what());
       status = kFailed;
@@ -447,12 +455,12 @@ int run(const Options& o) {
     std::fprintf(stderr, "ptag run: time: parse %.3f s, evaluate %.3f s, output %.3f s\n",
                  runner.parse_seconds, std::max(0.0, runner.push_seconds - output), output);
     if (durable) {
-      const DurableRun::Times& t = durable->times();
+      const DurableTimes& t = durable->times();
       std::fprintf(stderr,
                    "ptag run: store: %llu commits (%llu partner rows, %llu tag changes); changes %.3f s, "
                    "snapshots %.3f s, waiting for the writer %.3f s, last commit %.3f s\n",
                    static_cast<unsigned long long>(t.commits), static_cast<unsigned long long>(t.partner_rows),
-                   static_cast<unsigned long long>(t.tag_changes), t.changes, t.snapshot, t.wait, t.final_wait);
+                   static_cast<unsigned long long>(t.tag_changes), t.changes, t.snapshot, t.wait, t.flush_wait);
     }
     std::fprintf(stderr, "ptag run: rule fires (guard passed, actions ran):\n");
     for (std::size_t r = 0; r < program.rules.size(); ++r) {

@@ -143,7 +143,7 @@ Run add_query(CLI::App& app) {
     auto store = open_store("query", o->state);
     if (!store) return kFailed;
     StoreContents contents = store->contents();
-    std::vector<SourceFile> files = program_files(contents.program.value_or(""));
+    std::vector<SourceFile> files = decode_program(contents.program.value_or(""));
     if (files.empty()) {
       std::fprintf(stderr, "ptag query: the store '%s' holds no program yet\n", o->state.c_str());
       return kFailed;

@@ -1,0 +1,100 @@
+// An engine whose state lives in a store (docs/embedding.md, "Durable
+// engines"): every commit writes the records since the last one, the partners
+// and tags that changed, and the engine's state in one SQLite transaction.
+//
+//   auto durable = ptag::DurableEngine::open("tags.db");
+//   ptag::Engine& engine = durable->start(program, {.sink = &my_sink});
+//   engine.push(events);          // as any engine
+//   durable->commit();            // queued; the engine goes on
+//   durable->flush();             // durable now
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+#include "ptag/engine.hpp"
+#include "ptag/program.hpp"
+#include "ptag/sink.hpp"
+#include "ptag/source.hpp"
+#include "ptag/store.hpp"
+
+namespace ptag {
+
+// What a store keeps of the program: the rule files by name and text
+// (imports resolve again from there when the text is compiled again).
+std::string encode_program(std::span<const SourceFile> files);
+// The files back; empty when the text is not in that form.
+std::vector<SourceFile> decode_program(std::string_view text);
+
+struct DurableStart {
+  Sink* sink = nullptr;  // where records go too, after the store's batch has them
+  // Rules new to the program act now for the partners they would have fired
+  // for ("cause":"backfill"; docs/store.md, "Rule changes on live state").
+  bool backfill = false;
+  std::optional<Seconds> dedup_window = std::nullopt;
+  // The program's files (encode_program), stored with the next commit.
+  std::string program_text;
+};
+
+// Where a durable engine's extra time goes (the caller's thread).
+struct DurableTimes {
+  std::uint64_t commits = 0, partner_rows = 0, tag_changes = 0;
+  double changes = 0;     // finding the changed partners and tags
+  double snapshot = 0;    // making the engine's snapshot
+  double wait = 0;        // waiting for room in the writer's queue
+  double flush_wait = 0;  // waiting in flush() for commits to be durable
+};
+
+class DurableEngine {
+ public:
+  // Opens (or creates) the store; the engine comes with start(). Throws
+  // StoreError (see Store::open).
+  static std::unique_ptr<DurableEngine> open(const std::string& path,
+                                             const StoreOptions& options = {});
+  ~DurableEngine();
+  DurableEngine(const DurableEngine&) = delete;
+  DurableEngine& operator=(const DurableEngine&) = delete;
+
+  // What the store held when opened.
+  const StoreContents& loaded() const;
+  const std::string& path() const;
+
+  // The engine, restored from the stored state with `program` (rules matched
+  // as docs/store.md says) or new for a new store. Once only. Throws
+  // std::invalid_argument for a stored state it cannot read.
+  Engine& start(const Program& program, const DurableStart& options = {});
+  Engine& engine();
+  // What restoring (or the last reload) changed: rules kept, added, removed.
+  const RuleChanges& rule_changes() const;
+
+  // Queues a commit of everything since the last one, with the input
+  // position `at` (for resuming a file; empty for none), and returns; the
+  // store's writer thread makes it durable. Throws StoreError once a commit
+  // has failed.
+  void commit(const InputPosition& at = {});
+  // Waits until every commit queued is durable; throws the first error.
+  void flush();
+  // Records durable so far, across every run on the store.
+  std::int64_t durable_records() const;
+
+  // Another program for the same state, as a restart with it would do (the
+  // state carried over, rules matched, `backfill` as in start()). The old
+  // program may be destroyed afterwards; `program` must outlive the engine.
+  const RuleChanges& reload(const Program& program, bool backfill, std::string program_text);
+
+  const DurableTimes& times() const;
+
+  struct Impl;
+
+ private:
+  explicit DurableEngine(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ptag

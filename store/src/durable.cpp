@@ -1,0 +1,313 @@
+// DurableEngine: an engine and its store. A commit writes only what changed
+// since the last one: the engine notes the partners its events and timers
+// reached, the records say which tags changed, and only the difference from
+// the committed tags reaches `partner_tags`.
+#include "ptag/durable.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <iterator>
+
+namespace ptag {
+
+namespace {
+
+constexpr std::string_view kProgramHeader = "ptag program 1\n";
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+// Records go to the store's batch (and on to the caller's sink), and the
+// sink keeps since when and by which rule each partner has each tag: the
+// records say it, the engine does not keep it.
+class DurableSink : public Sink {
+ public:
+  struct HeldTag {
+    std::string_view tag;  // the program's, or held in `names`
+    Seconds added_at = 0;
+    std::string_view rule;
+    std::optional<Seconds> expires_at;
+    std::int64_t order = 0;  // the seq of the record that added it
+  };
+  using Tags = std::vector<HeldTag>;
+
+  void record(const ChangeRecord& r) override {
+    records.add(r);
+    // The writer stores records as they come, not all at the commit.
+    if (records.size() >= kAppendEvery) {
+      try {
+        store->append(std::move(records));
+      } catch (const StoreError&) {
+        // The store has failed: the next commit says so.
+      }
+      records.clear();
+    }
+    std::int64_t seq = next_seq++;
+    if (r.action != RecordAction::emit) {
+      if (r.partner_index >= tags.size()) tags.resize(r.partner_index + 1);
+      Tags& held = tags[r.partner_index];
+      auto it = std::find_if(held.begin(), held.end(), [&](const HeldTag& t) { return t.tag == r.tag; });
+      // The views live as long as the program (ChangeRecord); reload() re-homes them.
+      if (r.action == RecordAction::add && it == held.end()) held.push_back({r.tag, r.time, r.rule, {}, seq});
+      if (r.action == RecordAction::remove && it != held.end()) held.erase(it);
+      mark(r.partner_index);
+    }
+    if (inner) inner->record(r);
+  }
+  void flush() override {
+    if (inner) inner->flush();
+  }
+
+  void mark(std::uint32_t partner) {
+    if (partner >= marked.size()) marked.resize(partner + 1);
+    if (marked[partner]) return;
+    marked[partner] = true;
+    marked_list.push_back(partner);
+  }
+  std::string_view name(std::string_view text) { return *names.emplace(text).first; }
+
+  static constexpr std::size_t kAppendEvery = 16384;
+  Sink* inner = nullptr;
+  Store* store = nullptr;
+  RecordBatch records;      // since the last commit (or the last append)
+  std::int64_t next_seq = 1;  // of the next record
+  std::vector<Tags> tags;       // by partner position: as they are now
+  std::vector<Tags> committed;  // as the last commit left them
+  std::vector<std::uint32_t> marked_list;  // partners whose tags changed since the last commit
+  std::vector<bool> marked;                // in marked_list
+  std::unordered_set<std::string> names;   // tag and rule names not held by the program
+};
+
+}  // namespace
+
+std::string encode_program(std::span<const SourceFile> files) {
+  std::string text(kProgramHeader);
+  for (const SourceFile& file : files) {
+    text += "file " + std::to_string(file.name.size()) + " " + std::to_string(file.text.size()) + "\n";
+    text += file.name + "\n" + file.text + "\n";
+  }
+  return text;
+}
+
+std::vector<SourceFile> decode_program(std::string_view text) {
+  std::vector<SourceFile> files;
+  if (!text.starts_with(kProgramHeader)) return {};
+  text.remove_prefix(kProgramHeader.size());
+  while (!text.empty()) {
+    unsigned long long name_size = 0, text_size = 0;
+    int used = 0;
+    std::string head(text.substr(0, text.find('\n') + 1));
+    if (std::sscanf(head.c_str(), "file %llu %llu\n%n", &name_size, &text_size, &used) != 2 || used == 0)
+      return {};
+    text.remove_prefix(static_cast<std::size_t>(used));
+    if (text.size() < name_size + text_size + 2) return {};
+    files.push_back({std::string(text.substr(0, name_size)), std::string(text.substr(name_size + 1, text_size))});
+    text.remove_prefix(name_size + text_size + 2);
+  }
+  return files;
+}
+
+struct DurableEngine::Impl {
+  std::unique_ptr<Store> store;
+  DurableSink sink;
+  std::optional<Engine> engine;
+  std::optional<Seconds> dedup_window;
+  RuleChanges changes;
+  std::optional<std::string> program_text;  // stored with the next commit
+  std::vector<std::uint32_t> carried;       // changed partners of an engine a reload replaced
+  DurableTimes times;
+
+  PartnerRow row(std::uint32_t index) const;
+  void tag_changes(std::uint32_t index, bool marked, std::vector<TagChange>& out);
+  void rehome_names();
+};
+
+DurableEngine::DurableEngine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+DurableEngine::~DurableEngine() = default;
+
+std::unique_ptr<DurableEngine> DurableEngine::open(const std::string& path, const StoreOptions& options) {
+  auto impl = std::make_unique<Impl>();
+  impl->store = Store::open(path, options);
+  DurableSink& sink = impl->sink;
+  sink.store = impl->store.get();
+  sink.next_seq = impl->store->loaded().records + 1;
+  if (!impl->store->loaded().created) {
+    // partner_tags holds the committed tags, in order.
+    for (PartnerRow& row : StoreReader::open(path)->partners()) {
+      auto at = static_cast<std::size_t>(row.position);
+      if (at >= sink.tags.size()) sink.tags.resize(at + 1);
+      for (StoredTag& t : row.tags)
+        sink.tags[at].push_back({sink.name(t.tag), t.added_at, sink.name(t.rule), t.expires_at, t.order});
+    }
+    sink.committed = sink.tags;
+  }
+  return std::unique_ptr<DurableEngine>(new DurableEngine(std::move(impl)));
+}
+
+const StoreContents& DurableEngine::loaded() const {
+  return impl_->store->loaded();
+}
+const std::string& DurableEngine::path() const {
+  return impl_->store->path();
+}
+const RuleChanges& DurableEngine::rule_changes() const {
+  return impl_->changes;
+}
+const DurableTimes& DurableEngine::times() const {
+  return impl_->times;
+}
+std::int64_t DurableEngine::durable_records() const {
+  return impl_->store->durable_records();
+}
+
+Engine& DurableEngine::engine() {
+  if (!impl_->engine) throw std::logic_error("DurableEngine::engine() before start()");
+  return *impl_->engine;
+}
+
+Engine& DurableEngine::start(const Program& program, const DurableStart& options) {
+  Impl& d = *impl_;
+  if (d.engine) throw std::logic_error("DurableEngine::start() twice");
+  d.sink.inner = options.sink;
+  d.dedup_window = options.dedup_window;
+  const std::string& snapshot = d.store->loaded().snapshot;
+  if (snapshot.empty()) {
+    d.engine.emplace(program, EngineOptions{.sink = &d.sink, .dedup_window = options.dedup_window});
+  } else {
+    d.engine.emplace(Engine::restore(
+        program, d.sink, snapshot,
+        {.backfill = options.backfill, .changes = &d.changes, .dedup_window = options.dedup_window}));
+  }
+  d.engine->track_changed_partners();
+  if (!options.program_text.empty()) d.program_text = options.program_text;
+  return *d.engine;
+}
+
+// The held views point into the program; before it goes, into `names`.
+void DurableEngine::Impl::rehome_names() {
+  for (std::vector<DurableSink::Tags>* all : {&sink.tags, &sink.committed}) {
+    for (DurableSink::Tags& held : *all) {
+      for (DurableSink::HeldTag& t : held) {
+        t.tag = sink.name(t.tag);
+        t.rule = sink.name(t.rule);
+      }
+    }
+  }
+}
+
+const RuleChanges& DurableEngine::reload(const Program& program, bool backfill, std::string program_text) {
+  Impl& d = *impl_;
+  Engine& old = engine();
+  std::string snapshot = old.snapshot();
+  // Restore first: a program the state cannot take leaves the old engine running.
+  RuleChanges changes;
+  Engine next = Engine::restore(program, d.sink, snapshot,
+                                {.backfill = backfill, .changes = &changes, .dedup_window = d.dedup_window});
+  std::vector<std::uint32_t> changed = old.take_changed_partners();
+  std::vector<std::uint32_t> merged;
+  std::set_union(d.carried.begin(), d.carried.end(), changed.begin(), changed.end(), std::back_inserter(merged));
+  d.carried = std::move(merged);
+  d.rehome_names();
+  *d.engine = std::move(next);
+  d.engine->track_changed_partners();
+  d.changes = std::move(changes);
+  if (!program_text.empty()) d.program_text = std::move(program_text);
+  return d.changes;
+}
+
+// A partner's metrics and times as they are now.
+PartnerRow DurableEngine::Impl::row(std::uint32_t index) const {
+  const Engine& e = *engine;
+  PartnerRow row;
+  row.partner = std::string(e.partner_id(index));
+  row.position = index;
+  row.signups = e.partner_metric(index, Metric::signups);
+  row.customers = e.partner_metric(index, Metric::customers);
+  row.revenue = e.partner_metric(index, Metric::revenue);
+  row.sales = e.partner_metric(index, Metric::sales);
+  row.clicks = e.partner_metric(index, Metric::clicks);
+  row.commissions = e.partner_metric(index, Metric::commissions);
+  Engine::PartnerTimes at = e.partner_times(index);
+  row.joined_at = at.joined_at;
+  row.last_activity = at.last_activity;
+  row.last_referral = at.last_referral;
+  return row;
+}
+
+// Only the difference reaches the store: a tag added and removed between two
+// commits writes nothing, and one whose expiry moved (re-adding an expiring
+// tag writes no record) is one row.
+void DurableEngine::Impl::tag_changes(std::uint32_t index, bool marked, std::vector<TagChange>& out) {
+  if (index >= sink.tags.size()) return;
+  DurableSink::Tags& now = sink.tags[index];
+  bool expiry_moved = false;
+  for (DurableSink::HeldTag& t : now) {
+    std::optional<Seconds> expires = engine->partner_tag_expiry(index, t.tag);
+    expiry_moved |= expires != t.expires_at;
+    t.expires_at = expires;
+  }
+  if (!marked && !expiry_moved) return;
+  if (index >= sink.committed.size()) sink.committed.resize(index + 1);
+  DurableSink::Tags& before = sink.committed[index];
+  std::string partner(engine->partner_id(index));
+  auto find = [](const DurableSink::Tags& in, std::string_view tag) {
+    return std::find_if(in.begin(), in.end(), [&](const DurableSink::HeldTag& t) { return t.tag == tag; });
+  };
+  for (const DurableSink::HeldTag& t : before) {
+    if (find(now, t.tag) == now.end()) out.push_back({partner, std::string(t.tag), false, 0, {}, {}, 0});
+  }
+  for (const DurableSink::HeldTag& t : now) {
+    auto was = find(before, t.tag);
+    if (was != before.end() && was->order == t.order && was->expires_at == t.expires_at) continue;
+    out.push_back({partner, std::string(t.tag), true, t.added_at, std::string(t.rule), t.expires_at, t.order});
+  }
+  before = now;
+}
+
+void DurableEngine::commit(const InputPosition& at) {
+  Impl& d = *impl_;
+  Engine& e = engine();
+  auto t0 = std::chrono::steady_clock::now();
+  StoreCommit batch;
+  // Partners an event or a timer reached, and partners whose tags changed, in position order.
+  std::vector<std::uint32_t> changed = e.take_changed_partners();
+  std::vector<std::uint32_t> tagged = std::move(d.sink.marked_list);
+  d.sink.marked_list.clear();
+  std::sort(tagged.begin(), tagged.end());
+  std::vector<std::uint32_t> some, all;
+  std::set_union(changed.begin(), changed.end(), tagged.begin(), tagged.end(), std::back_inserter(some));
+  std::set_union(some.begin(), some.end(), d.carried.begin(), d.carried.end(), std::back_inserter(all));
+  d.carried.clear();
+  batch.partners.reserve(all.size());
+  for (std::uint32_t n : all) {
+    bool marked = n < d.sink.marked.size() && d.sink.marked[n];
+    if (marked) d.sink.marked[n] = false;
+    batch.partners.push_back(d.row(n));
+    d.tag_changes(n, marked, batch.tags);
+  }
+  batch.records = std::move(d.sink.records);
+  d.sink.records.clear();
+  auto t1 = std::chrono::steady_clock::now();
+  batch.snapshot = e.snapshot();
+  auto t2 = std::chrono::steady_clock::now();
+  d.times.changes += std::chrono::duration<double>(t1 - t0).count();
+  d.times.snapshot += std::chrono::duration<double>(t2 - t1).count();
+  d.times.partner_rows += batch.partners.size();
+  d.times.tag_changes += batch.tags.size();
+  ++d.times.commits;
+  batch.input = at;
+  if (e.has_clock()) batch.clock = e.clock();
+  batch.program = std::move(d.program_text);
+  d.program_text.reset();
+  d.store->commit(std::move(batch));
+  d.times.wait += seconds_since(t2);
+}
+
+void DurableEngine::flush() {
+  auto t0 = std::chrono::steady_clock::now();
+  impl_->store->flush();
+  impl_->times.flush_wait += seconds_since(t0);
+}
+
+}  // namespace ptag
