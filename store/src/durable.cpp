@@ -265,7 +265,11 @@ void DurableEngine::Impl::tag_changes(std::uint32_t index, bool marked, std::vec
   before = now;
 }
 
-void DurableEngine::commit(const InputPosition& at) {
+Store& DurableEngine::store() {
+  return *impl_->store;
+}
+
+void DurableEngine::commit(const InputPosition& at, std::vector<Delivery> deliveries) {
   Impl& d = *impl_;
   Engine& e = engine();
   auto t0 = std::chrono::steady_clock::now();
@@ -297,6 +301,7 @@ void DurableEngine::commit(const InputPosition& at) {
   d.times.tag_changes += batch.tags.size();
   ++d.times.commits;
   batch.input = at;
+  batch.deliveries = std::move(deliveries);
   if (e.has_clock()) batch.clock = e.clock();
   batch.program = std::move(d.program_text);
   d.program_text.reset();

@@ -27,6 +27,13 @@ struct StoreReader::Impl {
     }
   }
 
+  // A store of schema version 1 (not yet migrated) has no outbox.
+  bool has_outbox() {
+    Stmt s(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'outbox'");
+    s.step();
+    return s.integer(0) == 1;
+  }
+
   void add_tags(std::vector<PartnerRow>& rows) {
     Stmt tags(db,
               "SELECT tag, added_at, rule, expires_at, position FROM partner_tags WHERE partner = ? "
@@ -120,6 +127,33 @@ std::vector<StoredRecord> StoreReader::records(std::string_view partner,
     s.bind(2, tag);
     while (s.step()) out.push_back(store_detail::read_record(s, 0));
     return out;
+  });
+}
+
+std::vector<Delivery> StoreReader::deliveries(std::optional<DeliveryStatus> status,
+                                              std::int64_t after, std::int64_t limit) const {
+  return impl_->read([&] {
+    std::vector<Delivery> out;
+    if (!impl_->has_outbox()) return out;
+    std::string sql = std::string("SELECT ") + store_detail::kDeliveryColumns +
+                      " FROM outbox WHERE id > ?1" + (status ? " AND status = ?2" : "") +
+                      " ORDER BY id LIMIT ?3";
+    Stmt s(impl_->db, sql.c_str());
+    s.bind(1, after);
+    if (status) s.bind(2, std::string_view(delivery_status_name(*status)));
+    s.bind(3, limit);
+    while (s.step()) out.push_back(store_detail::read_delivery(s));
+    return out;
+  });
+}
+
+std::optional<Delivery> StoreReader::delivery(std::int64_t id) const {
+  return impl_->read([&]() -> std::optional<Delivery> {
+    if (!impl_->has_outbox()) return std::nullopt;
+    Stmt s(impl_->db, (std::string("SELECT ") + store_detail::kDeliveryColumns + " FROM outbox WHERE id = ?").c_str());
+    s.bind(1, id);
+    if (!s.step()) return std::nullopt;
+    return store_detail::read_delivery(s);
   });
 }
 

@@ -67,6 +67,18 @@ CREATE TABLE partner_tags (
   PRIMARY KEY (partner, tag)
 ) WITHOUT ROWID;
 CREATE INDEX partner_tags_by_tag ON partner_tags (tag);
+CREATE TABLE outbox (
+  id INTEGER PRIMARY KEY,
+  webhook TEXT NOT NULL,
+  partner TEXT NOT NULL,
+  record INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  next_attempt INTEGER NOT NULL,
+  last_error TEXT NOT NULL
+);
+CREATE INDEX outbox_pending ON outbox (status) WHERE status = 'pending';
 CREATE TABLE records (
   seq INTEGER PRIMARY KEY,
   time TEXT NOT NULL,
@@ -81,7 +93,8 @@ CREATE TABLE records (
 )sql";
 
 // Version 1 keyed partners by their id (an index write for every metric
-// update); version 2 by position. Same columns, same order.
+// update); version 2 by position (same columns, same order), and has the
+// outbox of `ptag serve`.
 constexpr const char* kFrom1To2 = R"sql(
 CREATE TABLE partners_2 (
   partner TEXT NOT NULL UNIQUE,
@@ -103,6 +116,18 @@ INSERT INTO partners_2 SELECT partner, position, signups, customers, revenue, sa
   FROM partners;
 DROP TABLE partners;
 ALTER TABLE partners_2 RENAME TO partners;
+CREATE TABLE outbox (
+  id INTEGER PRIMARY KEY,
+  webhook TEXT NOT NULL,
+  partner TEXT NOT NULL,
+  record INTEGER NOT NULL,
+  body TEXT NOT NULL,
+  status TEXT NOT NULL,
+  attempts INTEGER NOT NULL,
+  next_attempt INTEGER NOT NULL,
+  last_error TEXT NOT NULL
+);
+CREATE INDEX outbox_pending ON outbox (status) WHERE status = 'pending';
 PRAGMA user_version = 2;
 )sql";
 
@@ -217,6 +242,14 @@ StoreContents load_contents(Db& db) {
       if (!meta.is_null(1)) c.clock = meta.integer(1);
       c.commits = meta.integer(2);
       c.records = meta.integer(3);
+      // A version 1 store (read before its migration) has no outbox.
+      Stmt has_outbox(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'outbox'");
+      has_outbox.step();
+      if (has_outbox.integer(0) == 1) {
+        Stmt last(db, "SELECT coalesce(max(id), 0) FROM outbox");
+        last.step();
+        c.last_delivery = last.integer(0);
+      }
       Stmt snap(db, "SELECT data FROM snapshot WHERE id = 1");
       if (snap.step()) c.snapshot = snap.blob(0);
       Stmt in(
@@ -233,6 +266,46 @@ StoreContents load_contents(Db& db) {
   }
   c.created = c.commits == 0;
   return c;
+}
+
+}  // namespace ptag::store_detail
+
+namespace ptag {
+
+const char* delivery_status_name(DeliveryStatus s) {
+  switch (s) {
+    case DeliveryStatus::pending:
+      return "pending";
+    case DeliveryStatus::delivered:
+      return "delivered";
+    case DeliveryStatus::failed:
+      return "failed";
+  }
+  return "pending";
+}
+
+std::optional<DeliveryStatus> parse_delivery_status(std::string_view text) {
+  for (DeliveryStatus s : {DeliveryStatus::pending, DeliveryStatus::delivered, DeliveryStatus::failed})
+    if (text == delivery_status_name(s)) return s;
+  return std::nullopt;
+}
+
+}  // namespace ptag
+
+namespace ptag::store_detail {
+
+Delivery read_delivery(const Stmt& s) {
+  Delivery d;
+  d.id = s.integer(0);
+  d.webhook = s.text(1);
+  d.partner = s.text(2);
+  d.record = s.integer(3);
+  d.body = s.text(4);
+  d.status = parse_delivery_status(s.text(5)).value_or(DeliveryStatus::pending);
+  d.attempts = s.integer(6);
+  d.next_attempt = s.integer(7);
+  d.last_error = s.text(8);
+  return d;
 }
 
 const char* action_text(RecordAction a) {

@@ -34,6 +34,10 @@ inline constexpr const char* kPartnerColumns =
     "partner, position, signups, customers, revenue_micros, sales, clicks, commissions_micros, "
     "joined_at, last_activity, last_referral";
 PartnerRow read_partner(const Stmt& s);
+// The outbox's columns, in the order of kDeliveryColumns.
+inline constexpr const char* kDeliveryColumns =
+    "id, webhook, partner, record, body, status, attempts, next_attempt, last_error";
+Delivery read_delivery(const Stmt& s);
 // A count metric's column value: whole numbers as INTEGER, else exact text.
 void bind_count(Stmt& s, int i, std::int64_t millionths);
 std::int64_t read_count(const Stmt& s, int col);

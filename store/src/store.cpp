@@ -147,7 +147,8 @@ struct Store::Impl {
   std::condition_variable done;  // callers wait for room or for durability
   struct Item {
     StoreCommit batch;
-    bool commit = true;  // false: records only (Store::append)
+    bool commit = true;  // false: records only (Store::append), or updates only
+    std::vector<DeliveryUpdate> updates;
   };
   std::deque<Item> queue;
   std::size_t queued_commits = 0;
@@ -161,7 +162,7 @@ struct Store::Impl {
   std::thread thread;
 
   Stmt insert_record, update_partner, insert_partner, delete_tag, put_tag, update_meta,
-      put_snapshot, put_input;
+      put_snapshot, put_input, insert_delivery, update_delivery;
 
   ~Impl() {
     if (thread.joinable()) {
@@ -174,7 +175,7 @@ struct Store::Impl {
     }
     // Statements first: the last one finalized closes the file (and checkpoints).
     for (Stmt* st : {&insert_record, &update_partner, &insert_partner, &delete_tag, &put_tag,
-                     &update_meta, &put_snapshot, &put_input})
+                     &update_meta, &put_snapshot, &put_input, &insert_delivery, &update_delivery})
       *st = Stmt();
     db.close();
     if (lock_fd >= 0) ::close(lock_fd);
@@ -201,6 +202,11 @@ struct Store::Impl {
     put_tag = Stmt(db,
                    "INSERT OR REPLACE INTO partner_tags (partner, tag, position, added_at, rule, "
                    "expires_at) VALUES (?, ?, ?, ?, ?, ?)");
+    insert_delivery = Stmt(db,
+                           "INSERT INTO outbox (id, webhook, partner, record, body, status, attempts, "
+                           "next_attempt, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    update_delivery = Stmt(
+        db, "UPDATE outbox SET status = ?2, attempts = ?3, next_attempt = ?4, last_error = ?5 WHERE id = ?1");
     update_meta =
         Stmt(db,
              "UPDATE meta SET program = coalesce(?1, program), clock = coalesce(?2, clock), "
@@ -259,6 +265,32 @@ struct Store::Impl {
     s.bind(5, t.rule);
     s.bind_time(6, t.expires_at);
     step(s, "cannot write the tags of partner " + t.partner);
+  }
+
+  void write_delivery(const Delivery& d) {
+    Stmt& s = insert_delivery;
+    s.bind(1, d.id);
+    s.bind(2, d.webhook);
+    s.bind(3, d.partner);
+    s.bind(4, d.record);
+    s.bind(5, d.body);
+    s.bind(6, delivery_status_name(d.status));
+    s.bind(7, d.attempts);
+    s.bind(8, d.next_attempt);
+    s.bind(9, d.last_error);
+    step(s, "cannot write the outbox");
+  }
+
+  void write_updates(const std::vector<DeliveryUpdate>& updates) {
+    Stmt& s = update_delivery;
+    for (const DeliveryUpdate& u : updates) {
+      s.bind(1, u.id);
+      s.bind(2, delivery_status_name(u.status));
+      s.bind(3, u.attempts);
+      s.bind(4, u.next_attempt);
+      s.bind(5, u.last_error);
+      step(s, "cannot write the outbox");
+    }
   }
 
   void write_records(const RecordBatch& batch, std::int64_t& seq) {
@@ -320,6 +352,8 @@ struct Store::Impl {
           write_records(c.records, seq);
           for (const PartnerRow& p : c.partners) write_partner(p);
           for (const TagChange& t : c.tags) write_tag(t);
+          for (const Delivery& d : c.deliveries) write_delivery(d);
+          write_updates(group[i].updates);
           if (c.program) program = &*c.program;
           commits += group[i].commit;
         }
@@ -329,10 +363,20 @@ struct Store::Impl {
         records = pending = seq;
       }
       if (end < group.size()) {
+        // Updates alone commit on their own; with records they wait for the next commit.
+        bool records_wait = open;
+        for (std::size_t i = end; i < group.size(); ++i) records_wait |= !group[i].batch.records.empty();
         if (!open) db.exec("BEGIN IMMEDIATE", "cannot commit");
         open = true;
-        for (std::size_t i = end; i < group.size(); ++i) write_records(group[i].batch.records, seq);
+        for (std::size_t i = end; i < group.size(); ++i) {
+          write_records(group[i].batch.records, seq);
+          write_updates(group[i].updates);
+        }
         pending = seq;
+        if (!records_wait) {
+          db.exec("COMMIT", "cannot commit");
+          open = false;
+        }
       }
     } catch (...) {
       db.try_exec("ROLLBACK");
@@ -429,8 +473,19 @@ void Store::commit(StoreCommit&& batch) {
   std::unique_lock lock(s.m);
   s.done.wait(lock, [&] { return s.error || s.queued_commits < s.options.max_queued; });
   if (s.error) throw StoreError(*s.error);
-  s.queue.push_back({std::move(batch), true});
+  s.queue.push_back({std::move(batch), true, {}});
   ++s.queued_commits;
+  s.work.notify_one();
+}
+
+void Store::update_deliveries(std::vector<DeliveryUpdate>&& updates) {
+  Impl& s = *impl_;
+  std::unique_lock lock(s.m);
+  if (s.error) throw StoreError(*s.error);
+  Impl::Item item;
+  item.commit = false;
+  item.updates = std::move(updates);
+  s.queue.push_back(std::move(item));
   s.work.notify_one();
 }
 
@@ -442,7 +497,7 @@ void Store::append(RecordBatch&& records) {
   if (s.error) throw StoreError(*s.error);
   StoreCommit item;
   item.records = std::move(records);
-  s.queue.push_back({std::move(item), false});
+  s.queue.push_back({std::move(item), false, {}});
   s.work.notify_one();
 }
 

@@ -317,6 +317,47 @@ TEST_CASE("store: appended records wait for their commit", "[store]") {
   CHECK(sql_value(path, "SELECT count(*) || ' ' || max(seq) FROM records") == "45 45");
 }
 
+TEST_CASE("store: the outbox is written with its records, updated on its own", "[store]") {
+  TempDir dir;
+  std::string path = dir.file("state.db");
+  auto store = Store::open(path);
+  CHECK(store->loaded().last_delivery == 0);
+  StoreCommit c = batch(1, 3, 1, 1);
+  c.deliveries.push_back(Delivery{1, "crm", "p-0", "{\"type\":\"tag.added\"}", DeliveryStatus::pending, 0, 100, "", 1});
+  c.deliveries.push_back(Delivery{2, "crm", "p-0", "{\"type\":\"tag.removed\"}", DeliveryStatus::pending, 0, 100, "", 2});
+  store->commit(std::move(c));
+  store->flush();
+  auto reader = StoreReader::open(path);
+  std::vector<Delivery> pending = reader->deliveries(DeliveryStatus::pending, 0, 10);
+  REQUIRE(pending.size() == 2);
+  CHECK(pending[0].body == "{\"type\":\"tag.added\"}");
+  CHECK(pending[1].record == 2);
+  // Updates with no records waiting commit at once.
+  store->update_deliveries({DeliveryUpdate{1, DeliveryStatus::delivered, 1, 0, ""},
+                            DeliveryUpdate{2, DeliveryStatus::pending, 1, 160, "HTTP 503"}});
+  store->flush();
+  CHECK(reader->deliveries(DeliveryStatus::delivered, 0, 10).size() == 1);
+  std::optional<Delivery> second = reader->delivery(2);
+  REQUIRE(second);
+  CHECK(second->attempts == 1);
+  CHECK(second->next_attempt == 160);
+  CHECK(second->last_error == "HTTP 503");
+  CHECK(reader->deliveries(std::nullopt, 1, 10).size() == 1);
+  CHECK_FALSE(reader->delivery(3));
+  // With records waiting in an open transaction, updates wait for the commit.
+  RecordBatch waiting;
+  waiting.add(record_number(4));
+  store->append(std::move(waiting));
+  store->update_deliveries({DeliveryUpdate{2, DeliveryStatus::failed, 2, 0, "HTTP 500"}});
+  store->flush();
+  CHECK(reader->delivery(2)->status == DeliveryStatus::pending);
+  store->commit(batch(5, 1, 1, 2));
+  store->flush();
+  CHECK(reader->delivery(2)->status == DeliveryStatus::failed);
+  store.reset();
+  CHECK(Store::open(path)->loaded().last_delivery == 2);
+}
+
 TEST_CASE("store: a record from the engine's ChangeRecord owns its text", "[store]") {
   std::string partner = "p-42";
   std::string id = "e-9";

@@ -74,12 +74,15 @@ class DurableEngine {
   const RuleChanges& rule_changes() const;
 
   // Queues a commit of everything since the last one, with the input
-  // position `at` (for resuming a file; empty for none), and returns; the
+  // position `at` (for resuming a file; empty for none) and new outbox
+  // deliveries (for records of this commit), and returns; the
   // store's writer thread makes it durable. Throws StoreError once a commit
   // has failed.
-  void commit(const InputPosition& at = {});
+  void commit(const InputPosition& at = {}, std::vector<Delivery> deliveries = {});
   // Waits until every commit queued is durable; throws the first error.
   void flush();
+  // The store, for what the engine does not hold (the outbox).
+  Store& store();
   // Records durable so far, across every run on the store.
   std::int64_t durable_records() const;
 

@@ -125,6 +125,35 @@ struct TagChange {
   friend bool operator==(const TagChange&, const TagChange&) = default;
 };
 
+// An outgoing webhook delivery (docs/serve.md, "Outgoing webhooks"): one
+// change record for one webhook, kept in the store's outbox from the commit
+// of its record until it is delivered or fails for good.
+enum class DeliveryStatus : std::uint8_t { pending, delivered, failed };
+const char* delivery_status_name(DeliveryStatus s);
+std::optional<DeliveryStatus> parse_delivery_status(std::string_view text);
+
+struct Delivery {
+  std::int64_t id = 0;  // unique and stable across retries and restarts
+  std::string webhook;  // the webhook's name
+  std::string partner;
+  std::string body;     // the JSON body sent
+  DeliveryStatus status = DeliveryStatus::pending;
+  std::int64_t attempts = 0;
+  Seconds next_attempt = 0;  // while pending: not before this (Unix seconds)
+  std::string last_error;
+  std::int64_t record = 0;   // the record's seq
+  friend bool operator==(const Delivery&, const Delivery&) = default;
+};
+
+// What an attempt changed.
+struct DeliveryUpdate {
+  std::int64_t id = 0;
+  DeliveryStatus status = DeliveryStatus::pending;
+  std::int64_t attempts = 0;
+  Seconds next_attempt = 0;
+  std::string last_error;
+};
+
 // Where the committed state stands in its run's input and output.
 struct InputPosition {
   std::string path;             // the input as given (`-` for stdin)
@@ -141,6 +170,7 @@ struct StoreCommit {
   RecordBatch records;                // new since the last commit, in output order
   std::vector<PartnerRow> partners;   // the partners that changed, as they are now (no tags)
   std::vector<TagChange> tags;        // what changed in `partner_tags`, in order
+  std::vector<Delivery> deliveries;   // new in the outbox, with the records they carry
   std::string snapshot;               // the engine's state
   InputPosition input;
   std::optional<Seconds> clock;
@@ -156,6 +186,7 @@ struct StoreContents {
   std::optional<Seconds> clock;
   std::int64_t records = 0;
   std::int64_t commits = 0;
+  std::int64_t last_delivery = 0;  // the largest delivery id in the outbox
 };
 
 // The writing side: one per store at a time (a lock on `PATH-lock`).
@@ -180,6 +211,11 @@ class Store {
   // thread stores them while the engine goes on; they are durable (and
   // visible) with the next commit() only, and lost with a crash before it.
   void append(RecordBatch&& records);
+  // Queues what delivery attempts changed. They join the open transaction
+  // if records wait in one (durable with the next commit), else commit at
+  // once on their own. A crash before may send a delivery again (receivers
+  // deduplicate by its id).
+  void update_deliveries(std::vector<DeliveryUpdate>&& updates);
   // Waits until every queued batch is durable; throws the first error.
   void flush();
   // Records durable so far (the `records` table's row count).
@@ -209,6 +245,10 @@ class StoreReader {
   std::vector<std::optional<PartnerRow>> partners(const std::vector<std::string>& ids) const;
   // The `add` and `remove` records of one partner and tag, oldest first.
   std::vector<StoredRecord> records(std::string_view partner, std::string_view tag) const;
+  // Deliveries with this status (all when empty), oldest first, at most `limit`, ids after `after`.
+  std::vector<Delivery> deliveries(std::optional<DeliveryStatus> status, std::int64_t after,
+                                   std::int64_t limit) const;
+  std::optional<Delivery> delivery(std::int64_t id) const;
   // Records with `seq` from `first` (1-based), at most `limit`, in output order.
   std::vector<StoredRecord> records_from(std::int64_t first, std::int64_t limit) const;
 
