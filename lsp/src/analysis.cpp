@@ -318,7 +318,15 @@ std::vector<FileDiagnostics> Workspace::diagnostics() {
     }
   }
   std::vector<FileDiagnostics> out;
-  for (auto& [uri, list] : by_uri) out.push_back(std::move(list));
+  for (auto& [uri, list] : by_uri) {
+    // In the file's order: an imported file's problems sit at their import.
+    std::stable_sort(list.diagnostics.begin(), list.diagnostics.end(),
+                     [](const FileDiagnostic& a, const FileDiagnostic& b) {
+                       return std::pair(a.range.start.line, a.range.start.character) <
+                              std::pair(b.range.start.line, b.range.start.character);
+                     });
+    out.push_back(std::move(list));
+  }
   for (const std::string& uri : s.closed) out.push_back({uri, std::nullopt, {}});
   s.closed.clear();
   return out;

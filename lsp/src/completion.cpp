@@ -181,7 +181,8 @@ std::vector<CompletionItem> complete(const Program* p, FileId file, std::string_
     return out;
   }
 
-  Backwards back(text, offset);
+  // The word being typed and the one before it, on this line.
+  Backwards back(line, line.size());
   std::string_view prefix = back.word();
   back.skip_space();
   if (back.peek() == '.') return out;  // event.FIELD, partner.FIELD: fields are the events' own
