@@ -6,5 +6,5 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   cmake ninja-build g++ make \
   tao-pegtl-dev libfmt-dev catch2 libcli11-dev libsimdjson-dev \
-  libsqlite3-dev sqlite3 nlohmann-json3-dev \
+  libsqlite3-dev sqlite3 nlohmann-json3-dev python3 \
   clang libclang-rt-14-dev pkg-config >/dev/null
