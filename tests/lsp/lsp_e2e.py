@@ -81,6 +81,13 @@ def test_lifecycle():
     c = Client(PTAG, WORK)
     c.notify("exit")  # before initialize
     assert c.wait() == 1
+    # --stdio is accepted (VS Code's client passes it); a debounce out of range is a usage error.
+    c = Client(PTAG, WORK, ("--stdio",))
+    c.initialize(uri(WORK))
+    assert c.finish() == 0
+    usage = subprocess.run([PTAG, "lsp", "--debounce-ms", "20000"], capture_output=True,
+                           stdin=subprocess.DEVNULL, timeout=10)
+    assert usage.returncode == 2, usage
 
 
 def test_diagnostics():
