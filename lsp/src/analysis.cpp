@@ -212,6 +212,7 @@ bool Workspace::change(const std::string& uri, std::string text, int version) {
 
 void Workspace::close(const std::string& uri) {
   if (!state_->docs.erase(uri)) return;
+  state_->where.erase(uri);  // its answers end now, not at the next analyze()
   auto& order = state_->open_order;
   order.erase(std::remove(order.begin(), order.end(), uri), order.end());
   state_->closed.insert(uri);

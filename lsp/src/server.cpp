@@ -162,7 +162,12 @@ class Server {
     return static_cast<int>(std::max<std::int64_t>(0, left.count()));
   }
   void tick() {
-    if (due_ && Clock::now() >= *due_) refresh();
+    if (!due_ || Clock::now() < *due_) return;
+    try {
+      refresh();
+    } catch (const std::exception& e) {  // an implementation limit, or out of memory
+      log(std::string("checking failed: ") + e.what());
+    }
   }
   bool failed() const { return write_failed_; }
   bool shut_down() const { return shutdown_; }

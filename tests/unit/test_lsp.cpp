@@ -151,6 +151,7 @@ TEST_CASE("diagnostics: the checker's codes and messages, help lines, cleared on
   CHECK_FALSE(ws.change(folder.uri("other.ptag"), "", 1));
 
   ws.close(uri);
+  CHECK_FALSE(ws.hover(uri, {0, 4}));  // closed: no answers, even before the next analyze()
   ws.analyze();
   all = ws.diagnostics();
   REQUIRE(all.size() == 1);
