@@ -25,7 +25,13 @@ struct ChainLink {
 
 class Loader {
  public:
-  explicit Loader(Unit& unit) : unit_(unit) {}
+  explicit Loader(Unit& unit, FileReader read = {}) : unit_(unit), read_(std::move(read)) {
+    if (!read_) {
+      read_ = [](const std::string& path, std::string& out) {
+        return read_file(path, out) && !fs::is_directory(path);
+      };
+    }
+  }
 
   void load_path(const std::string& path) {
     std::string text;
@@ -93,7 +99,7 @@ class Loader {
       fs::path target = fs::path(importer).parent_path() / path.value;
       name = target.lexically_normal().string();
       key = key_of(name);
-      if (!loaded_.count(key) && (!read_file(name, text) || fs::is_directory(name))) {
+      if (!loaded_.count(key) && !read_(name, text)) {
         unit_.diagnostics
             .error(codes::kImportNotFound, path.span,
                    fmt::format("cannot find the imported file '{}'", path.value))
@@ -101,6 +107,8 @@ class Loader {
         return;
       }
     }
+    if (auto it = loaded_.find(key); it != loaded_.end())
+      unit_.imports.push_back({path.span, unit_.modules[it->second].file});
     for (std::size_t i = 0; i < chain.size(); ++i) {
       if (chain[i].key != key) continue;
       auto& d = unit_.diagnostics.error(
@@ -112,10 +120,13 @@ class Loader {
       return;
     }
     if (loaded_.count(key)) return;  // already part of the program
+    FileId file = static_cast<FileId>(unit_.sources.size());
     load(name, key, std::move(text), path.span, chain);
+    unit_.imports.push_back({path.span, file});
   }
 
   Unit& unit_;
+  FileReader read_;
   std::map<std::string, std::size_t> loaded_;
 };
 
@@ -128,9 +139,9 @@ Unit load_files(const std::vector<std::string>& paths) {
   return unit;
 }
 
-Unit load_text(std::string name, std::string text) {
+Unit load_text(std::string name, std::string text, const FileReader& read) {
   Unit unit;
-  Loader(unit).load_text(std::move(name), std::move(text));
+  Loader(unit, read).load_text(std::move(name), std::move(text));
   return unit;
 }
 

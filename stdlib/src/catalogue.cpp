@@ -8,25 +8,49 @@ const std::vector<TriggerInfo>& triggers() {
   using S = TriggerShape;
   using K = TriggerKind;
   static const std::vector<TriggerInfo> kTriggers = {
-      {"join", S::bare, K::each_event, "join", "on each join event"},
-      {"update", S::bare, K::each_event, "update", "on each update event"},
-      {"click", S::bare, K::each_event, "click", "on each click event"},
-      {"signup", S::bare, K::each_event, "signup", "on each signup event"},
-      {"sale", S::bare, K::each_event, "sale", "on each sale event"},
-      {"refund", S::bare, K::each_event, "refund", "on each refund event"},
-      {"commission", S::bare, K::each_event, "commission", "on each commission event"},
-      {"event", S::text, K::custom_event, "", "on each custom event with the given type"},
-      {"first_click", S::bare, K::first_event, "click", "on the partner's first click"},
-      {"first_signup", S::bare, K::first_event, "signup", "on the partner's first signup"},
-      {"first_sale", S::bare, K::first_event, "sale", "on the partner's first sale"},
+      {"join", S::bare, K::each_event, "join", "on each join event",
+       "A join sets the partner's joined_at (a later join moves it) and its data fields become "
+       "partner attributes."},
+      {"update", S::bare, K::each_event, "update", "on each update event",
+       "An update's data fields merge into the partner's attributes; it is not activity."},
+      {"click", S::bare, K::each_event, "click", "on each click event",
+       "A click adds 1 to clicks and is activity."},
+      {"signup", S::bare, K::each_event, "signup", "on each signup event",
+       "A signup (a referred customer or lead) adds 1 to signups; it is activity and a referral."},
+      {"sale", S::bare, K::each_event, "sale", "on each sale event",
+       "A sale adds 1 to sales and data.amount to revenue; data.customer joins the paying "
+       "customers. It is activity."},
+      {"refund", S::bare, K::each_event, "refund", "on each refund event",
+       "A refund takes data.amount off revenue; sales and customers stay as they were."},
+      {"commission", S::bare, K::each_event, "commission", "on each commission event",
+       "A commission adds data.amount to commissions."},
+      {"event", S::text, K::custom_event, "", "on each custom event with the given type",
+       "The type is compared byte for byte and may hold dots: event \"contract.signed\"."},
+      {"first_click", S::bare, K::first_event, "click", "on the partner's first click",
+       "Once per partner: the first click to arrive."},
+      {"first_signup", S::bare, K::first_event, "signup", "on the partner's first signup",
+       "Once per partner: the first signup to arrive."},
+      {"first_sale", S::bare, K::first_event, "sale", "on the partner's first sale",
+       "Once per partner: the first sale to arrive."},
       {"first_commission", S::bare, K::first_event, "commission",
-       "on the partner's first commission"},
-      {"milestone", S::milestone, K::milestone, "", "once, when a metric first reaches N"},
-      {"anniversary", S::duration, K::timer, "", "once, when the clock reaches joined_at + D"},
-      {"inactive", S::duration, K::timer, "", "when the clock reaches last_activity + D"},
-      {"no_referral", S::duration, K::timer, "", "when the clock reaches last_referral + D"},
-      {"tag_added", S::text, K::tag_change, "", "each time the tag is actually added"},
-      {"tag_removed", S::text, K::tag_change, "", "each time the tag is actually removed"},
+       "on the partner's first commission", "Once per partner: the first commission to arrive."},
+      {"milestone", S::milestone, K::milestone, "", "once, when a metric first reaches N",
+       "Once per partner, on the event that first makes the metric reach N (a number or a "
+       "constant, above zero); spent even if the guard is false."},
+      {"anniversary", S::duration, K::timer, "", "once, when the clock reaches joined_at + D",
+       "A timer: it has no event, so its guard cannot read event fields. A later join moves it."},
+      {"inactive", S::duration, K::timer, "", "when the clock reaches last_activity + D",
+       "A timer, once per quiet spell: it re-arms only after new activity (join, click, signup, "
+       "sale). Its guard cannot read event fields."},
+      {"no_referral", S::duration, K::timer, "", "when the clock reaches last_referral + D",
+       "Like inactive, from the last signup (or joined_at until the first). A timer: its guard "
+       "cannot read event fields."},
+      {"tag_added", S::text, K::tag_change, "", "each time the tag is actually added",
+       "Not when the partner already had it. Runs after the rule that added it; its guard reads "
+       "the event behind the change (none when a timer made it)."},
+      {"tag_removed", S::text, K::tag_change, "", "each time the tag is actually removed",
+       "Also when an exclusive group removes it; not when it expires. Its guard reads the event "
+       "behind the change (none when a timer made it)."},
   };
   return kTriggers;
 }
@@ -41,20 +65,42 @@ const std::vector<EventTypeInfo>& event_types() {
   return kTypes;
 }
 
+const std::vector<GuardNameInfo>& metric_infos() {
+  static const std::vector<GuardNameInfo> kMetrics = {
+      {"signups", "the partner's signup events: referred customers or leads"},
+      {"customers", "the distinct paying customers (data.customer of the partner's sales)"},
+      {"revenue", "the amounts of the partner's sales less its refunds (exact, six decimals)"},
+      {"sales", "the partner's sale events"},
+      {"clicks", "the partner's click events"},
+      {"commissions", "the amounts of the partner's commission events"},
+  };
+  return kMetrics;
+}
+
+const std::vector<GuardNameInfo>& guard_builtin_infos() {
+  static const std::vector<GuardNameInfo> kBuiltins = {
+      {"days_since_join", "whole days from the partner's joined_at to the clock"},
+      {"days_since_activity", "whole days from the partner's last activity to the clock"},
+  };
+  return kBuiltins;
+}
+
 const std::vector<std::string_view>& metrics() {
-  static const std::vector<std::string_view> kMetrics = {"signups", "customers", "revenue",
-                                                         "sales",   "clicks",    "commissions"};
+  static const std::vector<std::string_view> kMetrics = names_of(metric_infos());
   return kMetrics;
 }
 
 const std::vector<std::string_view>& guard_builtins() {
-  static const std::vector<std::string_view> kBuiltins = {"days_since_join", "days_since_activity"};
+  static const std::vector<std::string_view> kBuiltins = names_of(guard_builtin_infos());
   return kBuiltins;
 }
 
 const std::vector<DurationUnit>& duration_units() {
-  static const std::vector<DurationUnit> kUnits = {
-      {"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}, {"w", 604800}};
+  static const std::vector<DurationUnit> kUnits = {{"s", 1, "second"},
+                                                   {"m", 60, "minute"},
+                                                   {"h", 3600, "hour"},
+                                                   {"d", 86400, "day"},
+                                                   {"w", 604800, "week"}};
   return kUnits;
 }
 
@@ -72,6 +118,11 @@ const EventTypeInfo* find_event_type(std::string_view name) {
 }
 const RulePack* find_rule_pack(std::string_view name) {
   return find_by_name(rule_packs(), name);
+}
+
+const GuardNameInfo* find_guard_name(std::string_view name) {
+  if (const GuardNameInfo* m = find_by_name(metric_infos(), name)) return m;
+  return find_by_name(guard_builtin_infos(), name);
 }
 
 bool is_metric(std::string_view name) {

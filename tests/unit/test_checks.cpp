@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "ptag/compiler.hpp"
 #include "ptag/diagnostic_codes.hpp"
@@ -232,4 +233,34 @@ TEST_CASE("add and remove in one rule, in either order or through a group") {
         Codes{"W002"});
   CHECK(codes_of(compile("exclusive \"A\", \"B\"\non sale add \"A\" remove \"B\"\n"
                          "on click add \"B\"")) == Codes{});
+}
+
+TEST_CASE("load_text: a reader supplies imported files; every import is linked to its file") {
+  std::map<std::string, std::string> files = {{"lib/base.ptag", "on join add \"Base\"\n"},
+                                              {"lib/a.ptag", "import \"base.ptag\"\n"}};
+  std::vector<std::string> asked;
+  FileReader read = [&](const std::string& path, std::string& out) {
+    asked.push_back(path);
+    auto it = files.find(path);
+    if (it == files.end()) return false;
+    out = it->second;
+    return true;
+  };
+  Unit unit = load_text("main.ptag",
+                        "import \"lib/a.ptag\"\nimport \"lib/base.ptag\"\nimport \"std/tiers\"\n"
+                        "import \"gone.ptag\"\non sale when tagged \"Base\" add \"M\"\n",
+                        read);
+  check(unit);
+  CHECK(codes_of(unit) == Codes{"E113"});  // gone.ptag only
+  CHECK(asked == std::vector<std::string>{"lib/a.ptag", "lib/base.ptag", "gone.ptag"});
+  // a.ptag's import of base.ptag, main's import of a.ptag, of base.ptag (already loaded), the pack.
+  REQUIRE(unit.imports.size() == 4);
+  auto name_of = [&](const ImportLink& l) { return unit.sources.file(l.file).name; };
+  CHECK(name_of(unit.imports[0]) == "lib/base.ptag");
+  CHECK(unit.imports[0].at.file == 1);
+  CHECK(name_of(unit.imports[1]) == "lib/a.ptag");
+  CHECK(unit.imports[1].at.line == 1);
+  CHECK(name_of(unit.imports[2]) == "lib/base.ptag");
+  CHECK(unit.imports[2].at.line == 2);
+  CHECK(name_of(unit.imports[3]) == "std/tiers");
 }

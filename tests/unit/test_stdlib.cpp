@@ -40,3 +40,22 @@ TEST_CASE("units, metrics and rule packs") {
         std::string::npos);
   CHECK(rule_packs().size() == 3);
 }
+
+TEST_CASE("every trigger, metric, built-in and unit is explained in the catalogue (editor hovers)") {
+  for (const TriggerInfo& t : triggers()) {
+    INFO(t.name);
+    CHECK_FALSE(t.summary.empty());
+    CHECK_FALSE(t.detail.empty());
+  }
+  REQUIRE(metric_infos().size() == metrics().size());
+  for (std::size_t i = 0; i < metrics().size(); ++i) {
+    CHECK(metric_infos()[i].name == metrics()[i]);
+    CHECK_FALSE(metric_infos()[i].summary.empty());
+  }
+  REQUIRE(guard_builtin_infos().size() == guard_builtins().size());
+  CHECK(find_guard_name("revenue") == &metric_infos()[2]);
+  CHECK(find_guard_name("days_since_join")->summary.find("joined_at") != std::string_view::npos);
+  CHECK(find_guard_name("vip") == nullptr);
+  for (const DurationUnit& u : duration_units()) CHECK_FALSE(u.word.empty());
+  CHECK(duration_units()[3].word == "day");
+}

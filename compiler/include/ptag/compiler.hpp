@@ -1,6 +1,7 @@
 // Loading rule files (with their imports) and checking them.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -18,6 +19,12 @@ struct ItemRef {
   std::size_t item = 0;
 };
 
+// An import statement and the file it loaded (also when that file was loaded before).
+struct ImportLink {
+  Span at;  // the imported path, quotes included
+  FileId file = kNoFile;
+};
+
 // Every file of one program and the order its items take effect in: files in
 // command-line order, an import replaced by the imported file's items where it
 // first appears (a file is loaded once, however often it is imported).
@@ -25,6 +32,7 @@ struct Unit {
   SourceSet sources;
   std::vector<ast::Module> modules;
   std::vector<ItemRef> order;
+  std::vector<ImportLink> imports;
   Diagnostics diagnostics;
 
   const ast::Item& item(ItemRef r) const { return modules[r.module].items[r.item]; }
@@ -42,8 +50,11 @@ struct Unit {
 
 // Reads, parses and loads imports; syntax and import errors go to diagnostics.
 Unit load_files(const std::vector<std::string>& paths);
-// The same for one in-memory file (imports resolve relative to `name`).
-Unit load_text(std::string name, std::string text);
+// Reads an imported file; false when it cannot (a missing file, a directory).
+using FileReader = std::function<bool(const std::string& path, std::string& out)>;
+// The same for one in-memory file (imports resolve relative to `name`); an
+// editor passes `read` to see its unsaved buffers and to resolve relative names.
+Unit load_text(std::string name, std::string text, const FileReader& read = {});
 // Several in-memory files as one program, in this order.
 Unit load_texts(const std::vector<SourceFile>& files);
 

@@ -33,6 +33,13 @@ struct TriggerInfo {
   TriggerKind kind;
   std::string_view event_type;  // for each_event / first_event
   std::string_view summary;
+  std::string_view detail;  // what a user needs to know beyond the summary (editor hovers)
+};
+
+// A name a guard can read (a metric, days_since_*), and what it holds.
+struct GuardNameInfo {
+  std::string_view name;
+  std::string_view summary;
 };
 
 struct EventTypeInfo {
@@ -45,6 +52,7 @@ struct EventTypeInfo {
 struct DurationUnit {
   std::string_view name;
   std::int64_t seconds;
+  std::string_view word;  // singular: "day"
 };
 
 struct RulePack {
@@ -57,6 +65,11 @@ const std::vector<EventTypeInfo>& event_types();
 const std::vector<std::string_view>& metrics();
 // Names a guard may read besides metrics and constants.
 const std::vector<std::string_view>& guard_builtins();
+// The metrics and the built-ins with what they hold, in the order of metrics() and guard_builtins().
+const std::vector<GuardNameInfo>& metric_infos();
+const std::vector<GuardNameInfo>& guard_builtin_infos();
+// A metric's or built-in's entry, or nullptr.
+const GuardNameInfo* find_guard_name(std::string_view name);
 const std::vector<DurationUnit>& duration_units();
 const std::vector<RulePack>& rule_packs();
 

@@ -1,0 +1,2 @@
+" ptag rule files
+autocmd BufRead,BufNewFile *.ptag setfiletype ptag
