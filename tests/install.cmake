@@ -1,6 +1,7 @@
 # Installs ptag into a fresh prefix, then builds examples/embed-cpp and
 # examples/embed-c against the installed package (find_package, and
-# pkg-config for the C one) and runs them on the example rules.
+# pkg-config for the C one) and runs them on the example rules, in memory and
+# as durable engines on a store that the installed `ptag` then reads.
 file(REMOVE_RECURSE ${WORK})
 set(prefix ${WORK}/prefix)
 function(run)
@@ -29,6 +30,39 @@ if(NOT embed-cpp_out MATCHES "add New Partner" OR NOT embed-cpp_out MATCHES "[0-
 endif()
 if(NOT embed-c_out MATCHES "p-1 add VIP \\(rule [^)]*tiers.ptag:12, event e4\\)" OR NOT embed-c_out MATCHES "p-1 has [0-9]+ tags:.*\\[Proven\\]")
   message(FATAL_ERROR "embed-c printed:\n${embed-c_out}")
+endif()
+# Durable engines: the same records as in memory, kept in the store; a second
+# run continues the store (nothing new), and `ptag` reads what they wrote.
+string(REGEX MATCH "([0-9]+) events applied, ([0-9]+) records" found "${embed-cpp_out}")
+set(memory_records ${CMAKE_MATCH_2})
+foreach(round 1 2)
+  run(${WORK}/embed-cpp/embed-cpp ${rules} --quiet --state ${WORK}/cpp.db)
+  if(round EQUAL 1)
+    set(expected "^2000 events applied, ${memory_records} records, [0-9]+ active VIPs; the store [^\n]*cpp.db holds ${memory_records} records\n$")
+  else()
+    set(expected "^0 events applied, 0 records, [0-9]+ active VIPs; the store [^\n]*cpp.db holds ${memory_records} records\n$")
+  endif()
+  if(NOT out MATCHES "${expected}")
+    message(FATAL_ERROR "embed-cpp --state (run ${round}) printed:\n${out}\nexpected ${memory_records} records")
+  endif()
+endforeach()
+run(${prefix}/bin/ptag query --state ${WORK}/cpp.db --count "tagged \"Proven\"")
+if(NOT out MATCHES "^[1-9][0-9]*\n$")
+  message(FATAL_ERROR "ptag query on embed-cpp's store printed:\n${out}")
+endif()
+run(${WORK}/embed-c/embed-c ${rules} --state ${WORK}/c.db)
+string(REGEX MATCH "\n([0-9]+) records\n" found "${out}")
+set(c_records ${CMAKE_MATCH_1})
+if(NOT out STREQUAL "${embed-c_out}${c_records} records in the store ${WORK}/c.db\n")
+  message(FATAL_ERROR "embed-c --state printed:\n${out}")
+endif()
+run(${WORK}/embed-c/embed-c ${rules} --state ${WORK}/c.db)
+if(NOT out MATCHES "p-1 has 6 tags: [^\n]*\\[VIP\\][^\n]*\n.*\n0 records\n${c_records} records in the store")
+  message(FATAL_ERROR "embed-c --state (run 2) printed:\n${out}")
+endif()
+run(${prefix}/bin/ptag tags --state ${WORK}/c.db p-1)
+if(NOT out MATCHES "^{\"partner\":\"p-1\",\"tags\":\\[[^]]*\"VIP\"")
+  message(FATAL_ERROR "ptag tags on embed-c's store printed:\n${out}")
 endif()
 # pkg-config: compile the C example by hand.
 find_program(PKG_CONFIG pkg-config)
