@@ -2,6 +2,7 @@
 #include "ptag/ptag.h"
 
 #include <cstring>
+#include <memory>
 #include <new>
 #include <optional>
 #include <stdexcept>
@@ -14,6 +15,7 @@
 
 struct ptag_program {
   ptag::Program program;
+  std::string text;  // the rule files as a store keeps them (ptag::encode_program)
 };
 
 namespace {
@@ -61,10 +63,35 @@ ptag_status guarded(F&& body) {
   }
 }
 
-ptag_status take(ptag::Result<ptag::Program> result, ptag_program** out) {
+// `files`: the names of the files compiled (their imports are found again from these).
+ptag_status take(ptag::Result<ptag::Program> result, const std::vector<std::string>& files,
+                 ptag_program** out) {
   if (!result) return fail(PTAG_ERROR_COMPILE, result.render());
-  *out = new ptag_program{std::move(result.value())};
+  std::vector<ptag::SourceFile> named;
+  const ptag::SourceSet& sources = result.sources();
+  for (const std::string& name : files) {
+    for (std::size_t f = 0; f < sources.size(); ++f) {
+      const ptag::SourceFile& file = sources.file(static_cast<ptag::FileId>(f));
+      if (file.name == name) {
+        named.push_back(file);
+        break;
+      }
+    }
+  }
+  *out = new ptag_program{std::move(result.value()), ptag::encode_program(named)};
   return PTAG_OK;
+}
+
+// A store's refusals and failures name the file already.
+template <typename F>
+ptag_status guarded_store(F&& body) {
+  return guarded([&] {
+    try {
+      return body();
+    } catch (const ptag::StoreError& e) {
+      return fail(PTAG_ERROR_STORE, e.what());
+    }
+  });
 }
 
 // Copies `text` and a NUL into the caller's buffer (ptag.h, "Text out").
@@ -92,11 +119,17 @@ constexpr int64_t kLastTime = 253402300799;
 }  // namespace
 
 struct ptag_engine {
-  ptag_engine(const ptag::Program& p, ptag_record_fn fn, void* user)
-      : sink(fn, user), engine(p, sink) {}
+  ptag_engine(ptag_record_fn fn, void* user) : sink(fn, user) {}
   CallbackSink sink;
-  ptag::Engine engine;
+  std::optional<ptag::Engine> owned;  // ptag_engine_new's; empty in a durable engine's view
+  ptag::Engine* engine = nullptr;
   std::vector<ptag::Field> fields;  // reused for every push: no allocation per event
+};
+
+struct ptag_durable {
+  ptag_durable(ptag_record_fn fn, void* user) : view(fn, user) {}
+  std::unique_ptr<ptag::DurableEngine> durable;
+  ptag_engine view;  // its sink gets the records; `engine` is the durable one's
 };
 
 extern "C" {
@@ -107,14 +140,14 @@ const char* ptag_last_error(void) {
 
 ptag_status ptag_compile(const char* name, const char* text, ptag_program** out) {
   if (!name || !text || !out) return fail(PTAG_ERROR_ARGUMENT, "ptag_compile: NULL argument");
-  return guarded([&] { return take(ptag::compile({{name, text}}), out); });
+  return guarded([&] { return take(ptag::compile({{name, text}}), {name}, out); });
 }
 
 ptag_status ptag_compile_files(const char* const* paths, size_t count, ptag_program** out) {
   if (!paths || !out) return fail(PTAG_ERROR_ARGUMENT, "ptag_compile_files: NULL argument");
   return guarded([&] {
     std::vector<std::string> files(paths, paths + count);
-    return take(ptag::compile_files(files), out);
+    return take(ptag::compile_files(files), files, out);
   });
 }
 
@@ -126,13 +159,15 @@ ptag_status ptag_engine_new(const ptag_program* program, ptag_record_fn on_recor
                             ptag_engine** out) {
   if (!program || !out) return fail(PTAG_ERROR_ARGUMENT, "ptag_engine_new: NULL argument");
   return guarded([&] {
-    *out = new ptag_engine(program->program, on_record, user_data);
+    auto made = std::make_unique<ptag_engine>(on_record, user_data);
+    made->engine = &made->owned.emplace(program->program, made->sink);
+    *out = made.release();
     return PTAG_OK;
   });
 }
 
 void ptag_engine_free(ptag_engine* engine) {
-  delete engine;
+  if (engine && engine->owned) delete engine;
 }
 
 ptag_status ptag_engine_push(ptag_engine* engine, const ptag_event* e) {
@@ -159,7 +194,7 @@ ptag_status ptag_engine_push(ptag_engine* engine, const ptag_event* e) {
     }
     event.data.swap(engine->fields);
     std::string why;
-    ptag::PushResult r = engine->engine.push(event, &why);
+    ptag::PushResult r = engine->engine->push(event, &why);
     event.data.swap(engine->fields);
     if (r == ptag::PushResult::invalid) return fail(PTAG_ERROR_EVENT, why);
     return r == ptag::PushResult::duplicate ? PTAG_DUPLICATE : PTAG_OK;
@@ -169,13 +204,13 @@ ptag_status ptag_engine_push(ptag_engine* engine, const ptag_event* e) {
 ptag_status ptag_engine_advance_to(ptag_engine* engine, int64_t time) {
   if (!engine) return fail(PTAG_ERROR_ARGUMENT, "ptag_engine_advance_to: NULL engine");
   return guarded([&] {
-    engine->engine.advance_to(time);
+    engine->engine->advance_to(time);
     return PTAG_OK;
   });
 }
 
 size_t ptag_engine_partner_count(const ptag_engine* engine) {
-  return engine ? engine->engine.partner_count() : 0;
+  return engine ? engine->engine->partner_count() : 0;
 }
 
 ptag_status ptag_engine_partner_id(const ptag_engine* engine, size_t index, char* buffer,
@@ -185,7 +220,7 @@ ptag_status ptag_engine_partner_id(const ptag_engine* engine, size_t index, char
   return guarded([&] {
     std::string_view id;
     try {
-      id = engine->engine.partner_id(index);
+      id = engine->engine->partner_id(index);
     } catch (const std::out_of_range& e) {
       if (size > 0 && buffer) buffer[0] = '\0';
       return fail(PTAG_ERROR_RANGE, std::string("ptag_engine_partner_id: ") + e.what());
@@ -199,9 +234,9 @@ size_t ptag_engine_partner_tags(const ptag_engine* engine, const char* partner, 
   if (!engine || !partner) return 0;
   size_t count = 0;
   guarded([&] {
-    std::optional<size_t> i = engine->engine.find_partner(partner);
+    std::optional<size_t> i = engine->engine->find_partner(partner);
     if (!i) return PTAG_OK;
-    auto names = engine->engine.partner_tags(*i);
+    auto names = engine->engine->partner_tags(*i);
     for (size_t k = 0; k < names.size() && k < capacity && tags; ++k) tags[k] = names[k].data();
     count = names.size();
     return PTAG_OK;
@@ -214,11 +249,89 @@ ptag_status ptag_engine_partner_metric(const ptag_engine* engine, const char* pa
   if (!engine || !partner || !metric || !millionths)
     return fail(PTAG_ERROR_ARGUMENT, "NULL argument");
   return guarded([&] {
-    std::optional<size_t> i = engine->engine.find_partner(partner);
+    std::optional<size_t> i = engine->engine->find_partner(partner);
     if (!i) return fail(PTAG_ERROR_ARGUMENT, std::string("unknown partner ") + partner);
-    auto value = engine->engine.partner_value(*i, metric);
+    auto value = engine->engine->partner_value(*i, metric);
     if (!value) return fail(PTAG_ERROR_ARGUMENT, std::string("unknown metric ") + metric);
     *millionths = *value;
+    return PTAG_OK;
+  });
+}
+
+ptag_status ptag_durable_open(const char* path, const ptag_program* program, unsigned flags,
+                              ptag_record_fn on_record, void* user_data, ptag_durable** out) {
+  if (!path || !program || !out) return fail(PTAG_ERROR_ARGUMENT, "ptag_durable_open: NULL argument");
+  return guarded_store([&] {
+    auto made = std::make_unique<ptag_durable>(on_record, user_data);
+    ptag::StoreOptions options;
+    if (flags & PTAG_DURABLE_SYNC_NORMAL) options.sync = ptag::StoreSync::normal;
+    made->durable = ptag::DurableEngine::open(path, options);
+    try {
+      made->view.engine = &made->durable->start(program->program,
+                                                {.sink = &made->view.sink,
+                                                 .backfill = (flags & PTAG_DURABLE_BACKFILL) != 0,
+                                                 .program_text = program->text});
+    } catch (const std::invalid_argument& e) {
+      return fail(PTAG_ERROR_STORE, std::string(path) + ": the stored state cannot run these rules: " + e.what());
+    }
+    *out = made.release();
+    return PTAG_OK;
+  });
+}
+
+ptag_engine* ptag_durable_engine(ptag_durable* durable) {
+  return durable ? &durable->view : nullptr;
+}
+
+ptag_status ptag_durable_commit(ptag_durable* durable) {
+  if (!durable) return fail(PTAG_ERROR_ARGUMENT, "ptag_durable_commit: NULL durable engine");
+  return guarded_store([&] {
+    durable->durable->commit();
+    return PTAG_OK;
+  });
+}
+
+ptag_status ptag_durable_flush(ptag_durable* durable) {
+  if (!durable) return fail(PTAG_ERROR_ARGUMENT, "ptag_durable_flush: NULL durable engine");
+  return guarded_store([&] {
+    durable->durable->flush();
+    return PTAG_OK;
+  });
+}
+
+int64_t ptag_durable_records(const ptag_durable* durable) {
+  return durable ? durable->durable->durable_records() : 0;
+}
+
+ptag_status ptag_durable_rule_changes(const ptag_durable* durable, ptag_rule_changes* out) {
+  if (!durable || !out) return fail(PTAG_ERROR_ARGUMENT, "ptag_durable_rule_changes: NULL argument");
+  const ptag::RuleChanges& c = durable->durable->rule_changes();
+  out->kept = c.kept.size();
+  out->changed = 0;
+  for (const ptag::RuleChanges::Kept& k : c.kept) out->changed += k.changed ? 1 : 0;
+  out->added = c.added.size();
+  out->removed = c.removed.size();
+  return PTAG_OK;
+}
+
+ptag_status ptag_durable_reload(ptag_durable* durable, const ptag_program* program, unsigned flags) {
+  if (!durable || !program) return fail(PTAG_ERROR_ARGUMENT, "ptag_durable_reload: NULL argument");
+  return guarded_store([&] {
+    try {
+      durable->durable->reload(program->program, (flags & PTAG_DURABLE_BACKFILL) != 0, program->text);
+    } catch (const std::invalid_argument& e) {
+      return fail(PTAG_ERROR_STORE,
+                  durable->durable->path() + ": the stored state cannot run these rules: " + e.what());
+    }
+    return PTAG_OK;
+  });
+}
+
+ptag_status ptag_durable_close(ptag_durable* durable) {
+  if (!durable) return PTAG_OK;
+  std::unique_ptr<ptag_durable> closing(durable);
+  return guarded_store([&] {
+    closing->durable->flush();
     return PTAG_OK;
   });
 }

@@ -30,6 +30,12 @@ Result<Program> compile_files(std::span<const std::string> paths, const CompileO
   return finish(load_files(std::vector<std::string>(paths.begin(), paths.end())), options);
 }
 
+std::string encode_program(std::span<const RuleSource> sources) {
+  std::vector<SourceFile> files;
+  for (const RuleSource& s : sources) files.push_back({s.name, s.text});
+  return encode_program(files);
+}
+
 Result<Program> compile_segment_query(const Program& program, std::string_view expression) {
   SegmentResult r = compile_segment(program, expression);
   return {std::move(r.program), std::move(r.diagnostics), std::move(r.sources)};

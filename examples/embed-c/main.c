@@ -1,7 +1,10 @@
 /* A host program in C: compiles rule files, pushes its own events through
  * the C API, prints every change, then every partner's tags.
  *
- *   embed-c RULES.ptag... */
+ *   embed-c RULES.ptag...                 an engine in memory
+ *   embed-c RULES.ptag... --state DB      a durable engine: the state is kept
+ *                                         in the store DB and continued by the
+ *                                         next run (its events are then duplicates) */
 #include <stdio.h>
 #include <string.h>
 
@@ -36,7 +39,11 @@ static int push(ptag_engine* engine, const char* id, const char* type, const cha
 int main(int argc, char** argv) {
   ptag_program* program = NULL;
   ptag_engine* engine = NULL;
-  int records = 0, failed = 0;
+  ptag_durable* durable = NULL;
+  const char* state = NULL;
+  const char* files[64];
+  size_t file_count = 0;
+  int records = 0, failed = 0, a;
   const char* tags[16];
   char id[256], revenue_text[PTAG_DECIMAL_SIZE];
   size_t count, i, p;
@@ -46,15 +53,29 @@ int main(int argc, char** argv) {
   ptag_field big_sale[2] = {{"amount", PTAG_NUMBER, 6000000000LL, NULL}, {"customer", PTAG_TEXT, 0, "c-2"}};
   ptag_field no_amount = {"customer", PTAG_TEXT, 0, "c-3"};
 
-  if (argc < 2) {
-    fprintf(stderr, "usage: embed-c RULES.ptag...\n");
+  for (a = 1; a < argc; ++a) {
+    if (strcmp(argv[a], "--state") == 0 && a + 1 < argc) state = argv[++a];
+    else if (file_count < 64) files[file_count++] = argv[a];
+  }
+  if (file_count == 0) {
+    fprintf(stderr, "usage: embed-c RULES.ptag... [--state DB]\n");
     return 2;
   }
-  if (ptag_compile_files((const char* const*)(argv + 1), (size_t)(argc - 1), &program) != PTAG_OK) {
+  if (ptag_compile_files(files, file_count, &program) != PTAG_OK) {
     fprintf(stderr, "%s", ptag_last_error());
     return 1;
   }
-  if (ptag_engine_new(program, print_record, &records, &engine) != PTAG_OK) return 1;
+  if (state) {
+    /* Opens (or creates) the store and restores its last commit. */
+    if (ptag_durable_open(state, program, 0, print_record, &records, &durable) != PTAG_OK) {
+      fprintf(stderr, "%s\n", ptag_last_error());
+      ptag_program_free(program);
+      return 1;
+    }
+    engine = ptag_durable_engine(durable);
+  } else if (ptag_engine_new(program, print_record, &records, &engine) != PTAG_OK) {
+    return 1;
+  }
 
   failed |= push(engine, "e1", "join", "p-1", "2026-01-01T09:00:00Z", &country, 1);
   failed |= push(engine, "e2", "signup", "p-1", "2026-01-03T10:00:00Z", NULL, 0);
@@ -84,7 +105,17 @@ int main(int argc, char** argv) {
   }
   printf("%d records\n", records);
 
-  ptag_engine_free(engine);
+  if (durable) {
+    /* Commit what this run did, wait until it is on disk, close. */
+    if (ptag_durable_commit(durable) != PTAG_OK || ptag_durable_flush(durable) != PTAG_OK) {
+      fprintf(stderr, "%s\n", ptag_last_error());
+      failed = 1;
+    }
+    printf("%lld records in the store %s\n", (long long)ptag_durable_records(durable), state);
+    if (ptag_durable_close(durable) != PTAG_OK) failed = 1;
+  } else {
+    ptag_engine_free(engine);
+  }
   ptag_program_free(program);
   return failed;
 }

@@ -3,10 +3,16 @@
 //
 //   embed-cpp RULES.ptag...                      print every change
 //   embed-cpp RULES.ptag... --shards 2 --quiet   shard partners over 2 threads, print throughput
+//   embed-cpp RULES.ptag... --state tags.db      a durable engine: the state is kept in the
+//                                                store and the next run continues it
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <functional>
+#include <memory>
+#include <sstream>
 #include <optional>
 #include <string>
 #include <thread>
@@ -107,10 +113,66 @@ double run_sharded(const ptag::Program& program, const Simulation& sim, unsigned
   return seconds;
 }
 
+// The rule files as text: a store keeps them (so `ptag query --state` works).
+std::optional<std::vector<ptag::RuleSource>> read_rules(const std::vector<std::string>& files) {
+  std::vector<ptag::RuleSource> sources;
+  for (const std::string& file : files) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+      std::fprintf(stderr, "embed-cpp: cannot read '%s'\n", file.c_str());
+      return std::nullopt;
+    }
+    std::stringstream text;
+    text << in.rdbuf();
+    sources.push_back({file, text.str()});
+  }
+  return sources;
+}
+
+std::size_t active_vips(const ptag::Program& program, const ptag::Engine& engine) {
+  auto query = ptag::compile_segment_query(program, "tagged \"VIP\" and not tagged \"Inactive\"");
+  if (query) return ptag::segment(engine, query.value()).size();
+  std::fputs(query.render().c_str(), stderr);  // rules without these tags
+  return 0;
+}
+
+// The engine's state lives in the store at `path`: a run continues the last
+// one's. The simulation is the same every run, so the events at or before
+// the stored clock were applied already and are skipped.
+int run_durable(const ptag::Program& program, std::span<const ptag::RuleSource> sources,
+                const Simulation& sim, const std::string& path, bool quiet) {
+  PrintSink sink(quiet);
+  try {
+    std::unique_ptr<ptag::DurableEngine> durable = ptag::DurableEngine::open(path);
+    ptag::Engine& engine =
+        durable->start(program, {.sink = &sink, .program_text = ptag::encode_program(sources)});
+    std::span<const ptag::Event> events(sim.events);
+    std::size_t from = 0, applied = 0;
+    while (engine.has_clock() && from < events.size() && events[from].time <= engine.clock()) ++from;
+    for (std::size_t at = from; at < events.size(); at += 500) {
+      applied += engine.push(events.subspan(at, std::min<std::size_t>(500, events.size() - at))).applied;
+      durable->commit();  // queued: the store's writer thread writes it while the engine goes on
+    }
+    engine.advance_to(*ptag::parse_time("2027-01-01T00:00:00Z"));
+    durable->commit();
+    durable->flush();  // durable now
+    std::printf("%zu events applied, %zu records, %zu active VIPs; the store %s holds %lld records\n",
+                applied, sink.records, active_vips(program, engine), path.c_str(),
+                static_cast<long long>(durable->durable_records()));
+    return 0;
+  } catch (const ptag::StoreError& e) {  // names the file
+    std::fprintf(stderr, "embed-cpp: %s\n", e.what());
+  } catch (const std::invalid_argument& e) {  // a stored state these rules cannot continue
+    std::fprintf(stderr, "embed-cpp: the store %s cannot run these rules: %s\n", path.c_str(), e.what());
+  }
+  return 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> files;
+  std::string state;
   unsigned shards = 0;
   bool quiet = false;
   std::size_t partner_count = 50, event_count = 2000;
@@ -121,6 +183,8 @@ int main(int argc, char** argv) {
       partner_count = std::stoul(argv[++i]);
     } else if (!std::strcmp(argv[i], "--events") && i + 1 < argc) {
       event_count = std::stoul(argv[++i]);
+    } else if (!std::strcmp(argv[i], "--state") && i + 1 < argc) {
+      state = argv[++i];
     } else if (!std::strcmp(argv[i], "--quiet")) {
       quiet = true;
     } else {
@@ -130,13 +194,16 @@ int main(int argc, char** argv) {
   if (files.empty()) {
     std::fprintf(
         stderr,
-        "usage: embed-cpp RULES.ptag... [--partners N] [--events N] [--shards K] [--quiet]\n");
+        "usage: embed-cpp RULES.ptag... [--partners N] [--events N] [--shards K | --state DB] [--quiet]\n");
     return 2;
   }
-  ptag::Result<ptag::Program> rules = ptag::compile_files(files);
+  std::optional<std::vector<ptag::RuleSource>> sources = read_rules(files);
+  if (!sources) return 1;
+  ptag::Result<ptag::Program> rules = ptag::compile(*sources);
   std::fputs(rules.render().c_str(), stderr);  // warnings, or the errors
   if (!rules) return 1;
   Simulation sim(partner_count, event_count);
+  if (!state.empty()) return run_durable(rules.value(), *sources, sim, state, quiet);
 
   if (shards > 0) {
     std::size_t one_records = 0, many_records = 0;
@@ -164,13 +231,7 @@ int main(int argc, char** argv) {
   } else {
     std::printf("partner-7 had no events\n");
   }
-  auto query =
-      ptag::compile_segment_query(rules.value(), "tagged \"VIP\" and not tagged \"Inactive\"");
-  if (!query) {
-    std::fputs(query.render().c_str(), stderr);
-    return 1;
-  }
   std::printf("%zu events applied, %zu records, %zu active VIPs\n", counts.applied, sink.records,
-              ptag::segment(engine, query.value()).size());
+              active_vips(rules.value(), engine));
   return 0;
 }

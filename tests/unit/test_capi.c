@@ -1,6 +1,9 @@
 /* The C API, from C. */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ptag/ptag.h"
 
@@ -158,6 +161,125 @@ static void check_times(void) {
   CHECK(ptag_parse_time("2026-02-30", &t) == PTAG_ERROR_ARGUMENT);
 }
 
+static ptag_status push_event(ptag_engine* engine, const char* id, const char* type, const char* partner,
+                              int64_t time, int64_t amount) {
+  ptag_event e;
+  ptag_field field = {"amount", PTAG_NUMBER, 0, NULL};
+  memset(&e, 0, sizeof e);
+  field.number = amount;
+  e.id = id;
+  e.type = type;
+  e.partner = partner;
+  e.time = time;
+  e.data = amount ? &field : NULL;
+  e.data_count = amount ? 1 : 0;
+  return ptag_engine_push(engine, &e);
+}
+
+/* A durable engine: commit, close, reopen, reload; a foreign file refused. */
+static void check_durable(void) {
+  static const char* suffixes[] = {"", "-wal", "-shm", "-lock"};
+  char dir[] = "/tmp/ptag-capi-XXXXXX";
+  char path[128], foreign[128], file[160];
+  ptag_program *v1 = NULL, *v2 = NULL;
+  ptag_durable *durable = NULL, *second = NULL;
+  ptag_engine* engine = NULL;
+  ptag_rule_changes changes;
+  struct seen seen = {0, ""};
+  const char* tags[4];
+  int64_t t0 = 1767225600;
+  size_t i;
+  FILE* f;
+
+  CHECK(mkdtemp(dir) != NULL);
+  snprintf(path, sizeof path, "%s/tags.db", dir);
+  snprintf(foreign, sizeof foreign, "%s/events.jsonl", dir);
+  CHECK(ptag_compile("r.ptag",
+                     "rule \"welcome\" on join add \"New\"\n"
+                     "rule \"vip\" on milestone revenue >= 5000 add \"VIP\"\n",
+                     &v1) == PTAG_OK);
+  CHECK(ptag_compile("r.ptag",
+                     "rule \"welcome\" on join add \"New\"\n"
+                     "rule \"vip\" on milestone revenue >= 5000 add \"VIP\"\n"
+                     "rule \"big\" on milestone revenue >= 1000 add \"Big\"\n",
+                     &v2) == PTAG_OK);
+
+  /* A new store: commit two records, then one more that is not committed. */
+  CHECK(ptag_durable_open(path, v1, 0, on_record, &seen, &durable) == PTAG_OK);
+  engine = ptag_durable_engine(durable);
+  CHECK(engine != NULL);
+  CHECK(ptag_durable_rule_changes(durable, &changes) == PTAG_OK && changes.kept == 0 && changes.added == 0);
+  CHECK(push_event(engine, "e1", "join", "p1", t0, 0) == PTAG_OK);
+  CHECK(push_event(engine, "e2", "sale", "p1", t0 + 60, 6000000000LL) == PTAG_OK);
+  CHECK(seen.count == 2 && strcmp(seen.last, "1767225660 p1 0 VIP vip event e2") == 0);
+  CHECK(ptag_durable_commit(durable) == PTAG_OK);
+  CHECK(ptag_durable_flush(durable) == PTAG_OK);
+  CHECK(ptag_durable_records(durable) == 2);
+  /* One writer at a time: a second open is refused, naming the file. */
+  CHECK(ptag_durable_open(path, v1, 0, NULL, NULL, &second) == PTAG_ERROR_STORE && second == NULL);
+  CHECK(strstr(ptag_last_error(), path) != NULL && strstr(ptag_last_error(), "in use") != NULL);
+  ptag_engine_free(engine); /* the durable engine's own: nothing happens */
+  CHECK(push_event(engine, "e3", "join", "p2", t0 + 120, 0) == PTAG_OK);
+  CHECK(seen.count == 3 && ptag_engine_partner_count(engine) == 2);
+  CHECK(ptag_durable_close(durable) == PTAG_OK); /* no implicit commit: p2 is not kept */
+
+  /* Reopened: the last commit, its rules matched, its ids still applied. */
+  seen.count = 0;
+  CHECK(ptag_durable_open(path, v1, PTAG_DURABLE_SYNC_NORMAL, on_record, &seen, &durable) == PTAG_OK);
+  engine = ptag_durable_engine(durable);
+  CHECK(ptag_durable_records(durable) == 2);
+  CHECK(ptag_engine_partner_count(engine) == 1);
+  CHECK(ptag_engine_partner_tags(engine, "p1", tags, 4) == 2);
+  CHECK(strcmp(tags[0], "New") == 0 && strcmp(tags[1], "VIP") == 0);
+  CHECK(ptag_engine_partner_tags(engine, "p2", tags, 4) == 0);
+  CHECK(ptag_durable_rule_changes(durable, &changes) == PTAG_OK);
+  CHECK(changes.kept == 2 && changes.changed == 0 && changes.added == 0 && changes.removed == 0);
+  CHECK(push_event(engine, "e2", "sale", "p1", t0 + 60, 6000000000LL) == PTAG_DUPLICATE);
+
+  /* Another program for the same state: "big" is new, and backfilled for p1. */
+  CHECK(ptag_durable_reload(durable, v2, PTAG_DURABLE_BACKFILL) == PTAG_OK);
+  ptag_program_free(v1);
+  CHECK(ptag_durable_rule_changes(durable, &changes) == PTAG_OK);
+  CHECK(changes.kept == 2 && changes.added == 1 && changes.removed == 0);
+  CHECK(seen.count == 1 && strcmp(seen.last, "1767225660 p1 0 Big big event -") == 0);
+  CHECK(push_event(engine, "e3", "join", "p2", t0 + 120, 0) == PTAG_OK);
+  CHECK(seen.count == 2 && ptag_durable_engine(durable) == engine);
+  CHECK(ptag_durable_commit(durable) == PTAG_OK);
+  CHECK(ptag_durable_close(durable) == PTAG_OK);
+  CHECK(ptag_durable_open(path, v2, 0, NULL, NULL, &durable) == PTAG_OK);
+  CHECK(ptag_durable_records(durable) == 4);
+  CHECK(ptag_engine_partner_tags(ptag_durable_engine(durable), "p1", tags, 4) == 3);
+  CHECK(ptag_engine_partner_tags(ptag_durable_engine(durable), "p2", tags, 4) == 1);
+  CHECK(ptag_durable_close(durable) == PTAG_OK);
+
+  /* A file that is not a store: a status and a message naming it. */
+  f = fopen(foreign, "w");
+  CHECK(f != NULL);
+  if (f) {
+    fputs("{\"type\":\"join\",\"partner\":\"p1\",\"time\":\"2026-01-01T00:00:00Z\"}\n", f);
+    fclose(f);
+  }
+  durable = NULL;
+  CHECK(ptag_durable_open(foreign, v2, 0, NULL, NULL, &durable) == PTAG_ERROR_STORE && durable == NULL);
+  CHECK(strstr(ptag_last_error(), foreign) != NULL && strstr(ptag_last_error(), "not a ptag store") != NULL);
+  /* NULL handles. */
+  CHECK(ptag_durable_open(NULL, v2, 0, NULL, NULL, &durable) == PTAG_ERROR_ARGUMENT);
+  CHECK(ptag_durable_open(path, NULL, 0, NULL, NULL, &durable) == PTAG_ERROR_ARGUMENT);
+  CHECK(ptag_durable_commit(NULL) == PTAG_ERROR_ARGUMENT && ptag_durable_flush(NULL) == PTAG_ERROR_ARGUMENT);
+  CHECK(ptag_durable_reload(NULL, v2, 0) == PTAG_ERROR_ARGUMENT);
+  CHECK(ptag_durable_rule_changes(NULL, &changes) == PTAG_ERROR_ARGUMENT);
+  CHECK(ptag_durable_engine(NULL) == NULL && ptag_durable_records(NULL) == 0);
+  CHECK(ptag_durable_close(NULL) == PTAG_OK);
+  ptag_program_free(v2);
+
+  for (i = 0; i < 4; ++i) {
+    snprintf(file, sizeof file, "%s%s", path, suffixes[i]);
+    unlink(file);
+  }
+  unlink(foreign);
+  CHECK(rmdir(dir) == 0);
+}
+
 int main(void) {
   ptag_program* program = NULL;
   ptag_engine* engine = NULL;
@@ -217,6 +339,7 @@ int main(void) {
   check_partner_ids_in_records();
   check_decimals();
   check_times();
+  check_durable();
   printf("%d passed, %d failed\n", checks - failures, failures);
   return failures != 0;
 }

@@ -1,11 +1,12 @@
-/* The ptag C API (docs/embedding.md): compile rules, run an engine, get
- * change records through a callback. Opaque handles; every function returns
+/* The ptag C API (docs/embedding.md): compile rules, run an engine (in
+ * memory, or durable in a store file), get change records through a
+ * callback. Opaque handles; every function returns
  * a status (or a plain value) and never lets a C++ exception out; after a
  * failure, ptag_last_error() says what went wrong.
  *
  * Threads: a ptag_program may be shared by engines on any threads; a
- * ptag_engine must be used by one thread at a time. ptag_last_error() is per
- * thread. */
+ * ptag_engine (and a ptag_durable with its engine) must be used by one
+ * thread at a time. ptag_last_error() is per thread. */
 #ifndef PTAG_H
 #define PTAG_H
 
@@ -18,6 +19,7 @@ extern "C" {
 
 typedef struct ptag_program ptag_program;
 typedef struct ptag_engine ptag_engine;
+typedef struct ptag_durable ptag_durable;
 
 typedef enum ptag_status {
   PTAG_OK = 0,
@@ -27,7 +29,8 @@ typedef enum ptag_status {
   PTAG_ERROR_ARGUMENT = 4, /* a NULL handle, an unknown partner or metric, bad text */
   PTAG_ERROR_INTERNAL = 5, /* out of memory or a bug */
   PTAG_ERROR_RANGE = 6,    /* a partner index >= the partner count; a number or time too large */
-  PTAG_ERROR_BUFFER = 7    /* the text does not fit the caller's buffer; *length says its length */
+  PTAG_ERROR_BUFFER = 7,   /* the text does not fit the caller's buffer; *length says its length */
+  PTAG_ERROR_STORE = 8     /* a store refused (not a store, in use, ...) or a commit failed; the message names the file */
 } ptag_status;
 
 typedef enum ptag_kind { PTAG_NUMBER = 0, PTAG_TEXT = 1, PTAG_BOOLEAN = 2 } ptag_kind;
@@ -104,6 +107,50 @@ size_t ptag_engine_partner_tags(const ptag_engine* engine, const char* partner, 
 /* A metric (or days_since_join / days_since_activity) of a partner, in millionths. */
 ptag_status ptag_engine_partner_metric(const ptag_engine* engine, const char* partner, const char* metric,
                                        int64_t* millionths);
+
+/* Durable engines (docs/embedding.md, "Durable engines"): an engine whose
+ * state lives in a store file (docs/store.md), continued by the next open. */
+
+/* Flags of ptag_durable_open and ptag_durable_reload. */
+#define PTAG_DURABLE_SYNC_NORMAL 1u /* open: a commit survives a crash of the process, not a power loss */
+#define PTAG_DURABLE_BACKFILL 2u    /* rules new to the stored program act now ("cause":"backfill") */
+
+/* Opens (or creates) the store at `path` and starts its engine on
+ * `program` (which must outlive it): restored from the last commit, with
+ * the rules matched as docs/store.md says, or new for a new store.
+ * `on_record` (may be NULL) gets the records as they are made. On success
+ * *out is a new durable engine; PTAG_ERROR_STORE for a file that is not a
+ * store, a store in use, or a stored state these rules cannot continue. */
+ptag_status ptag_durable_open(const char* path, const ptag_program* program, unsigned flags,
+                              ptag_record_fn on_record, void* user_data, ptag_durable** out);
+/* Its engine, for ptag_engine_push, _advance_to and the partner functions.
+ * It belongs to `durable` (ptag_engine_free does nothing to it); NULL for NULL. */
+ptag_engine* ptag_durable_engine(ptag_durable* durable);
+/* Queues a commit of everything since the last one (records, changed
+ * partners and tags, the engine's state) and returns; the store's writer
+ * thread makes it durable. PTAG_ERROR_STORE once a commit has failed. */
+ptag_status ptag_durable_commit(ptag_durable* durable);
+/* Waits until every queued commit is durable. PTAG_ERROR_STORE for a failed one. */
+ptag_status ptag_durable_flush(ptag_durable* durable);
+/* Records durable so far, across every run on the store (0 for NULL). */
+int64_t ptag_durable_records(const ptag_durable* durable);
+/* What opening (or the last reload) did to the rules: how many were kept
+ * (`changed` of them with another body), added and removed. */
+typedef struct ptag_rule_changes {
+  size_t kept, changed, added, removed;
+} ptag_rule_changes;
+ptag_status ptag_durable_rule_changes(const ptag_durable* durable, ptag_rule_changes* out);
+/* Continues the same state with another program, as reopening with it would
+ * (flag PTAG_DURABLE_BACKFILL as in open). `program` must outlive the
+ * durable engine; the previous one may be freed afterwards. On failure the
+ * previous program goes on running. The program is stored with the next commit. */
+ptag_status ptag_durable_reload(ptag_durable* durable, const ptag_program* program, unsigned flags);
+/* Waits for the queued commits, then closes the store and frees `durable`
+ * and its engine. It does not commit: what happened since the last
+ * ptag_durable_commit is not kept (the next open continues from that
+ * commit). PTAG_ERROR_STORE when a queued commit failed; `durable` is freed
+ * either way. */
+ptag_status ptag_durable_close(ptag_durable* durable);
 
 /* RFC 3339 (or YYYY-MM-DD) to epoch seconds. */
 ptag_status ptag_parse_time(const char* text, int64_t* seconds);

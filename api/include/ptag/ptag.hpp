@@ -7,16 +7,23 @@
 //   engine.push(event);                            // a ptag::Event of views
 //   engine.advance_to(now);                        // fire timers up to now
 //
+// A durable engine keeps its state in a store file (ptag/durable.hpp):
+//   auto durable = ptag::DurableEngine::open("tags.db");
+//   ptag::Engine& engine = durable->start(rules.value(), {.sink = &sink});
+//   engine.push(event);  durable->commit();  durable->flush();
+//
 // Thread safety: a Program is immutable and may be shared by any number of
 // engines on any threads. An Engine is not synchronised: use each engine from
 // one thread at a time. To use several cores, shard partners across engines
-// by a hash of the partner id (examples/embed-cpp does).
+// by a hash of the partner id (examples/embed-cpp does). A DurableEngine too
+// is used from one thread; its store's writer thread is its own.
 #pragma once
 
 #include <span>
 #include <string>
 #include <vector>
 
+#include "ptag/durable.hpp"
 #include "ptag/engine.hpp"
 #include "ptag/event.hpp"
 #include "ptag/event_batch.hpp"
@@ -24,6 +31,7 @@
 #include "ptag/program.hpp"
 #include "ptag/result.hpp"
 #include "ptag/sink.hpp"
+#include "ptag/store.hpp"
 
 namespace ptag {
 
@@ -47,6 +55,10 @@ Result<Program> compile(std::initializer_list<RuleSource> sources,
                         const CompileOptions& options = {});
 Result<Program> compile_files(std::span<const std::string> paths,
                               const CompileOptions& options = {});
+
+// The rule files as a store keeps them (DurableStart::program_text), so that
+// `ptag query --state` and `ptag tags` can compile them again.
+std::string encode_program(std::span<const RuleSource> sources);
 
 // Compiles a segment query, a guard such as `tagged "VIP" and revenue > 1000`,
 // for Engine::segment(). Event fields are not allowed: there is no event.

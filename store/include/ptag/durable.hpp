@@ -41,7 +41,7 @@ struct DurableStart {
   bool backfill = false;
   std::optional<Seconds> dedup_window = std::nullopt;
   // The program's files (encode_program), stored with the next commit.
-  std::string program_text;
+  std::string program_text = {};  // `= {}`: `{.sink = &s}` then leaves -Wextra silent
 };
 
 // Where a durable engine's extra time goes (the caller's thread).
