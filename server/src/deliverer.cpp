@@ -265,8 +265,7 @@ void Deliverer::start(std::vector<Delivery> pending) {
     Steady::time_point at = due_at(d.next_attempt, now);
     e->enqueue(std::move(d), at);
   }
-  if (started_) return;
-  started_ = true;
+  if (started_.exchange(true)) return;
   for (const auto& owned : endpoints_) {
     Endpoint* e = owned.get();
     for (std::size_t i = 0; i < kSendersPerWebhook; ++i)

@@ -3,6 +3,7 @@
 // every attempt's outcome goes to the store.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -43,7 +44,7 @@ class Deliverer {
   Deliverer& operator=(const Deliverer&) = delete;
 
   // The store's pending deliveries at startup, in id order; starts the
-  // senders. Each is first sent at its `next_attempt`. Pending deliveries of
+  // senders (once; add() may come before). Each is first sent at its `next_attempt`. Pending deliveries of
   // a webhook that is not in the config stay pending, unsent (logged once).
   void start(std::vector<Delivery> pending);
   // New deliveries, once their commit is durable, in id order. For an
@@ -51,8 +52,9 @@ class Deliverer {
   void add(std::vector<Delivery> fresh);
   // POST /v1/deliveries/{id}/retry: sends `d` again now, with the whole retry
   // schedule (attempts start again at 0), before the later pending
-  // deliveries of its partner; a disabled endpoint is enabled again. A
-  // delivery still pending is sent now instead of at its next attempt.
+  // deliveries of its partner (after an earlier one still pending); a
+  // disabled endpoint is enabled again. A delivery still pending is sent
+  // now instead of at its next attempt.
   // False when its webhook is not in the config.
   bool retry(const Delivery& d);
   // Deliveries waiting or in flight.
@@ -68,7 +70,7 @@ class Deliverer {
 
   std::function<Seconds()> now_;
   std::vector<std::unique_ptr<Endpoint>> endpoints_;
-  bool started_ = false;
+  std::atomic<bool> started_{false};
 };
 
 }  // namespace ptag::serve
