@@ -29,7 +29,9 @@ namespace ptag::serve {
 
 using Steady = std::chrono::steady_clock;
 
-Seconds wall_clock_now() { return static_cast<Seconds>(std::time(nullptr)); }
+Seconds wall_clock_now() {
+  return static_cast<Seconds>(std::time(nullptr));
+}
 
 std::uint64_t random_seed() {
   std::random_device device;
@@ -41,8 +43,8 @@ namespace {
 // One JSON object per line on stderr; `fields` are (key, JSON value) pairs.
 void log_line(std::string_view level, std::string_view msg,
               std::initializer_list<std::pair<std::string_view, std::string>> fields) {
-  std::string line = "{\"time\":" + json_quote(format_time(wall_clock_now())) + ",\"level\":" + json_quote(level) +
-                     ",\"msg\":" + json_quote(msg);
+  std::string line = "{\"time\":" + json_quote(format_time(wall_clock_now())) +
+                     ",\"level\":" + json_quote(level) + ",\"msg\":" + json_quote(msg);
   for (const auto& [key, value] : fields) line += "," + json_quote(key) + ":" + value;
   line += "}\n";
   std::fputs(line.c_str(), stderr);
@@ -57,16 +59,22 @@ std::string duration_text(Millis d) {
 // Why an attempt without an answer failed, in the words of an operator.
 std::string client_error(httplib::Error error, Steady::duration took, Millis timeout) {
   switch (error) {
-    case httplib::Error::Connection: return "connection refused or host unreachable";
-    case httplib::Error::ConnectionTimeout: return "connect timed out after " + duration_text(timeout);
+    case httplib::Error::Connection:
+      return "connection refused or host unreachable";
+    case httplib::Error::ConnectionTimeout:
+      return "connect timed out after " + duration_text(timeout);
     case httplib::Error::Read:
       // A read that waited its whole timeout, or a connection closed early.
       if (took >= timeout * 9 / 10) return "timed out after " + duration_text(timeout);
       return "connection closed before an answer";
-    case httplib::Error::Write: return "connection closed while sending";
-    case httplib::Error::SSLConnection: return "TLS handshake failed";
-    case httplib::Error::SSLServerVerification: return "TLS certificate not trusted";
-    default: return "request failed (" + httplib::to_string(error) + ")";
+    case httplib::Error::Write:
+      return "connection closed while sending";
+    case httplib::Error::SSLConnection:
+      return "TLS handshake failed";
+    case httplib::Error::SSLServerVerification:
+      return "TLS certificate not trusted";
+    default:
+      return "request failed (" + httplib::to_string(error) + ")";
   }
 }
 
@@ -88,7 +96,7 @@ struct Deliverer::Endpoint {
   // One partner's deliveries in id order; only the head is ever sent.
   struct Lane {
     std::deque<Entry> queue;
-    bool busy = false;  // the head is in flight
+    bool busy = false;                            // the head is in flight
     std::optional<Steady::time_point> scheduled;  // its key in `due`
   };
 
@@ -101,9 +109,9 @@ struct Deliverer::Endpoint {
   std::condition_variable wake;
   Lanes lanes;
   std::set<std::pair<Steady::time_point, std::string>> due;  // idle lanes by their head's time
-  std::unordered_set<std::int64_t> queued;                    // ids in `lanes`
-  std::size_t count = 0;                                      // entries in `lanes`
-  std::optional<std::string> gone;                            // disabled by 410: why
+  std::unordered_set<std::int64_t> queued;                   // ids in `lanes`
+  std::size_t count = 0;                                     // entries in `lanes`
+  std::optional<std::string> gone;                           // disabled by 410: why
   bool stopping = false;
   std::mt19937_64 rng;
   std::vector<std::thread> senders;
@@ -136,8 +144,8 @@ struct Deliverer::Endpoint {
     auto lane = lanes.try_emplace(d.partner).first;
     std::deque<Entry>& q = lane->second.queue;
     auto first = q.begin() + (lane->second.busy ? 1 : 0);
-    auto place = std::upper_bound(first, q.end(), d.id,
-                                  [](std::int64_t id, const Entry& e) { return id < e.delivery.id; });
+    auto place = std::upper_bound(
+        first, q.end(), d.id, [](std::int64_t id, const Entry& e) { return id < e.delivery.id; });
     q.insert(place, Entry{std::move(d), at});
     ++count;
     pending->Increment();
@@ -176,8 +184,10 @@ void log_failed(const Endpoint& e, const Delivery& d, std::string_view why) {
 }
 
 // One POST of `d` to the endpoint; the response body is read and dropped.
-DeliveryAttempt send(httplib::Client& client, const WebhookConfig& webhook, const Delivery& d, Seconds now) {
-  DeliveryHeaders h = sign_delivery(webhook, delivery_id(static_cast<std::uint64_t>(d.id)), now, d.body);
+DeliveryAttempt send(httplib::Client& client, const WebhookConfig& webhook, const Delivery& d,
+                     Seconds now) {
+  DeliveryHeaders h =
+      sign_delivery(webhook, delivery_id(static_cast<std::uint64_t>(d.id)), now, d.body);
   httplib::Request req;
   req.method = "POST";
   req.path = webhook.path;
@@ -187,7 +197,9 @@ DeliveryAttempt send(httplib::Client& client, const WebhookConfig& webhook, cons
                  {"webhook-timestamp", h.timestamp},
                  {"webhook-signature", h.signature}};
   req.body = d.body;
-  req.content_receiver = [](const char*, std::size_t, std::uint64_t, std::uint64_t) { return true; };
+  req.content_receiver = [](const char*, std::size_t, std::uint64_t, std::uint64_t) {
+    return true;
+  };
   httplib::Response res;
   httplib::Error error = httplib::Error::Success;
   Steady::time_point start = Steady::now();
@@ -201,7 +213,8 @@ DeliveryAttempt send(httplib::Client& client, const WebhookConfig& webhook, cons
   if (a.outcome == AttemptOutcome::delivered) return a;
   a.error = "HTTP " + std::to_string(res.status);
   if (a.outcome == AttemptOutcome::endpoint_gone) a.error += " Gone: the endpoint is disabled";
-  if (res.has_header("Retry-After")) a.retry_after = parse_retry_after(res.get_header_value("Retry-After"), now);
+  if (res.has_header("Retry-After"))
+    a.retry_after = parse_retry_after(res.get_header_value("Retry-After"), now);
   return a;
 }
 
@@ -210,11 +223,13 @@ DeliveryAttempt send(httplib::Client& client, const WebhookConfig& webhook, cons
 Deliverer::Deliverer(const ServeConfig& config, Store& store, prometheus::Registry& registry,
                      std::function<Seconds()> now, std::uint64_t seed)
     : now_(now ? std::move(now) : std::function<Seconds()>(wall_clock_now)) {
-  auto& totals = prometheus::BuildCounter()
-                     .Name("ptag_deliveries_total")
-                     .Help("Outgoing webhook attempts and deliveries by result: delivered, retried (an attempt "
-                           "failed, another follows), failed (retries used up), gone (ended by a 410)")
-                     .Register(registry);
+  auto& totals =
+      prometheus::BuildCounter()
+          .Name("ptag_deliveries_total")
+          .Help(
+              "Outgoing webhook attempts and deliveries by result: delivered, retried (an attempt "
+              "failed, another follows), failed (retries used up), gone (ended by a 410)")
+          .Register(registry);
   auto& pending = prometheus::BuildGauge()
                       .Name("ptag_outbox_pending")
                       .Help("Outgoing webhook deliveries waiting or in flight")
@@ -242,7 +257,9 @@ Deliverer::Deliverer(const ServeConfig& config, Store& store, prometheus::Regist
   }
 }
 
-Deliverer::~Deliverer() { stop(); }
+Deliverer::~Deliverer() {
+  stop();
+}
 
 Deliverer::Endpoint* Deliverer::endpoint(std::string_view webhook) const {
   for (const auto& e : endpoints_)
@@ -257,7 +274,8 @@ void Deliverer::start(std::vector<Delivery> pending) {
     Endpoint* e = endpoint(d.webhook);
     if (e == nullptr) {
       if (unknown.insert(d.webhook).second)
-        log_line("warn", "pending deliveries of a webhook that is not in the config stay pending, unsent",
+        log_line("warn",
+                 "pending deliveries of a webhook that is not in the config stay pending, unsent",
                  {{"webhook", json_quote(d.webhook)}});
       continue;
     }
@@ -268,8 +286,7 @@ void Deliverer::start(std::vector<Delivery> pending) {
   if (started_.exchange(true)) return;
   for (const auto& owned : endpoints_) {
     Endpoint* e = owned.get();
-    for (std::size_t i = 0; i < kSendersPerWebhook; ++i)
-      e->senders.emplace_back([e] { e->run(); });
+    for (std::size_t i = 0; i < kSendersPerWebhook; ++i) e->senders.emplace_back([e] { e->run(); });
   }
 }
 
@@ -391,7 +408,8 @@ void Endpoint::settle(Lanes::iterator lane, Delivery d, const DeliveryAttempt& a
   } else if (a.outcome == AttemptOutcome::endpoint_gone || gone) {
     // 410 (here or in a parallel attempt): this and every waiting delivery fail.
     if (!gone) {
-      gone = "endpoint disabled: " + delivery_id(static_cast<std::uint64_t>(d.id)) + " got HTTP 410 Gone";
+      gone = "endpoint disabled: " + delivery_id(static_cast<std::uint64_t>(d.id)) +
+             " got HTTP 410 Gone";
       log_line("warn", "webhook endpoint disabled",
                {{"webhook", json_quote(webhook.name)}, {"error", json_quote(a.error)}});
     }
@@ -401,8 +419,8 @@ void Endpoint::settle(Lanes::iterator lane, Delivery d, const DeliveryAttempt& a
     log_failed(*this, d, why);
     dequeue_head(l);
     fail_waiting(updates, lane);
-  } else if (std::optional<Millis> delay =
-                 next_attempt_delay(webhook, static_cast<std::size_t>(d.attempts), a.retry_after, rng)) {
+  } else if (std::optional<Millis> delay = next_attempt_delay(
+                 webhook, static_cast<std::size_t>(d.attempts), a.retry_after, rng)) {
     Seconds next = at + (delay->count() + 999) / 1000;
     updates.push_back({d.id, DeliveryStatus::pending, d.attempts, next, a.error});
     retried->Increment();

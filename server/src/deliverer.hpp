@@ -44,8 +44,8 @@ class Deliverer {
   Deliverer& operator=(const Deliverer&) = delete;
 
   // The store's pending deliveries at startup, in id order; starts the
-  // senders (once; add() may come before). Each is first sent at its `next_attempt`. Pending deliveries of
-  // a webhook that is not in the config stay pending, unsent (logged once).
+  // senders (once; add() may come before). Each is first sent at its `next_attempt`. Pending
+  // deliveries of a webhook that is not in the config stay pending, unsent (logged once).
   void start(std::vector<Delivery> pending);
   // New deliveries, once their commit is durable, in id order. For an
   // endpoint disabled by 410 they fail at once.

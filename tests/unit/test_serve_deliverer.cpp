@@ -85,7 +85,8 @@ class Receiver {
   Receiver() {
     server_.new_task_queue = [] { return new httplib::ThreadPool(8); };
     server_.set_keep_alive_timeout(1);
-    server_.Post(R"(/.*)", [this](const httplib::Request& req, httplib::Response& res) { handle(req, res); });
+    server_.Post(R"(/.*)",
+                 [this](const httplib::Request& req, httplib::Response& res) { handle(req, res); });
     port_ = server_.bind_to_any_port("127.0.0.1");
     REQUIRE(port_ > 0);
     thread_ = std::thread([this] { server_.listen_after_bind(); });
@@ -120,15 +121,17 @@ class Receiver {
 
  private:
   void handle(const httplib::Request& req, httplib::Response& res) {
-    Arrival a{req.get_header_value("webhook-id"), "", req.get_header_value("webhook-timestamp"), Steady::now(), 0};
+    Arrival a{req.get_header_value("webhook-id"), "", req.get_header_value("webhook-timestamp"),
+              Steady::now(), 0};
     std::size_t p = req.body.find(R"("partner":")");
     if (p != std::string::npos) {
       p += 11;
       a.partner = req.body.substr(p, req.body.find('"', p) - p);
     }
     std::string key = *whsec_key(kSecret);
-    std::string why = verify_standard(key, a.id, a.timestamp, req.get_header_value("webhook-signature"), req.body,
-                                      static_cast<Seconds>(std::time(nullptr)));
+    std::string why =
+        verify_standard(key, a.id, a.timestamp, req.get_header_value("webhook-signature"), req.body,
+                        static_cast<Seconds>(std::time(nullptr)));
     Reply reply;
     {
       std::lock_guard lock(m_);
@@ -150,7 +153,9 @@ class Receiver {
     res.set_content("ok", "text/plain");
   }
 
-  std::function<Reply(const Arrival&, std::size_t n)> policy = [](const Arrival&, std::size_t) { return Reply{}; };
+  std::function<Reply(const Arrival&, std::size_t n)> policy = [](const Arrival&, std::size_t) {
+    return Reply{};
+  };
   httplib::Server server_;
   int port_ = 0;
   std::thread thread_;
@@ -172,6 +177,40 @@ int closed_port() {
   ::close(s);
   return ntohs(addr.sin_port);
 }
+
+// A listener on 127.0.0.1 that accepts connections and closes them unanswered.
+class Hangup {
+ public:
+  Hangup() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd_ >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(::listen(fd_, 8) == 0);
+    socklen_t len = sizeof addr;
+    REQUIRE(::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] {
+      for (;;) {
+        int c = ::accept(fd_, nullptr, nullptr);
+        if (c < 0) return;  // the listener was shut down
+        ::close(c);
+      }
+    });
+  }
+  ~Hangup() {
+    ::shutdown(fd_, SHUT_RDWR);  // wakes accept()
+    thread_.join();
+    ::close(fd_);
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/hook"; }
+
+ private:
+  int fd_ = -1, port_ = 0;
+  std::thread thread_;
+};
 
 std::string webhook_toml(const std::string& name, const std::string& url, const std::string& retry,
                          const std::string& timeout = "300ms") {
@@ -195,7 +234,8 @@ std::string retries(int n, const char* delay = "50ms") {
 
 // Commits records and their deliveries to `webhook` (ids first_id...), one
 // per entry of `partners`, in that order, as the engine's commit would.
-std::vector<Delivery> commit_outbox(Store& store, const std::string& webhook, const std::vector<std::string>& partners,
+std::vector<Delivery> commit_outbox(Store& store, const std::string& webhook,
+                                    const std::vector<std::string>& partners,
                                     std::int64_t first_id = 1) {
   ptag::StoreCommit c;
   std::vector<Delivery> out;
@@ -208,7 +248,8 @@ std::vector<Delivery> commit_outbox(Store& store, const std::string& webhook, co
     r.tag = "VIP";
     r.rule = "vip";
     c.records.add(r);
-    out.push_back(Delivery{id, webhook, partner, delivery_body(r), DeliveryStatus::pending, 0, 0, "", id});
+    out.push_back(
+        Delivery{id, webhook, partner, delivery_body(r), DeliveryStatus::pending, 0, 0, "", id});
     ++id;
   }
   c.deliveries = out;
@@ -245,20 +286,26 @@ double metric(prometheus::Registry& registry, const std::string& name, const std
     for (const prometheus::ClientMetric& m : f.metric) {
       bool match = true;
       for (const prometheus::ClientMetric::Label& l : m.label)
-        if ((l.name == "webhook" && l.value != webhook) || (l.name == "result" && l.value != result)) match = false;
+        if ((l.name == "webhook" && l.value != webhook) ||
+            (l.name == "result" && l.value != result))
+          match = false;
       if (!match) continue;
       if (f.type == prometheus::MetricType::Counter) return m.counter.value;
       if (f.type == prometheus::MetricType::Gauge) return m.gauge.value;
-      if (f.type == prometheus::MetricType::Histogram) return static_cast<double>(m.histogram.sample_count);
+      if (f.type == prometheus::MetricType::Histogram)
+        return static_cast<double>(m.histogram.sample_count);
     }
   }
   return -1;
 }
 
-std::string msg(std::int64_t id) { return delivery_id(static_cast<std::uint64_t>(id)); }
+std::string msg(std::int64_t id) {
+  return delivery_id(static_cast<std::uint64_t>(id));
+}
 
 // Per partner, no delivery is sent before the one before it (by id) was accepted.
-void check_partner_order(const std::vector<Arrival>& arrivals, const std::vector<Delivery>& deliveries) {
+void check_partner_order(const std::vector<Arrival>& arrivals,
+                         const std::vector<Delivery>& deliveries) {
   std::map<std::string, std::int64_t> id_of;  // webhook-id -> id
   for (const Delivery& d : deliveries) id_of[msg(d.id)] = d.id;
   std::map<std::string, std::int64_t> previous;  // id -> the partner's id before it
@@ -319,7 +366,9 @@ TEST_CASE("deliverer: every delivery arrives, per partner in order, once, after 
 
 TEST_CASE("deliverer: retries used up fail the delivery; retry() sends it again") {
   Receiver receiver;
-  receiver.set_policy([](const Arrival& a, std::size_t) { return Reply{a.id == "msg_1" ? 503 : 200, "", 0ms}; });
+  receiver.set_policy([](const Arrival& a, std::size_t) {
+    return Reply{a.id == "msg_1" ? 503 : 200, "", 0ms};
+  });
   TempDir dir;
   auto store = Store::open(dir.file("state.db"));
   std::vector<Delivery> outbox = commit_outbox(*store, "crm", {"p-a", "p-a"});
@@ -350,24 +399,32 @@ TEST_CASE("deliverer: retries used up fail the delivery; retry() sends it again"
   CHECK_FALSE(deliverer.retry(elsewhere));
 }
 
-TEST_CASE("deliverer: last_error says why: a timeout, a refused connection; webhook-timestamp is the attempt's") {
+TEST_CASE(
+    "deliverer: last_error says why: a timeout, a refused or closed connection; webhook-timestamp "
+    "is the attempt's") {
   Receiver receiver;
+  Hangup hangup;
   receiver.set_policy([](const Arrival&, std::size_t) { return Reply{200, "", 800ms}; });
   TempDir dir;
   auto store = Store::open(dir.file("state.db"));
   std::string closed = "http://127.0.0.1:" + std::to_string(closed_port()) + "/hook";
-  ServeConfig c = config(webhook_toml("slow", receiver.url(), "") + webhook_toml("closed", closed, ""));
+  ServeConfig c =
+      config(webhook_toml("slow", receiver.url(), "") + webhook_toml("closed", closed, "") +
+             webhook_toml("hangup", hangup.url(), ""));
   commit_outbox(*store, "slow", {"p-a"}, 1);
   commit_outbox(*store, "closed", {"p-a"}, 2);
+  commit_outbox(*store, "hangup", {"p-a"}, 3);
   Seconds clock = static_cast<Seconds>(std::time(nullptr)) - 100;
   prometheus::Registry registry;
-  Deliverer deliverer(c, *store, registry, [clock] { return clock; }, 7);
+  Deliverer deliverer(
+      c, *store, registry, [clock] { return clock; }, 7);
   deliverer.start(stored_pending(*store));
   REQUIRE(eventually([&] { return deliverer.pending() == 0; }));
   CHECK(stored(*store, 1)->last_error == "timed out after 300ms");
   CHECK(stored(*store, 1)->status == DeliveryStatus::failed);
   CHECK(stored(*store, 2)->last_error == "connection refused or host unreachable");
   CHECK(stored(*store, 2)->attempts == 1);
+  CHECK(stored(*store, 3)->last_error == "connection closed before an answer");
   REQUIRE(eventually([&] { return receiver.arrivals().size() == 1; }));
   CHECK(receiver.arrivals()[0].timestamp == std::to_string(clock));
 }
@@ -377,7 +434,8 @@ TEST_CASE("deliverer: 410 disables the endpoint; its deliveries fail; retry() en
   receiver.set_policy([](const Arrival&, std::size_t) { return Reply{410, "", 50ms}; });
   TempDir dir;
   auto store = Store::open(dir.file("state.db"));
-  std::vector<Delivery> outbox = commit_outbox(*store, "crm", {"p-a", "p-b", "p-c", "p-a", "p-b", "p-c", "p-a"});
+  std::vector<Delivery> outbox =
+      commit_outbox(*store, "crm", {"p-a", "p-b", "p-c", "p-a", "p-b", "p-c", "p-a"});
   prometheus::Registry registry;
   Deliverer deliverer(config(webhook_toml("crm", receiver.url(), retries(5))), *store, registry);
   deliverer.start(stored_pending(*store));
@@ -412,7 +470,9 @@ TEST_CASE("deliverer: 410 disables the endpoint; its deliveries fail; retry() en
 
 TEST_CASE("deliverer: a restart continues the pending deliveries with the same ids") {
   Receiver receiver;
-  receiver.set_policy([](const Arrival&, std::size_t n) { return Reply{n < 3 ? 200 : 503, "", 0ms}; });
+  receiver.set_policy([](const Arrival&, std::size_t n) {
+    return Reply{n < 3 ? 200 : 503, "", 0ms};
+  });
   TempDir dir;
   auto store = Store::open(dir.file("state.db"));
   std::vector<std::string> partners;
@@ -447,13 +507,15 @@ TEST_CASE("deliverer: a restart continues the pending deliveries with the same i
 
 TEST_CASE("deliverer: a partner's failing delivery holds up only that partner") {
   Receiver receiver;
-  receiver.set_policy([](const Arrival& a, std::size_t) { return Reply{a.partner == "p-a" ? 503 : 200, "", 0ms}; });
+  receiver.set_policy([](const Arrival& a, std::size_t) {
+    return Reply{a.partner == "p-a" ? 503 : 200, "", 0ms};
+  });
   TempDir dir;
   auto store = Store::open(dir.file("state.db"));
   commit_outbox(*store, "crm", {"p-a", "p-b", "p-a", "p-b", "p-b", "p-b"});
   prometheus::Registry registry;
-  auto deliverer = std::make_unique<Deliverer>(config(webhook_toml("crm", receiver.url(), "\"5s\"")), *store,
-                                               registry);
+  auto deliverer = std::make_unique<Deliverer>(
+      config(webhook_toml("crm", receiver.url(), "\"5s\"")), *store, registry);
   deliverer->start(stored_pending(*store));
   REQUIRE(eventually([&] { return all_settled(*store, 4, 6, DeliveryStatus::delivered); }, 3s));
   CHECK(all_settled(*store, 2, 2, DeliveryStatus::delivered));
@@ -473,7 +535,9 @@ TEST_CASE("deliverer: a partner's failing delivery holds up only that partner") 
 
 TEST_CASE("deliverer: Retry-After is honoured") {
   Receiver receiver;
-  receiver.set_policy([](const Arrival&, std::size_t n) { return n == 0 ? Reply{503, "1", 0ms} : Reply{}; });
+  receiver.set_policy([](const Arrival&, std::size_t n) {
+    return n == 0 ? Reply{503, "1", 0ms} : Reply{};
+  });
   TempDir dir;
   auto store = Store::open(dir.file("state.db"));
   commit_outbox(*store, "crm", {"p-a"});
@@ -490,11 +554,14 @@ TEST_CASE("deliverer: Retry-After is honoured") {
 
 TEST_CASE("deliverer: a delivery added while its partner's head is in flight waits for it") {
   Receiver receiver;
-  receiver.set_policy([](const Arrival& a, std::size_t) { return Reply{200, "", a.id == "msg_1" ? 300ms : 0ms}; });
+  receiver.set_policy([](const Arrival& a, std::size_t) {
+    return Reply{200, "", a.id == "msg_1" ? 300ms : 0ms};
+  });
   TempDir dir;
   auto store = Store::open(dir.file("state.db"));
   prometheus::Registry registry;
-  Deliverer deliverer(config(webhook_toml("crm", receiver.url(), retries(2), "2s")), *store, registry);
+  Deliverer deliverer(config(webhook_toml("crm", receiver.url(), retries(2), "2s")), *store,
+                      registry);
   deliverer.start({});
   std::vector<Delivery> outbox = commit_outbox(*store, "crm", {"p-a"}, 1);
   deliverer.add(outbox);
