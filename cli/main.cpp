@@ -3,6 +3,7 @@
 
 #include "commands.hpp"
 #include "ptag/lsp.hpp"
+#include "ptag/serve.hpp"
 #include "ptag/text.hpp"
 
 namespace ptag::cli {
@@ -97,6 +98,7 @@ int main(int argc, char** argv) {
   add("query", ptag::cli::add_query, "Print the partners of a store that match a guard expression");
   add("why", ptag::cli::add_why, "Print the records that added and removed a partner's tag");
   add("diff", ptag::cli::add_diff, "Compare the tags two rule files give over the same events");
+  add("serve", ptag::serve::add_serve_command, "Serve the rules always-on: webhooks in, wall-clock timers, webhooks out");
   add("lsp", ptag::lsp::add_lsp_command, "Serve editors over the Language Server Protocol (stdio)");
   add("version", ptag::cli::add_version, "Print the version");
 

@@ -374,7 +374,7 @@ int run(const Options& o) {
       running = &durable->start(program, {.sink = &records_out,
                                           .backfill = o.backfill,
                                           .dedup_window = dedup_window,
-                                          .program_text = program_text(o.rules, unit.sources)});
+                                          .program_text = encode_program(o.rules, unit.sources)});
     } else {
       running = &made.emplace(program, EngineOptions{.sink = &records_out, .dedup_window = dedup_window});
     }

@@ -47,20 +47,6 @@ std::optional<Seconds> parse_dedup_window(const std::string& text) {
   return n;
 }
 
-std::string program_text(const std::vector<std::string>& files, const SourceSet& sources) {
-  std::vector<SourceFile> named;
-  for (const std::string& name : files) {
-    for (std::size_t f = 0; f < sources.size(); ++f) {
-      const SourceFile& file = sources.file(static_cast<FileId>(f));
-      if (file.name == name) {
-        named.push_back(file);
-        break;
-      }
-    }
-  }
-  return encode_program(named);
-}
-
 std::string input_fingerprint(std::FILE* file) {
   // FNV-1a over the first 64 KiB: an appended file keeps its fingerprint, a
   // rewritten one does not.

@@ -38,10 +38,6 @@ std::optional<CommitEvery> parse_commit_every(const std::string& text);
 // (s, m, h, d, w: "30d"), positive and at most 1000 weeks; empty when not.
 std::optional<Seconds> parse_dedup_window(const std::string& text);
 
-// What the store keeps of the program: the rule files given on the command
-// line, by name and text (encode_program).
-std::string program_text(const std::vector<std::string>& files, const SourceSet& sources);
-
 // The head of a file, hashed: the store resumes only the input it read.
 std::string input_fingerprint(std::FILE* file);
 

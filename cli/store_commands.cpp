@@ -93,16 +93,7 @@ Run add_why(CLI::App& app) {
     }
     std::string out;
     for (const StoredRecord& s : store->records(o->partner, o->tag)) {
-      ChangeRecord r;
-      r.time = s.time;
-      r.partner = s.partner;
-      r.action = s.action;
-      r.tag = s.tag;
-      r.rule = s.rule;
-      r.timer = s.cause == RecordCause::timer;
-      r.cause = s.cause;
-      r.has_event_id = s.event.has_value();
-      if (s.event) r.event_id = *s.event;
+      ChangeRecord r = s.view();
       append_record_json(out, r);
     }
     const StoredTag* now = nullptr;

@@ -100,7 +100,8 @@ static std::string json_place(const Span& span, const SourceSet& sources) {
                      span.line, p.column, p.width);
 }
 
-std::string render_json(const std::vector<Diagnostic>& list, const SourceSet& sources) {
+namespace {
+std::string render_json_list(const std::vector<Diagnostic>& list, const SourceSet& sources, bool rendered) {
   std::string out = "[";
   for (std::size_t i = 0; i < list.size(); ++i) {
     const Diagnostic& d = list[i];
@@ -111,10 +112,21 @@ std::string render_json(const std::vector<Diagnostic>& list, const SourceSet& so
       out += fmt::format(R"({}{{{},"message":{}}})", j ? "," : "",
                          json_place(d.notes[j].span, sources), json_quote(d.notes[j].message));
     }
-    out += "]}";
+    out += "]";
+    if (rendered) out += R"(,"rendered":)" + json_quote(render_text(d, sources));
+    out += "}";
   }
   out += "]\n";
   return out;
+}
+}  // namespace
+
+std::string render_json(const std::vector<Diagnostic>& list, const SourceSet& sources) {
+  return render_json_list(list, sources, false);
+}
+
+std::string render_json_rendered(const std::vector<Diagnostic>& list, const SourceSet& sources) {
+  return render_json_list(list, sources, true);
 }
 
 std::size_t display_column(const Span& span, const SourceSet& sources) {

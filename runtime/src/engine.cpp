@@ -748,6 +748,11 @@ PushCounts Engine::push(std::span<const Event> events, std::vector<Rejection>* r
   return counts;
 }
 
+bool Engine::check_event(const Event& event, std::string* why) {
+  std::int64_t amount = 0;
+  return valid_event(event, event_type_of(event.type), amount, why);
+}
+
 PushResult Engine::push(const Event& event, std::string* why) {
   return state_->push(event, why, hash_text(event.partner), event.has_id ? hash_text(event.id) : 0);
 }
@@ -853,6 +858,18 @@ std::optional<Value> Engine::partner_attribute(std::size_t i, std::string_view n
   const Attribute* a = state_->view(checked_partner(i, partner_count())).attribute(name);
   if (!a) return std::nullopt;
   return Value{a->kind, a->number, a->text};
+}
+
+std::vector<std::pair<std::string_view, Value>> Engine::partner_attributes(std::size_t i) const {
+  std::vector<std::pair<std::string_view, Value>> out;
+  PartnerView v = state_->view(checked_partner(i, partner_count()));
+  if (!v.extra) return out;
+  for (const Attribute& a : v.extra->attributes) out.push_back({a.name, Value{a.kind, a.number, a.text}});
+  return out;
+}
+
+std::size_t Engine::timers_pending() const {
+  return state_->timers.size();
 }
 
 std::optional<std::size_t> Engine::find_partner(std::string_view id) const {

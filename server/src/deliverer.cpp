@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
-#include <cstdio>
 #include <ctime>
 #include <deque>
 #include <map>
@@ -23,7 +22,7 @@
 #include <utility>
 
 #include "delivery.hpp"
-#include "ptag/text.hpp"
+#include "log.hpp"
 
 namespace ptag::serve {
 
@@ -39,16 +38,6 @@ std::uint64_t random_seed() {
 }
 
 namespace {
-
-// One JSON object per line on stderr; `fields` are (key, JSON value) pairs.
-void log_line(std::string_view level, std::string_view msg,
-              std::initializer_list<std::pair<std::string_view, std::string>> fields) {
-  std::string line = "{\"time\":" + json_quote(format_time(wall_clock_now())) +
-                     ",\"level\":" + json_quote(level) + ",\"msg\":" + json_quote(msg);
-  for (const auto& [key, value] : fields) line += "," + json_quote(key) + ":" + value;
-  line += "}\n";
-  std::fputs(line.c_str(), stderr);
-}
 
 // "15s" or "300ms", as the config writes durations.
 std::string duration_text(Millis d) {
@@ -175,12 +164,12 @@ Steady::time_point due_at(Seconds next, Seconds now) {
 }
 
 void log_failed(const Endpoint& e, const Delivery& d, std::string_view why) {
-  log_line("warn", "delivery failed",
-           {{"id", json_quote(delivery_id(static_cast<std::uint64_t>(d.id)))},
-            {"webhook", json_quote(e.webhook.name)},
-            {"partner", json_quote(d.partner)},
-            {"attempts", std::to_string(d.attempts)},
-            {"error", json_quote(why)}});
+  log("warn", "delivery failed",
+      {{"id", json_text(delivery_id(static_cast<std::uint64_t>(d.id)))},
+       {"webhook", json_text(e.webhook.name)},
+       {"partner", json_text(d.partner)},
+       {"attempts", std::to_string(d.attempts)},
+       {"error", json_text(why)}});
 }
 
 // One POST of `d` to the endpoint; the response body is read and dropped.
@@ -274,9 +263,9 @@ void Deliverer::start(std::vector<Delivery> pending) {
     Endpoint* e = endpoint(d.webhook);
     if (e == nullptr) {
       if (unknown.insert(d.webhook).second)
-        log_line("warn",
-                 "pending deliveries of a webhook that is not in the config stay pending, unsent",
-                 {{"webhook", json_quote(d.webhook)}});
+        log("warn",
+            "pending deliveries of a webhook that is not in the config stay pending, unsent",
+            {{"webhook", json_text(d.webhook)}});
       continue;
     }
     std::lock_guard lock(e->m);
@@ -355,7 +344,7 @@ void Endpoint::update(std::vector<DeliveryUpdate>&& updates) {
     store->update_deliveries(std::move(updates));
   } catch (const StoreError& error) {
     // The store refuses everything after a failed commit; the server stops on that error elsewhere.
-    log_line("error", "cannot store delivery attempts", {{"error", json_quote(error.what())}});
+    log("error", "cannot store delivery attempts", {{"error", json_text(error.what())}});
   }
 }
 
@@ -410,8 +399,8 @@ void Endpoint::settle(Lanes::iterator lane, Delivery d, const DeliveryAttempt& a
     if (!gone) {
       gone = "endpoint disabled: " + delivery_id(static_cast<std::uint64_t>(d.id)) +
              " got HTTP 410 Gone";
-      log_line("warn", "webhook endpoint disabled",
-               {{"webhook", json_quote(webhook.name)}, {"error", json_quote(a.error)}});
+      log("warn", "webhook endpoint disabled",
+          {{"webhook", json_text(webhook.name)}, {"error", json_text(a.error)}});
     }
     std::string why = a.outcome == AttemptOutcome::endpoint_gone ? a.error : a.error + "; " + *gone;
     updates.push_back({d.id, DeliveryStatus::failed, d.attempts, 0, why});

@@ -90,6 +90,20 @@ std::string encode_program(std::span<const SourceFile> files) {
   return text;
 }
 
+std::string encode_program(const std::vector<std::string>& names, const SourceSet& sources) {
+  std::vector<SourceFile> named;
+  for (const std::string& name : names) {
+    for (std::size_t f = 0; f < sources.size(); ++f) {
+      const SourceFile& file = sources.file(static_cast<FileId>(f));
+      if (file.name == name) {
+        named.push_back(file);
+        break;
+      }
+    }
+  }
+  return encode_program(named);
+}
+
 std::vector<SourceFile> decode_program(std::string_view text) {
   std::vector<SourceFile> files;
   if (!text.starts_with(kProgramHeader)) return {};
@@ -214,6 +228,16 @@ const RuleChanges& DurableEngine::reload(const Program& program, bool backfill, 
   d.changes = std::move(changes);
   if (!program_text.empty()) d.program_text = std::move(program_text);
   return d.changes;
+}
+
+std::vector<StoredTag> DurableEngine::partner_tags(std::size_t index) const {
+  const Impl& d = *impl_;
+  std::vector<StoredTag> out;
+  if (!d.engine || index >= d.sink.tags.size()) return out;
+  for (const DurableSink::HeldTag& t : d.sink.tags[index])
+    out.push_back({std::string(t.tag), t.added_at, std::string(t.rule),
+                   d.engine->partner_tag_expiry(index, t.tag), t.order});
+  return out;
 }
 
 // A partner's metrics and times as they are now.

@@ -130,6 +130,19 @@ std::vector<StoredRecord> StoreReader::records(std::string_view partner,
   });
 }
 
+std::vector<StoredRecord> StoreReader::partner_records(std::string_view partner, std::int64_t limit) const {
+  return impl_->read([&] {
+    std::vector<StoredRecord> out;
+    Stmt s(impl_->db, (std::string("SELECT ") + store_detail::kRecordColumns +
+                       " FROM records WHERE partner = ? ORDER BY seq DESC LIMIT ?")
+                          .c_str());
+    s.bind(1, partner);
+    s.bind(2, limit);
+    while (s.step()) out.push_back(store_detail::read_record(s, 0));
+    return out;
+  });
+}
+
 std::vector<Delivery> StoreReader::deliveries(std::optional<DeliveryStatus> status,
                                               std::int64_t after, std::int64_t limit) const {
   return impl_->read([&] {

@@ -34,6 +34,20 @@ StoredRecord StoredRecord::from(const ChangeRecord& r) {
   return s;
 }
 
+ChangeRecord StoredRecord::view() const {
+  ChangeRecord r;
+  r.time = time;
+  r.partner = partner;
+  r.action = action;
+  r.tag = tag;
+  r.rule = rule;
+  r.timer = cause == RecordCause::timer;
+  r.cause = cause;
+  r.has_event_id = event.has_value();
+  if (event) r.event_id = *event;
+  return r;
+}
+
 void RecordBatch::push(Seconds time, std::string_view partner, RecordAction action,
                        std::string_view tag, std::string_view rule, RecordCause cause,
                        const std::string_view* event) {

@@ -52,6 +52,8 @@ class Diagnostics {
 std::string render_text(const Diagnostic& d, const SourceSet& sources, bool color = false);
 // The diagnostics as one JSON array, for editors.
 std::string render_json(const std::vector<Diagnostic>& list, const SourceSet& sources);
+// With each diagnostic's text as render_text() prints it, in "rendered".
+std::string render_json_rendered(const std::vector<Diagnostic>& list, const SourceSet& sources);
 // The 1-based column of a span in characters, as the renderer prints it.
 std::size_t display_column(const Span& span, const SourceSet& sources);
 // "2 errors, 1 warning"

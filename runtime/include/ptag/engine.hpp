@@ -128,6 +128,10 @@ class Engine {
   // `stop_at_invalid` the batch ends after the first one.
   PushCounts push(std::span<const Event> events, std::vector<Rejection>* rejections = nullptr,
                   bool stop_at_invalid = false);
+  // Whether push() would take the event as valid (its fields; not the
+  // metric range, which depends on the partner): `why` says what is wrong.
+  // For callers that refuse a whole batch when one event is bad.
+  static bool check_event(const Event& event, std::string* why = nullptr);
   // Fires every timer due at or before `time` (`--until`); a time at or
   // before the clock does nothing.
   void advance_to(Seconds time);
@@ -153,6 +157,10 @@ class Engine {
   std::optional<std::int64_t> partner_value(std::size_t index, std::string_view name) const;
   // An attribute from `join` / `update` data; the view lives until the next push.
   std::optional<Value> partner_attribute(std::size_t index, std::string_view name) const;
+  // Every attribute of a partner, in the order first set; views live until the next push.
+  std::vector<std::pair<std::string_view, Value>> partner_attributes(std::size_t index) const;
+  // Partners with a timer queued (each has at most one entry in the queue).
+  std::size_t timers_pending() const;
   // A partner's joined_at, last_activity and last_referral.
   struct PartnerTimes {
     Seconds joined_at = 0, last_activity = 0, last_referral = 0;

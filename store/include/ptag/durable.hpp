@@ -29,6 +29,8 @@ namespace ptag {
 // What a store keeps of the program: the rule files by name and text
 // (imports resolve again from there when the text is compiled again).
 std::string encode_program(std::span<const SourceFile> files);
+// The files of `sources` with these names (the rule files given on a command line).
+std::string encode_program(const std::vector<std::string>& names, const SourceSet& sources);
 // The files back; empty when the text is not in that form.
 std::vector<SourceFile> decode_program(std::string_view text);
 
@@ -72,6 +74,10 @@ class DurableEngine {
   Engine& engine();
   // What restoring (or the last reload) changed: rules kept, added, removed.
   const RuleChanges& rule_changes() const;
+
+  // A partner's current tags with since when, by which rule and until when,
+  // in the order they were added (as `partner_tags` will have them).
+  std::vector<StoredTag> partner_tags(std::size_t index) const;
 
   // Queues a commit of everything since the last one, with the input
   // position `at` (for resuming a file; empty for none) and new outbox

@@ -47,6 +47,8 @@ struct StoredRecord {
   std::optional<std::string> event;  // the event's id
 
   static StoredRecord from(const ChangeRecord& r);
+  // The record as the engine gives it (views into this one), e.g. for append_record_json().
+  ChangeRecord view() const;
   friend bool operator==(const StoredRecord&, const StoredRecord&) = default;
 };
 
@@ -245,6 +247,9 @@ class StoreReader {
   std::vector<std::optional<PartnerRow>> partners(const std::vector<std::string>& ids) const;
   // The `add` and `remove` records of one partner and tag, oldest first.
   std::vector<StoredRecord> records(std::string_view partner, std::string_view tag) const;
+  // Every record of one partner, newest first, at most `limit` (reads the
+  // whole `records` table: it has no index by partner).
+  std::vector<StoredRecord> partner_records(std::string_view partner, std::int64_t limit) const;
   // Deliveries with this status (all when empty), oldest first, at most `limit`, ids after `after`.
   std::vector<Delivery> deliveries(std::optional<DeliveryStatus> status, std::int64_t after,
                                    std::int64_t limit) const;

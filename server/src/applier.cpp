@@ -1,0 +1,313 @@
+#include "applier.hpp"
+
+#include <chrono>
+
+#include "delivery.hpp"
+#include "log.hpp"
+#include "metrics.hpp"
+#include "ptag/text.hpp"
+
+namespace ptag::serve {
+
+RecordTap::RecordTap(const ServeConfig& config, Metrics& metrics, std::int64_t records_before,
+                     std::int64_t last_delivery)
+    : config_(config), metrics_(metrics), seq_(records_before), last_delivery_(last_delivery) {}
+
+void RecordTap::record(const ChangeRecord& r) {
+  ++seq_;
+  ++since_take_;
+  switch (r.action) {
+    case RecordAction::add: metrics_.records_add.Increment(); break;
+    case RecordAction::remove: metrics_.records_remove.Increment(); break;
+    case RecordAction::emit: metrics_.records_emit.Increment(); break;
+  }
+  for (const WebhookConfig& w : config_.webhooks) {
+    if (!passes(w, r)) continue;
+    Delivery d;
+    d.id = ++last_delivery_;
+    d.webhook = w.name;
+    d.partner = std::string(r.partner);
+    d.body = delivery_body(r);
+    d.record = seq_;
+    made_.push_back(std::move(d));
+  }
+}
+
+std::vector<Delivery> RecordTap::take() {
+  since_take_ = 0;
+  return std::exchange(made_, {});
+}
+
+struct Applier::Job {
+  enum class Kind { ingest, call, reload } kind = Kind::ingest;
+  ParsedBody body;
+  bool strict = false;
+  Work work;
+  bool commits = false;
+  LoadedRules rules;
+  bool backfill = false;
+  std::promise<Answer> answer;
+  std::optional<Answer> ready;  // answered after the commit
+  std::size_t applied = 0, duplicates = 0, rejected = 0;
+  std::vector<ItemResult> results;  // the items not applied
+  std::chrono::steady_clock::time_point queued = std::chrono::steady_clock::now();
+};
+
+Applier::Applier(const ServeConfig& config, ClockMode clock, DurableEngine& durable, LoadedRules rules,
+                 RecordTap& tap, Durable durable_deliveries, Metrics& metrics, Now now)
+    : config_(config),
+      clock_(clock),
+      durable_(durable),
+      rules_(std::move(rules)),
+      tap_(tap),
+      durable_deliveries_(std::move(durable_deliveries)),
+      metrics_(metrics),
+      now_(std::move(now)) {}
+
+Applier::~Applier() {
+  stop();
+}
+
+void Applier::start() {
+  // Timers that came due while the server was down fire now, each at its deadline.
+  tick();
+  std::vector<std::unique_ptr<Job>> none;
+  if (tap_.records_since_take() > 0) commit_and_answer(none);
+  thread_ = std::thread([this] { loop(); });
+}
+
+void Applier::stop() {
+  stopping_ = true;
+  {
+    std::lock_guard lock(m_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+Answer Applier::submit(std::unique_ptr<Job> job) {
+  std::future<Answer> answer = job->answer.get_future();
+  {
+    std::lock_guard lock(m_);
+    if (stop_) return {503, R"({"error":"the server is stopping"})"};
+    queue_.push_back(std::move(job));
+  }
+  wake_.notify_one();
+  return answer.get();
+}
+
+Answer Applier::ingest(ParsedBody body, bool strict) {
+  if (stopping_) return {503, R"({"error":"the server is stopping"})"};
+  if (failed_) return {503, R"({"error":"the store failed; see the server's log"})"};
+  std::size_t n = body.events.size();
+  if (queued_events_ + n > config_.max_queued_events)
+    return {429, R"({"error":"too many events wait to be applied; retry later"})"};
+  queued_events_ += n;
+  auto job = std::make_unique<Job>();
+  job->body = std::move(body);
+  job->strict = strict;
+  return submit(std::move(job));
+}
+
+Answer Applier::call(Work work, bool commits) {
+  auto job = std::make_unique<Job>();
+  job->kind = Job::Kind::call;
+  job->work = std::move(work);
+  job->commits = commits;
+  return submit(std::move(job));
+}
+
+Answer Applier::reload(LoadedRules rules, bool backfill) {
+  auto job = std::make_unique<Job>();
+  job->kind = Job::Kind::reload;
+  job->rules = std::move(rules);
+  job->backfill = backfill;
+  return submit(std::move(job));
+}
+
+void Applier::tick() {
+  if (clock_ != ClockMode::wall) return;
+  Engine& e = durable_.engine();
+  Seconds now = now_();
+  if (!e.has_clock() || now > e.clock()) e.advance_to(now);
+}
+
+void Applier::loop() {
+  for (;;) {
+    std::vector<std::unique_ptr<Job>> jobs;
+    bool stopping = false;
+    {
+      std::unique_lock lock(m_);
+      // The clock moves at least once a second without any request.
+      wake_.wait_for(lock, std::chrono::milliseconds(250), [&] { return stop_ || !queue_.empty(); });
+      while (!queue_.empty()) {
+        jobs.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      stopping = stop_;
+    }
+    tick();
+    std::vector<std::unique_ptr<Job>> after_commit;
+    for (std::unique_ptr<Job>& job : jobs) {
+      switch (job->kind) {
+        case Job::Kind::ingest:
+          apply(*job);
+          queued_events_ -= job->body.events.size();
+          after_commit.push_back(std::move(job));
+          break;
+        case Job::Kind::call:
+          job->ready = job->work(durable_, *rules_.program);
+          if (job->commits) {
+            after_commit.push_back(std::move(job));
+          } else {
+            job->answer.set_value(std::move(*job->ready));
+          }
+          break;
+        case Job::Kind::reload:
+          run_reload(*job);
+          after_commit.push_back(std::move(job));
+          break;
+      }
+    }
+    if (!after_commit.empty() || tap_.records_since_take() > 0) commit_and_answer(after_commit);
+    Engine& e = durable_.engine();
+    metrics_.timers_pending.Set(static_cast<double>(e.timers_pending()));
+    metrics_.partners.Set(static_cast<double>(e.partner_count()));
+    if (stopping && jobs.empty()) return;
+  }
+}
+
+void Applier::apply(Job& job) {
+  Engine& engine = durable_.engine();
+  ParsedBody& body = job.body;
+  std::span<const Event> events = body.events.events();
+  job.results = body.rejected;
+  job.rejected = body.rejected.size();
+  Seconds latest = now_() + config_.max_future_skew;
+  auto future_reason = [&](const Event& e) -> std::optional<std::string> {
+    if (clock_ != ClockMode::wall || e.time <= latest) return std::nullopt;
+    return "its time " + format_time(e.time) + " is later than the server's clock plus max_future_skew (" +
+           std::to_string(config_.max_future_skew) + " s): check the sender's clock";
+  };
+  auto index_of = [&](std::size_t i) { return body.events.line(i) - 1; };
+  auto id_of = [](const Event& e) -> std::optional<std::string> {
+    if (!e.has_id) return std::nullopt;
+    return std::string(e.id);
+  };
+  if (job.strict) {
+    // One bad event rejects the whole request.
+    std::vector<ItemResult> bad = body.rejected;
+    for (std::size_t i = 0; i < events.size(); ++i) {
+      std::string why;
+      if (std::optional<std::string> future = future_reason(events[i])) {
+        bad.push_back({index_of(i), "rejected", *future, id_of(events[i])});
+      } else if (!Engine::check_event(events[i], &why)) {
+        bad.push_back({index_of(i), "rejected", why, id_of(events[i])});
+      }
+    }
+    if (!bad.empty()) {
+      job.results = std::move(bad);
+      job.rejected = job.results.size();
+      job.ready = Answer{422, ""};
+      metrics_.events_rejected.Increment(static_cast<double>(job.rejected));
+      return;
+    }
+  }
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const Event& e = events[i];
+    if (std::optional<std::string> future = future_reason(e)) {
+      job.results.push_back({index_of(i), "rejected", *future, id_of(e)});
+      ++job.rejected;
+      continue;
+    }
+    std::string why;
+    switch (engine.push(e, &why)) {
+      case PushResult::applied:
+        ++job.applied;
+        break;
+      case PushResult::duplicate:
+        ++job.duplicates;
+        job.results.push_back({index_of(i), "duplicate", "an event with this id was applied before", id_of(e)});
+        break;
+      case PushResult::invalid:
+        ++job.rejected;
+        job.results.push_back({index_of(i), "rejected", why, id_of(e)});
+        break;
+    }
+  }
+  metrics_.events_applied.Increment(static_cast<double>(job.applied));
+  metrics_.events_duplicate.Increment(static_cast<double>(job.duplicates));
+  metrics_.events_rejected.Increment(static_cast<double>(job.rejected));
+}
+
+void Applier::run_reload(Job& job) {
+  try {
+    const RuleChanges& changes = durable_.reload(*job.rules.program, job.backfill, job.rules.text);
+    rules_ = std::move(job.rules);  // the old program goes only now
+    std::string body = R"({"reloaded":true,"kept":)" + std::to_string(changes.kept.size()) + R"(,"added":[)";
+    for (std::size_t i = 0; i < changes.added.size(); ++i) body += (i ? "," : "") + json_quote(changes.added[i]);
+    body += R"(],"removed":[)";
+    for (std::size_t i = 0; i < changes.removed.size(); ++i) body += (i ? "," : "") + json_quote(changes.removed[i]);
+    body += R"(],"backfilled":)" + std::to_string(changes.backfilled) + "}";
+    log("info", "rules reloaded",
+        {{"kept", std::to_string(changes.kept.size())}, {"added", std::to_string(changes.added.size())},
+         {"removed", std::to_string(changes.removed.size())}});
+    job.ready = Answer{200, body};
+  } catch (const std::exception& e) {
+    log("error", "reload refused", {{"reason", json_text(e.what())}});
+    job.ready = Answer{422, R"({"error":)" + json_quote(std::string("the state cannot take these rules: ") + e.what()) + "}"};
+  }
+}
+
+namespace {
+
+std::string ingest_body(std::size_t applied, std::size_t duplicates, std::size_t rejected,
+                        const std::vector<ItemResult>& results) {
+  std::string out = R"({"applied":)" + std::to_string(applied) + R"(,"duplicates":)" + std::to_string(duplicates) +
+                    R"(,"rejected":)" + std::to_string(rejected) + R"(,"results":[)";
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const ItemResult& r = results[i];
+    out += (i ? ",{" : "{");
+    out += R"("index":)" + std::to_string(r.index);
+    out += R"(,"id":)" + (r.id ? json_quote(*r.id) : std::string("null"));
+    out += R"(,"status":)" + json_quote(r.status);
+    out += R"(,"reason":)" + json_quote(r.reason) + "}";
+  }
+  out += "]}";
+  return out;
+}
+
+}  // namespace
+
+void Applier::commit_and_answer(std::vector<std::unique_ptr<Job>>& done) {
+  std::vector<Delivery> deliveries = tap_.take();
+  std::vector<Delivery> sent = deliveries;
+  std::string failure;
+  try {
+    durable_.commit({}, std::move(deliveries));
+    durable_.flush();
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  if (!failure.empty()) {
+    if (!failed_) log("error", "the store failed; nothing more is committed", {{"reason", json_text(failure)}});
+    failed_ = true;
+    for (std::unique_ptr<Job>& job : done)
+      job->answer.set_value({503, R"({"error":)" + json_quote("the store failed: " + failure) + "}"});
+    return;
+  }
+  if (durable_deliveries_ && !sent.empty()) durable_deliveries_(std::move(sent));
+  auto now = std::chrono::steady_clock::now();
+  for (std::unique_ptr<Job>& job : done) {
+    metrics_.commit_seconds.Observe(std::chrono::duration<double>(now - job->queued).count());
+    if (job->kind == Job::Kind::ingest) {
+      int status = job->ready ? job->ready->status : 200;
+      job->answer.set_value({status, ingest_body(job->applied, job->duplicates, job->rejected, job->results)});
+    } else {
+      job->answer.set_value(std::move(*job->ready));
+    }
+  }
+}
+
+}  // namespace ptag::serve

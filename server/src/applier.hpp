@@ -1,0 +1,120 @@
+// The engine thread of `ptag serve`: it alone touches the engine. Requests
+// queue their events; the thread applies every waiting request, commits them
+// together (group commit), and answers each only once the commit is durable.
+// Reads, reloads and clock moves run on it too, between groups.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config.hpp"
+#include "ingest.hpp"
+#include "ptag/durable.hpp"
+#include "ptag/program.hpp"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace ptag::serve {
+
+struct Metrics;
+
+enum class ClockMode : std::uint8_t { wall, event };
+
+// What the engine thread answers: an HTTP status and a JSON body.
+struct Answer {
+  int status = 200;
+  std::string body;
+};
+
+// The program and the files it came from (reloads replace both).
+struct LoadedRules {
+  std::unique_ptr<Program> program;
+  std::string text;  // encode_program() of the files
+};
+
+// Between the engine and the store: counts records and makes an outbox
+// delivery of each record for each webhook whose filter it passes.
+class RecordTap : public Sink {
+ public:
+  RecordTap(const ServeConfig& config, Metrics& metrics, std::int64_t records_before,
+            std::int64_t last_delivery);
+  void record(const ChangeRecord& r) override;
+  // The deliveries made since the last call, in id order.
+  std::vector<Delivery> take();
+  std::uint64_t records_since_take() const { return since_take_; }
+
+ private:
+  const ServeConfig& config_;
+  Metrics& metrics_;
+  std::int64_t seq_;            // of the last record
+  std::int64_t last_delivery_;  // the last delivery id
+  std::uint64_t since_take_ = 0;
+  std::vector<Delivery> made_;
+};
+
+class Applier {
+ public:
+  using Now = std::function<Seconds()>;
+  // `delivered`: the deliveries of a commit, once it is durable (to send them).
+  using Durable = std::function<void(std::vector<Delivery>)>;
+  Applier(const ServeConfig& config, ClockMode clock, DurableEngine& durable, LoadedRules rules,
+          RecordTap& tap, Durable durable_deliveries, Metrics& metrics, Now now);
+  ~Applier();  // stop()
+
+  void start();
+  // Answers once durable (or at once: 422 for a strict batch with a bad
+  // event, 429 over the queue bound, 503 when stopping).
+  Answer ingest(ParsedBody body, bool strict);
+  // Runs `work` on the engine thread and returns its answer; with
+  // `commits`, after committing what it changed (POST /v1/advance).
+  using Work = std::function<Answer(DurableEngine&, const Program&)>;
+  Answer call(Work work, bool commits = false);
+  // Replaces the program (already compiled) as a restart with it would.
+  Answer reload(LoadedRules rules, bool backfill);
+  // Stops taking requests, applies and commits what waits, and joins.
+  void stop();
+  bool stopping() const { return stopping_; }
+  // The store failed: nothing more can be committed.
+  bool failed() const { return failed_; }
+  std::size_t queued_events() const { return queued_events_; }
+
+ private:
+  struct Job;
+  void loop();
+  void apply(Job& job);
+  void run_reload(Job& job);
+  void commit_and_answer(std::vector<std::unique_ptr<Job>>& done);
+  Answer submit(std::unique_ptr<Job> job);
+  void tick();
+
+  const ServeConfig& config_;
+  ClockMode clock_;
+  DurableEngine& durable_;
+  LoadedRules rules_;
+  RecordTap& tap_;
+  Durable durable_deliveries_;
+  Metrics& metrics_;
+  Now now_;
+
+  std::mutex m_;
+  std::condition_variable wake_;
+  std::deque<std::unique_ptr<Job>> queue_;
+  std::atomic<std::size_t> queued_events_{0};
+  std::atomic<bool> stopping_{false}, failed_{false};
+  bool stop_ = false;
+  std::thread thread_;
+
+
+};
+
+}  // namespace ptag::serve

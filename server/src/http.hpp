@@ -1,0 +1,42 @@
+// The HTTP endpoints of `ptag serve` (docs/serve.md, "Endpoints") on a
+// cpp-httplib server.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "applier.hpp"
+#include "config.hpp"
+#include "metrics.hpp"
+#include "ptag/store.hpp"
+
+namespace httplib {
+class Server;
+}
+
+namespace ptag::serve {
+
+struct Routes {
+  const ServeConfig& config;
+  ClockMode clock;
+  Applier& applier;
+  Metrics& metrics;
+  std::string state;               // the store's path (reads of committed data)
+  std::vector<std::string> rules;  // the rule files, compiled again by reloads
+  // POST /v1/deliveries/{id}/retry; false: no such delivery pending a retry.
+  std::function<bool(const Delivery&)> retry;
+  std::function<Seconds()> now;
+};
+
+// Compiles the rule files for a reload: the program, or the diagnostics as JSON.
+struct Compiled {
+  std::optional<LoadedRules> rules;
+  std::string diagnostics;  // [{"severity","code","file","line","column",...,"rendered"}]
+  std::string rendered;     // as `ptag check` prints them
+};
+Compiled compile_rules(const std::vector<std::string>& files);
+
+void add_routes(httplib::Server& server, Routes& routes);
+
+}  // namespace ptag::serve

@@ -1,0 +1,51 @@
+#include "metrics.hpp"
+
+#include <prometheus/text_serializer.h>
+
+#include <sstream>
+
+namespace ptag::serve {
+
+namespace {
+prometheus::Histogram::BucketBoundaries latency_buckets() {
+  return {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+}
+}  // namespace
+
+Metrics::Metrics(prometheus::Registry& r)
+    : registry(r),
+      events(prometheus::BuildCounter().Name("ptag_events_total").Help("Events received, by result").Register(r)),
+      records(prometheus::BuildCounter().Name("ptag_records_total").Help("Change records, by action").Register(r)),
+      events_applied(events.Add({{"result", "applied"}})),
+      events_duplicate(events.Add({{"result", "duplicate"}})),
+      events_rejected(events.Add({{"result", "rejected"}})),
+      records_add(records.Add({{"action", "add"}})),
+      records_remove(records.Add({{"action", "remove"}})),
+      records_emit(records.Add({{"action", "emit"}})),
+      timers_pending(prometheus::BuildGauge()
+                         .Name("ptag_timers_pending")
+                         .Help("Partners with a timer waiting")
+                         .Register(r)
+                         .Add({})),
+      partners(prometheus::BuildGauge().Name("ptag_partners").Help("Partners in the state").Register(r).Add({})),
+      commit_seconds(prometheus::BuildHistogram()
+                         .Name("ptag_commit_seconds")
+                         .Help("From the first request of a group to its durable commit")
+                         .Register(r)
+                         .Add({}, latency_buckets())),
+      request_seconds(prometheus::BuildHistogram()
+                          .Name("ptag_request_seconds")
+                          .Help("HTTP request latency, by route")
+                          .Register(r)) {}
+
+prometheus::Histogram& Metrics::request(const std::string& route) {
+  return request_seconds.Add({{"route", route}}, latency_buckets());
+}
+
+std::string Metrics::text() const {
+  std::ostringstream out;
+  prometheus::TextSerializer().Serialize(out, registry.Collect());
+  return out.str();
+}
+
+}  // namespace ptag::serve

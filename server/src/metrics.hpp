@@ -1,0 +1,35 @@
+// What `ptag serve` counts, for GET /metrics (prometheus-cpp, text format).
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <string>
+
+namespace ptag::serve {
+
+struct Metrics {
+  explicit Metrics(prometheus::Registry& registry);
+
+  prometheus::Registry& registry;
+  prometheus::Family<prometheus::Counter>& events;
+  prometheus::Family<prometheus::Counter>& records;
+  prometheus::Counter& events_applied;
+  prometheus::Counter& events_duplicate;
+  prometheus::Counter& events_rejected;
+  prometheus::Counter& records_add;
+  prometheus::Counter& records_remove;
+  prometheus::Counter& records_emit;
+  prometheus::Gauge& timers_pending;
+  prometheus::Gauge& partners;
+  prometheus::Histogram& commit_seconds;
+  prometheus::Family<prometheus::Histogram>& request_seconds;
+
+  // The histogram of one route ("POST /v1/events").
+  prometheus::Histogram& request(const std::string& route);
+  std::string text() const;  // the exposition format
+};
+
+}  // namespace ptag::serve
