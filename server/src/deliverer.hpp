@@ -44,8 +44,9 @@ class Deliverer {
   Deliverer& operator=(const Deliverer&) = delete;
 
   // The store's pending deliveries at startup, in id order; starts the
-  // senders (once; add() may come before). Each is first sent at its `next_attempt`. Pending
-  // deliveries of a webhook that is not in the config stay pending, unsent (logged once).
+  // senders (once; add() may come before). Each is first sent at its
+  // `next_attempt`. Pending deliveries of a webhook that is not in the
+  // config stay pending, unsent (logged once).
   void start(std::vector<Delivery> pending);
   // New deliveries, once their commit is durable, in id order. For an
   // endpoint disabled by 410 they fail at once.
@@ -54,8 +55,8 @@ class Deliverer {
   // schedule (attempts start again at 0), before the later pending
   // deliveries of its partner (after an earlier one still pending); a
   // disabled endpoint is enabled again. A delivery still pending is sent
-  // now instead of at its next attempt.
-  // False when its webhook is not in the config.
+  // now instead of at its next attempt. False when its webhook is not in
+  // the config.
   bool retry(const Delivery& d);
   // Deliveries waiting or in flight.
   std::size_t pending() const;
