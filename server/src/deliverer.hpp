@@ -1,0 +1,77 @@
+// Sends the outbox's deliveries to their webhooks, with retries (docs/serve.md,
+// "Delivery"): per webhook and partner in record order, only a head at a time;
+// every attempt's outcome goes to the store.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "config.hpp"
+#include "ptag/store.hpp"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace ptag::serve {
+
+// Sender threads of one webhook, each with its own keep-alive connection: a
+// slow or hanging endpoint holds up only its own deliveries, and at most this
+// many partners' deliveries wait on it at once.
+inline constexpr std::size_t kSendersPerWebhook = 4;
+
+// The wall clock, Unix seconds (the default `now`).
+Seconds wall_clock_now();
+// A seed for the retries' jitter from std::random_device (the default `seed`).
+std::uint64_t random_seed();
+
+class Deliverer {
+ public:
+  // `store` and `registry` outlive it. Registers on `registry`:
+  // ptag_deliveries_total{webhook,result="delivered|retried|failed|gone"},
+  // ptag_outbox_pending{webhook} and ptag_delivery_seconds{webhook} (one
+  // attempt, from sending to the answer). `now` gives the attempts' Unix
+  // seconds (webhook-timestamp, next_attempt); `seed` the jitter's.
+  Deliverer(const ServeConfig& config, Store& store, prometheus::Registry& registry,
+            std::function<Seconds()> now = wall_clock_now, std::uint64_t seed = random_seed());
+  ~Deliverer();  // stop()
+  Deliverer(const Deliverer&) = delete;
+  Deliverer& operator=(const Deliverer&) = delete;
+
+  // The store's pending deliveries at startup, in id order; starts the
+  // senders (once; add() may come before). Each is first sent at its
+  // `next_attempt`. Pending deliveries of a webhook that is not in the
+  // config stay pending, unsent (logged once).
+  void start(std::vector<Delivery> pending);
+  // New deliveries, once their commit is durable, in id order. For an
+  // endpoint disabled by 410 they fail at once.
+  void add(std::vector<Delivery> fresh);
+  // POST /v1/deliveries/{id}/retry: sends `d` again now, with the whole retry
+  // schedule (attempts start again at 0), before the later pending
+  // deliveries of its partner (after an earlier one still pending); a
+  // disabled endpoint is enabled again. A delivery still pending is sent
+  // now instead of at its next attempt. False when its webhook is not in
+  // the config.
+  bool retry(const Delivery& d);
+  // Deliveries waiting or in flight.
+  std::size_t pending() const;
+  // In-flight attempts finish (each bounded by its timeout) and are stored;
+  // the senders stop. What is still pending stays so in the store.
+  void stop();
+
+  struct Endpoint;
+
+ private:
+  Endpoint* endpoint(std::string_view webhook) const;
+
+  std::function<Seconds()> now_;
+  std::vector<std::unique_ptr<Endpoint>> endpoints_;
+  std::atomic<bool> started_{false};
+};
+
+}  // namespace ptag::serve
