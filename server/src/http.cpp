@@ -117,6 +117,21 @@ std::optional<std::int64_t> whole_number(const std::string& text) {
   return std::stoll(text);
 }
 
+// A handler of the raw body. Reading it through a content reader keeps
+// cpp-httplib from parsing a form-encoded body (what `curl -d` sends) into
+// parameters, and from its 8 KB limit on such bodies; max_body_bytes still holds.
+using BodyHandler = std::function<void(const httplib::Request&, httplib::Response&, const std::string& body)>;
+httplib::Server::HandlerWithContentReader with_body(BodyHandler handler) {
+  return [handler](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& read) {
+    std::string body;
+    read([&](const char* data, std::size_t n) {
+      body.append(data, n);
+      return true;
+    });
+    handler(req, res, body);
+  };
+}
+
 // Times each request into the route's histogram.
 template <typename Handler>
 httplib::Server::Handler timed(Metrics& metrics, const std::string& route, Handler handler) {
@@ -124,6 +139,15 @@ httplib::Server::Handler timed(Metrics& metrics, const std::string& route, Handl
   return [histogram, handler](const httplib::Request& req, httplib::Response& res) {
     auto start = std::chrono::steady_clock::now();
     handler(req, res);
+    histogram->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  };
+}
+
+BodyHandler timed_body(Metrics& metrics, const std::string& route, BodyHandler handler) {
+  prometheus::Histogram* histogram = &metrics.request(route);
+  return [histogram, handler](const httplib::Request& req, httplib::Response& res, const std::string& body) {
+    auto start = std::chrono::steady_clock::now();
+    handler(req, res, body);
     histogram->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   };
 }
@@ -210,14 +234,15 @@ void add_reads(httplib::Server& server, Routes& r) {
 
 void add_admin(httplib::Server& server, Routes& r) {
   auto admin_ok = [&r](const httplib::Request& req) { return has_token(req, {&r.config.admin_tokens}); };
-  server.Post("/v1/advance", timed(r.metrics, "POST /v1/advance", [&r, admin_ok](const httplib::Request& req, httplib::Response& res) {
+  server.Post("/v1/advance", with_body(timed_body(r.metrics, "POST /v1/advance", [&r, admin_ok](const httplib::Request& req, httplib::Response& res, const std::string& body) {
     if (!admin_ok(req)) return answer(res, kUnauthorized);
     if (r.clock != ClockMode::event)
       return answer(res, error(409, "the clock follows the wall clock: start the server with --clock event to move it"));
     simdjson::dom::parser parser;
     simdjson::dom::element doc;
     std::string_view until;
-    if (parser.parse(simdjson::padded_string(req.body)).get(doc) || doc["until"].get_string().get(until))
+    simdjson::padded_string padded(body);
+    if (parser.parse(padded).get(doc) || doc["until"].get_string().get(until))
       return answer(res, error(400, R"(the body must be {"until":"<RFC 3339 time>"})"));
     std::optional<Seconds> t = parse_time(until);
     if (!t) return answer(res, error(400, "\"until\" is not an RFC 3339 time: " + std::string(until)));
@@ -226,7 +251,7 @@ void add_admin(httplib::Server& server, Routes& r) {
       d.engine().advance_to(to);
       return {200, R"({"clock":)" + json_quote(format_time(d.engine().clock())) + "}"};
     }, true));
-  }));
+  })));
   server.Post("/v1/reload", timed(r.metrics, "POST /v1/reload", [&r, admin_ok](const httplib::Request& req, httplib::Response& res) {
     if (!admin_ok(req)) return answer(res, kUnauthorized);
     Compiled compiled = compile_rules(r.rules);
@@ -262,7 +287,7 @@ void add_admin(httplib::Server& server, Routes& r) {
     try {
       std::optional<Delivery> d = id ? StoreReader::open(r.state)->delivery(*id) : std::nullopt;
       if (!d) return answer(res, error(404, "no delivery msg_" + std::string(req.matches[1])));
-      if (!r.retry || !r.retry(*d)) return answer(res, error(409, "the delivery cannot be sent again now"));
+      if (!r.retry || !r.retry(*d)) return answer(res, error(409, "the delivery's webhook is not in the config"));
       answer(res, {202, R"({"id":)" + json_quote("msg_" + std::to_string(d->id)) + R"(,"status":"pending"})"});
     } catch (const StoreError& e) {
       answer(res, error(503, e.what()));
@@ -295,17 +320,17 @@ void add_routes(httplib::Server& server, Routes& r) {
   server.Get("/metrics", [&r](const httplib::Request&, httplib::Response& res) {
     res.set_content(r.metrics.text(), "text/plain; version=0.0.4");
   });
-  server.Post("/v1/events", timed(r.metrics, "POST /v1/events", [&r](const httplib::Request& req, httplib::Response& res) {
+  server.Post("/v1/events", with_body(timed_body(r.metrics, "POST /v1/events", [&r](const httplib::Request& req, httplib::Response& res, const std::string& body) {
     if (!has_token(req, {&r.config.ingest_tokens})) return answer(res, kUnauthorized);
-    Answer a = ingest(r, parse_events_body(req.body), req.get_param_value("strict") == "true");
+    Answer a = ingest(r, parse_events_body(body), req.get_param_value("strict") == "true");
     if (a.status == 429 || a.status == 503) res.set_header("Retry-After", std::to_string(r.config.retry_after));
     answer(res, a);
-  }));
+  })));
   for (const SourceConfig& source : r.config.sources) {
     const SourceConfig* s = &source;
-    server.Post(source.path, timed(r.metrics, "POST " + source.path, [&r, s](const httplib::Request& req, httplib::Response& res) {
+    server.Post(source.path, with_body(timed_body(r.metrics, "POST " + source.path, [&r, s](const httplib::Request& req, httplib::Response& res, const std::string& body) {
       WebhookRequest w;
-      w.body = req.body;
+      w.body = body;
       std::deque<std::string> held;  // header values outlive the calls (stable on push_back)
       w.header = [&req, &held](std::string_view name) -> std::string_view {
         std::string key(name);
@@ -328,7 +353,7 @@ void add_routes(httplib::Server& server, Routes& r) {
       Answer a = ingest(r, parse_events_body(mapped.line), false);
       if (a.status == 429 || a.status == 503) res.set_header("Retry-After", std::to_string(r.config.retry_after));
       answer(res, a);
-    }));
+    })));
   }
   add_reads(server, r);
   add_admin(server, r);

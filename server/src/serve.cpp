@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "applier.hpp"
+#include "deliverer.hpp"
 #include "http.hpp"
 #include "log.hpp"
 #include "metrics.hpp"
@@ -98,7 +99,24 @@ int run(const Options& o) {
         {{"kept", std::to_string(changes.kept.size())}, {"added", std::to_string(changes.added.size())},
          {"removed", std::to_string(changes.removed.size())}});
 
-  Applier applier(config, clock, *durable, std::move(*compiled.rules), tap, nullptr, metrics, wall_clock);
+  // Deliveries the last run left pending go out again, with the same ids.
+  Deliverer deliverer(config, durable->store(), registry);
+  std::vector<Delivery> pending;
+  try {
+    auto reader = StoreReader::open(o.state);
+    for (std::int64_t after = 0;;) {
+      std::vector<Delivery> page = reader->deliveries(DeliveryStatus::pending, after, 10000);
+      if (page.empty()) break;
+      after = page.back().id;
+      for (Delivery& d : page) pending.push_back(std::move(d));
+    }
+  } catch (const StoreError& e) {
+    std::fprintf(stderr, "ptag serve: %s; not started\n", e.what());
+    return 1;
+  }
+  deliverer.start(std::move(pending));
+  Applier applier(config, clock, *durable, std::move(*compiled.rules), tap,
+                  [&deliverer](std::vector<Delivery> fresh) { deliverer.add(std::move(fresh)); }, metrics, wall_clock);
   applier.start();
 
   httplib::Server server;
@@ -108,7 +126,8 @@ int run(const Options& o) {
   server.set_read_timeout(10, 0);
   server.set_write_timeout(10, 0);
   server.set_keep_alive_max_count(1000);
-  Routes routes{config, clock, applier, metrics, o.state, o.rules, {}, wall_clock};
+  Routes routes{config, clock, applier, metrics, o.state, o.rules,
+                [&deliverer](const Delivery& d) { return deliverer.retry(d); }, wall_clock};
   add_routes(server, routes);
   server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.status == 413)
@@ -148,6 +167,7 @@ int run(const Options& o) {
   server.listen_after_bind();
   waiter.join();
   applier.stop();  // what waits is applied and committed
+  deliverer.stop();  // attempts in flight finish and are stored
   int status = applier.failed() ? 1 : 0;
   log("info", "stopped", {{"records", std::to_string(durable->durable_records())}});
   return status;
