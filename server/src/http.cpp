@@ -111,6 +111,7 @@ std::string delivery_json(const Delivery& d) {
          R"(,"record":)" + delivery_record(d.body) + "}";
 }
 
+
 std::optional<std::int64_t> whole_number(const std::string& text) {
   if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos)
     return std::nullopt;
@@ -121,13 +122,24 @@ std::optional<std::int64_t> whole_number(const std::string& text) {
 // cpp-httplib from parsing a form-encoded body (what `curl -d` sends) into
 // parameters, and from its 8 KB limit on such bodies; max_body_bytes still holds.
 using BodyHandler = std::function<void(const httplib::Request&, httplib::Response&, const std::string& body)>;
-httplib::Server::HandlerWithContentReader with_body(BodyHandler handler) {
-  return [handler](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& read) {
+httplib::Server::HandlerWithContentReader with_body(std::size_t max_bytes, BodyHandler handler) {
+  return [max_bytes, handler](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& read) {
+    const Answer too_large{413, R"({"error":"the body is larger than max_body_bytes ()" + std::to_string(max_bytes) + ")\"}"};
+    std::optional<std::int64_t> length = whole_number(req.get_header_value("Content-Length"));
+    if (length && static_cast<std::uint64_t>(*length) > max_bytes) {
+      res.set_header("Connection", "close");  // the unread body must not be taken for the next request
+      return answer(res, too_large);
+    }
     std::string body;
-    read([&](const char* data, std::size_t n) {
+    bool fits = read([&](const char* data, std::size_t n) {
+      if (body.size() + n > max_bytes) return false;
       body.append(data, n);
       return true;
     });
+    if (!fits || body.size() > max_bytes) {
+      res.set_header("Connection", "close");
+      return answer(res, too_large);
+    }
     handler(req, res, body);
   };
 }
@@ -234,7 +246,7 @@ void add_reads(httplib::Server& server, Routes& r) {
 
 void add_admin(httplib::Server& server, Routes& r) {
   auto admin_ok = [&r](const httplib::Request& req) { return has_token(req, {&r.config.admin_tokens}); };
-  server.Post("/v1/advance", with_body(timed_body(r.metrics, "POST /v1/advance", [&r, admin_ok](const httplib::Request& req, httplib::Response& res, const std::string& body) {
+  server.Post("/v1/advance", with_body(r.config.max_body_bytes, timed_body(r.metrics, "POST /v1/advance", [&r, admin_ok](const httplib::Request& req, httplib::Response& res, const std::string& body) {
     if (!admin_ok(req)) return answer(res, kUnauthorized);
     if (r.clock != ClockMode::event)
       return answer(res, error(409, "the clock follows the wall clock: start the server with --clock event to move it"));
@@ -320,7 +332,7 @@ void add_routes(httplib::Server& server, Routes& r) {
   server.Get("/metrics", [&r](const httplib::Request&, httplib::Response& res) {
     res.set_content(r.metrics.text(), "text/plain; version=0.0.4");
   });
-  server.Post("/v1/events", with_body(timed_body(r.metrics, "POST /v1/events", [&r](const httplib::Request& req, httplib::Response& res, const std::string& body) {
+  server.Post("/v1/events", with_body(r.config.max_body_bytes, timed_body(r.metrics, "POST /v1/events", [&r](const httplib::Request& req, httplib::Response& res, const std::string& body) {
     if (!has_token(req, {&r.config.ingest_tokens})) return answer(res, kUnauthorized);
     Answer a = ingest(r, parse_events_body(body), req.get_param_value("strict") == "true");
     if (a.status == 429 || a.status == 503) res.set_header("Retry-After", std::to_string(r.config.retry_after));
@@ -328,7 +340,7 @@ void add_routes(httplib::Server& server, Routes& r) {
   })));
   for (const SourceConfig& source : r.config.sources) {
     const SourceConfig* s = &source;
-    server.Post(source.path, with_body(timed_body(r.metrics, "POST " + source.path, [&r, s](const httplib::Request& req, httplib::Response& res, const std::string& body) {
+    server.Post(source.path, with_body(r.config.max_body_bytes, timed_body(r.metrics, "POST " + source.path, [&r, s](const httplib::Request& req, httplib::Response& res, const std::string& body) {
       WebhookRequest w;
       w.body = body;
       std::deque<std::string> held;  // header values outlive the calls (stable on push_back)

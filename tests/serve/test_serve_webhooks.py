@@ -1,0 +1,111 @@
+"""Webhooks in and out of a real `ptag serve` on loopback.
+Out: examples/webhook-receiver.py verifies every Standard Webhooks signature;
+it fails for a while (500s, then a hang past the timeout) and every delivery
+still arrives, per partner in record order, with no id missing; the wall
+clock's 'inactive 3s' records arrive with no event posted after the joins.
+In: a platform source authenticated by an HMAC of the raw body.
+Usage: test_serve_webhooks.py PTAG RECEIVER WORK"""
+import hashlib
+import hmac
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+from serve_lib import Server, check, event, finish, jsonl, utc  # noqa: E402
+
+PTAG, RECEIVER, WORK = sys.argv[1:4]
+shutil.rmtree(WORK, ignore_errors=True)
+os.makedirs(WORK)
+os.chdir(WORK)
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+out = open("received.jsonl", "w")
+err = open("receiver.log", "w")
+receiver = subprocess.Popen([sys.executable, RECEIVER, "--port", "0", "--secret", SECRET, "--fail", "4",
+                             "--hang", "1", "--hang-seconds", "2"], stdout=out, stderr=err)
+port = None
+deadline = time.time() + 10
+while time.time() < deadline and port is None:
+    with open("receiver.log") as f:
+        m = re.search(r'"listening": "127\.0\.0\.1:(\d+)"', f.read())
+    port = m and int(m.group(1))
+    time.sleep(0.05)
+check(port, "the receiver started")
+
+with open("ptag.toml", "w") as f:
+    f.write(f'''listen = "127.0.0.1:0"
+ingest_tokens = ["in"]
+admin_tokens = ["ad"]
+
+[[webhooks]]
+url = "http://127.0.0.1:{port}/hook"
+secret = "{SECRET}"
+retry = ["100ms", "200ms", "300ms", "400ms", "500ms", "1s", "1s", "1s"]
+timeout = "500ms"
+
+[[sources]]
+kind = "custom"
+path = "/v1/webhooks/shop"
+secret = "shop-secret"
+signature_header = "X-Signature"
+fields = {{ type = "event", partner = "data.partner.id", time = "created_at", id = "data.id", amount = "data.amount" }}
+types = {{ "order.paid" = "sale" }}
+''')
+with open("rules.ptag", "w") as f:
+    f.write('on join add "New Partner"\non inactive 3s add "At Risk"\non sale add "Customer"\n')
+
+s = Server(PTAG, WORK, ["rules.ptag"], "state.db", config="ptag.toml").start()
+T = utc(int(time.time()))
+partners = [f"w{i}" for i in range(8)]
+st, body, _ = s.request("POST", "/v1/events", jsonl([event("join", p, T, "j-" + p) for p in partners]), "in")
+check(st == 200 and body["applied"] == 8, f"joins: {st} {body}")
+
+
+def received():
+    with open("received.jsonl") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+deadline = time.time() + 30
+while time.time() < deadline and len({r["id"] for r in received()}) < 16:
+    time.sleep(0.1)
+got = received()
+ids = [r["id"] for r in got]
+check(len(set(ids)) == 16, f"16 deliveries (New Partner and At Risk for 8 partners), got {len(set(ids))}")
+check(sorted(set(ids), key=lambda i: int(i[4:])) == [f"msg_{n}" for n in range(1, 17)], f"no id missing: {sorted(set(ids))}")
+for p in partners:
+    tags = [r["data"]["tag"] for r in got if r["data"]["partner"] == p]
+    check(tags[:2] == ["New Partner", "At Risk"], f"{p}: in record order: {tags}")
+at_risk = [r for r in got if r["data"].get("tag") == "At Risk"]
+check(all(r["type"] == "tag.added" and r["data"]["cause"] == "timer" for r in at_risk),
+      "the wall clock's timer records came as tag.added, cause timer")
+st, body, _ = s.request("GET", "/v1/deliveries?status=delivered", token="ad")
+check(st == 200 and len(body["deliveries"]) == 16, f"16 delivered in the outbox: {st} {len(body.get('deliveries', []))}")
+retried = [d for d in body["deliveries"] if d["attempts"] > 1]
+check(len(retried) >= 1, "the receiver's failures made retries")
+st, body, _ = s.request("GET", "/v1/deliveries?status=failed", token="ad")
+check(st == 200 and body["deliveries"] == [], f"none failed: {body}")
+check(s.request("GET", "/v1/deliveries?status=nope", token="ad")[0] == 400, "a bad status: 400")
+
+# A platform's webhook: a bad signature is refused before anything is applied.
+payload = json.dumps({"event": "order.paid", "created_at": T,
+                      "data": {"id": "o-1", "amount": 42.5, "partner": {"id": "w0"}}}).encode()
+sig = hmac.new(b"shop-secret", payload, hashlib.sha256).hexdigest()
+st, body, _ = s.request("POST", "/v1/webhooks/shop", payload, headers={"X-Signature": "00" + sig[2:]})
+check(st == 401, f"a bad signature: {st} {body}")
+st, body, _ = s.request("POST", "/v1/webhooks/shop", payload, headers={"X-Signature": sig})
+check(st == 200 and body["applied"] == 1, f"a signed platform webhook: {st} {body}")
+st, w0, _ = s.request("GET", "/v1/partners/w0", token="ad")
+check(w0["metrics"]["revenue"] == 42.5 and "Customer" in [t["tag"] for t in w0["tags"]], f"w0 after the sale: {w0}")
+st, body, _ = s.request("POST", "/v1/webhooks/shop", payload, headers={"X-Signature": sig})
+check(st == 200 and body["duplicates"] == 1, f"the platform's retry is a duplicate: {body}")
+
+check(s.stop() == 0, "a clean stop")
+receiver.terminate()
+receiver.wait(5)
+finish()
