@@ -515,7 +515,7 @@ Run add_run(CLI::App& app) {
                "With --state and changed rules: new rules act now for the partners they would "
                "have fired for (\"cause\":\"backfill\")");
   app.add_option("--commit-every", o->commit_every,
-                 "Commit to the store every N lines or every Ns seconds (default: 100000 lines or 1s)");
+                 "Commit to the store every N lines or every Ns seconds (default: every 5s)");
   app.add_option("--dedup-window", o->dedup_window,
                  "Keep event ids only while their event time is within this of the clock (30d); "
                  "an older duplicate is applied again. Default: every id is kept");

@@ -88,8 +88,11 @@ class Receiver(BaseHTTPRequestHandler):
             Receiver.counts[msg_id] = Receiver.counts.get(msg_id, 0) + 1
             attempt = Receiver.counts[msg_id]
         message = json.loads(body)
-        print(json.dumps({"id": msg_id, "attempt": attempt, "type": message.get("type"),
-                          "data": message.get("data")}), flush=True)
+        line = json.dumps({"id": msg_id, "attempt": attempt, "type": message.get("type"),
+                           "data": message.get("data")}) + "\n"
+        with Receiver.lock:  # one write per line: threads never interleave
+            sys.stdout.write(line)
+            sys.stdout.flush()
         self.answer(200)
 
     def answer(self, status):

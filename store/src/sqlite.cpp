@@ -90,8 +90,12 @@ void Stmt::check(int rc) {
 
 void Stmt::bind_time(int i, std::optional<Seconds> t) {
   if (!t) return bind_null(i);
-  std::string text = format_time(*t);
-  check(sqlite3_bind_text64(s_, i, text.data(), text.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
+  // The last time formatted, per statement: records of one second share it.
+  if (!time_text_ || *t != time_value_) {
+    time_text_ = format_time(*t);
+    time_value_ = *t;
+  }
+  check(sqlite3_bind_text64(s_, i, time_text_->data(), time_text_->size(), SQLITE_TRANSIENT, SQLITE_UTF8));
 }
 
 bool Stmt::step() {

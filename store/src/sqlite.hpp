@@ -44,7 +44,7 @@ class Stmt {
   Stmt(Db& db, const char* sql);
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
-  Stmt(Stmt&& o) noexcept : db_(o.db_), s_(o.s_) { o.s_ = nullptr; }
+  Stmt(Stmt&& o) noexcept : db_(o.db_), s_(o.s_) { o.s_ = nullptr; }  // the time cache starts over
   Stmt& operator=(Stmt&& o) noexcept;
   ~Stmt() { sqlite3_finalize(s_); }
 
@@ -84,6 +84,8 @@ class Stmt {
   void check(int rc);
   Db* db_ = nullptr;
   sqlite3_stmt* s_ = nullptr;
+  std::optional<std::string> time_text_;
+  Seconds time_value_ = 0;
 };
 
 }  // namespace ptag::store_detail

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
@@ -168,6 +169,7 @@ struct Store::Impl {
   std::size_t queued_commits = 0;
   bool open = false;          // the writer's: a transaction holds records not yet committed
   std::int64_t pending = 0;   // the writer's: records written, committed or not
+  std::int64_t partners_stored = 0;  // the writer's: one past the largest position written
   bool busy = false;
   bool stop = false;
   std::optional<std::string> error;
@@ -238,6 +240,12 @@ struct Store::Impl {
     s.reset();
     if (rc != SQLITE_DONE) fail(path, what, db.get(), rc);
   }
+  // The message names the partner; it is built only on a failure.
+  void step(Stmt& s, std::string_view what, std::string_view partner) {
+    int rc = s.run();
+    s.reset();
+    if (rc != SQLITE_DONE) fail(path, std::string(what) + std::string(partner), db.get(), rc);
+  }
 
   void bind_partner(Stmt& u, const PartnerRow& p) {
     u.bind(1, p.position);
@@ -255,12 +263,18 @@ struct Store::Impl {
   }
 
   void write_partner(const PartnerRow& p) {
-    bind_partner(update_partner, p);
-    step(update_partner, "cannot write partner " + p.partner);
-    if (sqlite3_changes(db.get()) == 0) {
+    // Positions are given in order of first appearance: one past the last
+    // stored is a new partner, and needs no update tried first.
+    bool known = p.position < partners_stored;
+    if (known) {
+      bind_partner(update_partner, p);
+      step(update_partner, "cannot write partner ", p.partner);
+    }
+    if (!known || sqlite3_changes(db.get()) == 0) {
       bind_partner(insert_partner, p);
       insert_partner.bind(13, p.partner);
-      step(insert_partner, "cannot write partner " + p.partner);
+      step(insert_partner, "cannot write partner ", p.partner);
+      partners_stored = std::max(partners_stored, p.position + 1);
     }
   }
 
@@ -268,7 +282,7 @@ struct Store::Impl {
     if (!t.present) {
       delete_tag.bind(1, t.partner);
       delete_tag.bind(2, t.tag);
-      step(delete_tag, "cannot write the tags of partner " + t.partner);
+      step(delete_tag, "cannot write the tags of partner ", t.partner);
       return;
     }
     Stmt& s = put_tag;
@@ -278,7 +292,7 @@ struct Store::Impl {
     s.bind_time(4, t.added_at);
     s.bind(5, t.rule);
     s.bind_time(6, t.expires_at);
-    step(s, "cannot write the tags of partner " + t.partner);
+    step(s, "cannot write the tags of partner ", t.partner);
   }
 
   void write_delivery(const Delivery& d) {
@@ -365,7 +379,15 @@ struct Store::Impl {
           StoreCommit& c = group[i].batch;
           write_records(c.records, seq);
           for (const PartnerRow& p : c.partners) write_partner(p);
-          for (const TagChange& t : c.tags) write_tag(t);
+          // In key order, the B-tree takes them as appends rather than random inserts.
+          std::vector<const TagChange*> in_order;
+          in_order.reserve(c.tags.size());
+          for (const TagChange& t : c.tags) in_order.push_back(&t);
+          std::sort(in_order.begin(), in_order.end(), [](const TagChange* a, const TagChange* b) {
+            int by_partner = a->partner.compare(b->partner);
+            return by_partner != 0 ? by_partner < 0 : a->tag < b->tag;
+          });
+          for (const TagChange* t : in_order) write_tag(*t);
           for (const Delivery& d : c.deliveries) write_delivery(d);
           write_updates(group[i].updates);
           if (c.program) program = &*c.program;
@@ -465,6 +487,11 @@ std::unique_ptr<Store> Store::open(const std::string& path, const StoreOptions& 
   store_detail::migrate_schema(db);
   impl->loaded = store_detail::load_contents(db);
   impl->records = impl->pending = impl->loaded.records;
+  {
+    store_detail::Stmt last(db, "SELECT coalesce(max(position) + 1, 0) FROM partners");
+    last.step();
+    impl->partners_stored = last.integer(0);
+  }
   impl->durable.store(impl->records);
   impl->prepare();
   Impl* raw = impl.get();

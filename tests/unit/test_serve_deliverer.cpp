@@ -424,7 +424,9 @@ TEST_CASE(
   CHECK(stored(*store, 1)->status == DeliveryStatus::failed);
   CHECK(stored(*store, 2)->last_error == "connection refused or host unreachable");
   CHECK(stored(*store, 2)->attempts == 1);
-  CHECK(stored(*store, 3)->last_error == "connection closed before an answer");
+  // The peer may hang up before the request is written or after: either is said.
+  CHECK_THAT(stored(*store, 3)->last_error,
+             Catch::Equals("connection closed before an answer") || Catch::Equals("connection closed while sending"));
   REQUIRE(eventually([&] { return receiver.arrivals().size() == 1; }));
   CHECK(receiver.arrivals()[0].timestamp == std::to_string(clock));
 }
