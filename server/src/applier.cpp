@@ -141,6 +141,11 @@ void Applier::loop() {
       std::unique_lock lock(m_);
       // The clock moves at least once a second without any request.
       wake_.wait_for(lock, std::chrono::milliseconds(250), [&] { return stop_ || !queue_.empty(); });
+      // Group commit: requests arriving within commit_interval of the first share one commit.
+      if (!queue_.empty() && config_.commit_interval.count() > 0) {
+        auto until = queue_.front()->queued + config_.commit_interval;
+        wake_.wait_until(lock, until, [&] { return stop_; });
+      }
       while (!queue_.empty()) {
         jobs.push_back(std::move(queue_.front()));
         queue_.pop_front();

@@ -19,8 +19,10 @@ namespace {
 struct Json {
   enum class Kind : std::uint8_t { null, boolean, number, string, object, array } kind = Kind::null;
   std::string text;  // a string's unescaped value, a number's JSON text, "true" / "false"
-  std::vector<std::pair<std::string, Json>> members;
-  std::vector<Json> items;
+  // An object's members: names and values side by side (a pair would need
+  // Json complete here; a vector of it need not be).
+  std::vector<std::string> names;
+  std::vector<Json> items;  // an array's items, or an object's member values
 };
 
 // JSON's number grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?
@@ -56,7 +58,8 @@ bool read_object(js::object object, Json& out) {
     if (std::move(member).get(field) || field.unescaped_key().get(key)) return false;
     Json child;
     if (!read_value(field.value(), child)) return false;
-    out.members.emplace_back(std::string(key), std::move(child));
+    out.names.emplace_back(key);
+    out.items.push_back(std::move(child));
   }
   return true;
 }
@@ -150,8 +153,8 @@ const Json* at_path(const Json& root, std::string_view path) {
     std::string_view segment = path.substr(0, dot);
     const Json* next = nullptr;
     if (node->kind == Json::Kind::object) {
-      for (const auto& [key, value] : node->members) {
-        if (key == segment) next = &value;  // the last of a repeated key wins, as in events
+      for (std::size_t m = 0; m < node->names.size(); ++m) {
+        if (node->names[m] == segment) next = &node->items[m];  // the last of a repeated key wins, as in events
       }
     } else if (node->kind == Json::Kind::array) {
       std::size_t index = 0;
