@@ -53,6 +53,13 @@ struct Applier::Job {
   std::chrono::steady_clock::time_point queued = std::chrono::steady_clock::now();
 };
 
+struct Applier::Waiting {
+  std::uint64_t commit = 0;
+  std::vector<std::unique_ptr<Job>> jobs;
+  std::vector<Delivery> deliveries;
+  std::string failure;  // the commit could not even be queued
+};
+
 Applier::Applier(const ServeConfig& config, ClockMode clock, DurableEngine& durable, LoadedRules rules,
                  RecordTap& tap, Durable durable_deliveries, Metrics& metrics, Now now)
     : config_(config),
@@ -69,6 +76,7 @@ Applier::~Applier() {
 }
 
 void Applier::start() {
+  answerer_ = std::thread([this] { answer_loop(); });
   // Timers that came due while the server was down fire now, each at its deadline.
   tick();
   std::vector<std::unique_ptr<Job>> none;
@@ -84,6 +92,12 @@ void Applier::stop() {
   }
   wake_.notify_all();
   if (thread_.joinable()) thread_.join();
+  {
+    std::lock_guard lock(answers_m_);
+    answers_stop_ = true;
+  }
+  answers_cv_.notify_all();
+  if (answerer_.joinable()) answerer_.join();
 }
 
 Answer Applier::submit(std::unique_ptr<Job> job) {
@@ -286,31 +300,57 @@ std::string ingest_body(std::size_t applied, std::size_t duplicates, std::size_t
 }  // namespace
 
 void Applier::commit_and_answer(std::vector<std::unique_ptr<Job>>& done) {
+  auto waiting = std::make_unique<Waiting>();
   std::vector<Delivery> deliveries = tap_.take();
-  std::vector<Delivery> sent = deliveries;
-  std::string failure;
+  waiting->deliveries = deliveries;
   try {
-    durable_.commit({}, std::move(deliveries));
-    durable_.flush();
+    waiting->commit = durable_.commit({}, std::move(deliveries));
   } catch (const std::exception& e) {
-    failure = e.what();
+    waiting->failure = e.what();
   }
-  if (!failure.empty()) {
-    if (!failed_) log("error", "the store failed; nothing more is committed", {{"reason", json_text(failure)}});
-    failed_ = true;
-    for (std::unique_ptr<Job>& job : done)
-      job->answer.set_value({503, R"({"error":)" + json_quote("the store failed: " + failure) + "}"});
-    return;
+  waiting->jobs = std::move(done);
+  {
+    std::lock_guard lock(answers_m_);
+    answers_.push_back(std::move(waiting));
   }
-  if (durable_deliveries_ && !sent.empty()) durable_deliveries_(std::move(sent));
-  auto now = std::chrono::steady_clock::now();
-  for (std::unique_ptr<Job>& job : done) {
-    metrics_.commit_seconds.Observe(std::chrono::duration<double>(now - job->queued).count());
-    if (job->kind == Job::Kind::ingest) {
-      int status = job->ready ? job->ready->status : 200;
-      job->answer.set_value({status, ingest_body(job->applied, job->duplicates, job->rejected, job->results)});
-    } else {
-      job->answer.set_value(std::move(*job->ready));
+  answers_cv_.notify_one();
+}
+
+void Applier::answer_loop() {
+  for (;;) {
+    std::unique_ptr<Waiting> w;
+    {
+      std::unique_lock lock(answers_m_);
+      answers_cv_.wait(lock, [&] { return answers_stop_ || !answers_.empty(); });
+      if (answers_.empty()) return;
+      w = std::move(answers_.front());
+      answers_.pop_front();
+    }
+    std::string failure = w->failure;
+    if (failure.empty()) {
+      try {
+        durable_.wait(w->commit);
+      } catch (const std::exception& e) {
+        failure = e.what();
+      }
+    }
+    if (!failure.empty()) {
+      if (!failed_) log("error", "the store failed; nothing more is committed", {{"reason", json_text(failure)}});
+      failed_ = true;
+      for (std::unique_ptr<Job>& job : w->jobs)
+        job->answer.set_value({503, R"({"error":)" + json_quote("the store failed: " + failure) + "}"});
+      continue;
+    }
+    if (durable_deliveries_ && !w->deliveries.empty()) durable_deliveries_(std::move(w->deliveries));
+    auto now = std::chrono::steady_clock::now();
+    for (std::unique_ptr<Job>& job : w->jobs) {
+      metrics_.commit_seconds.Observe(std::chrono::duration<double>(now - job->queued).count());
+      if (job->kind == Job::Kind::ingest) {
+        int status = job->ready ? job->ready->status : 200;
+        job->answer.set_value({status, ingest_body(job->applied, job->duplicates, job->rejected, job->results)});
+      } else {
+        job->answer.set_value(std::move(*job->ready));
+      }
     }
   }
 }

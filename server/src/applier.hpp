@@ -94,6 +94,7 @@ class Applier {
   void apply(Job& job);
   void run_reload(Job& job);
   void commit_and_answer(std::vector<std::unique_ptr<Job>>& done);
+  void answer_loop();
   Answer submit(std::unique_ptr<Job> job);
   void tick();
 
@@ -113,6 +114,15 @@ class Applier {
   std::atomic<bool> stopping_{false}, failed_{false};
   bool stop_ = false;
   std::thread thread_;
+
+  // Commits queued to the store, answered by answerer_ once each is durable,
+  // while the engine thread goes on with the next requests.
+  struct Waiting;
+  std::mutex answers_m_;
+  std::condition_variable answers_cv_;
+  std::deque<std::unique_ptr<Waiting>> answers_;
+  bool answers_stop_ = false;
+  std::thread answerer_;
 
 
 };

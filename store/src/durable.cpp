@@ -293,7 +293,11 @@ Store& DurableEngine::store() {
   return *impl_->store;
 }
 
-void DurableEngine::commit(const InputPosition& at, std::vector<Delivery> deliveries) {
+void DurableEngine::wait(std::uint64_t commit) {
+  impl_->store->wait(commit);
+}
+
+std::uint64_t DurableEngine::commit(const InputPosition& at, std::vector<Delivery> deliveries) {
   Impl& d = *impl_;
   Engine& e = engine();
   auto t0 = std::chrono::steady_clock::now();
@@ -329,8 +333,9 @@ void DurableEngine::commit(const InputPosition& at, std::vector<Delivery> delive
   if (e.has_clock()) batch.clock = e.clock();
   batch.program = std::move(d.program_text);
   d.program_text.reset();
-  d.store->commit(std::move(batch));
+  std::uint64_t number = d.store->commit(std::move(batch));
   d.times.wait += seconds_since(t2);
+  return number;
 }
 
 void DurableEngine::flush() {

@@ -167,6 +167,8 @@ struct Store::Impl {
   };
   std::deque<Item> queue;
   std::size_t queued_commits = 0;
+  std::uint64_t commits_queued = 0;   // commit() calls so far (the next one's number - 1)
+  std::uint64_t commits_durable = 0;  // of them, written and committed
   bool open = false;          // the writer's: a transaction holds records not yet committed
   std::int64_t pending = 0;   // the writer's: records written, committed or not
   std::int64_t partners_stored = 0;  // the writer's: one past the largest position written
@@ -443,9 +445,12 @@ struct Store::Impl {
         failure = e.what();
       }
       durable.store(records);
+      std::uint64_t commits_written = 0;
+      for (const Item& item : group) commits_written += item.commit;
       group.clear();  // free the batches outside the lock
       lock.lock();
       busy = false;
+      if (!failure) commits_durable += commits_written;
       if (failure) {
         if (!error) error = failure;
         queue.clear();  // nothing after a failed commit may be written
@@ -509,7 +514,7 @@ std::int64_t Store::durable_records() const {
   return impl_->durable.load();
 }
 
-void Store::commit(StoreCommit&& batch) {
+std::uint64_t Store::commit(StoreCommit&& batch) {
   Impl& s = *impl_;
   std::unique_lock lock(s.m);
   s.done.wait(lock, [&] { return s.error || s.queued_commits < s.options.max_queued; });
@@ -517,6 +522,14 @@ void Store::commit(StoreCommit&& batch) {
   s.queue.push_back({std::move(batch), true, {}});
   ++s.queued_commits;
   s.work.notify_one();
+  return ++s.commits_queued;
+}
+
+void Store::wait(std::uint64_t commit) {
+  Impl& s = *impl_;
+  std::unique_lock lock(s.m);
+  s.done.wait(lock, [&] { return s.error || s.commits_durable >= commit; });
+  if (s.commits_durable < commit) throw StoreError(*s.error);
 }
 
 void Store::update_deliveries(std::vector<DeliveryUpdate>&& updates) {

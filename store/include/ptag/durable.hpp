@@ -84,7 +84,9 @@ class DurableEngine {
   // deliveries (for records of this commit), and returns; the
   // store's writer thread makes it durable. Throws StoreError once a commit
   // has failed.
-  void commit(const InputPosition& at = {}, std::vector<Delivery> deliveries = {});
+  std::uint64_t commit(const InputPosition& at = {}, std::vector<Delivery> deliveries = {});
+  // Waits until that commit is durable (any thread; the engine may go on).
+  void wait(std::uint64_t commit);
   // Waits until every commit queued is durable; throws the first error.
   void flush();
   // The store, for what the engine does not hold (the outbox).

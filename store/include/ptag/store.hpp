@@ -208,7 +208,10 @@ class Store {
   // Queues a batch for the writer thread and returns; blocks only while
   // `max_queued` batches wait. Throws StoreError once a commit has failed
   // (nothing after a failed commit is written).
-  void commit(StoreCommit&& batch);
+  std::uint64_t commit(StoreCommit&& batch);  // returns the commit's number (1, 2, ...) for wait()
+  // Waits until commit number `commit` (and every one before it) is durable;
+  // throws StoreError when it failed. Any thread.
+  void wait(std::uint64_t commit);
   // Queues records ahead of the commit they belong to, so that the writer
   // thread stores them while the engine goes on; they are durable (and
   // visible) with the next commit() only, and lost with a crash before it.
