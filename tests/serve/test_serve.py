@@ -180,6 +180,20 @@ check([t["tag"] for t in r1.get("tags", [])] == ["Quiet"] and r1["tags"][0]["sin
       f"a timer due while down fires at its deadline after the restart: {r1}")
 d.stop()
 
+# Overload: more events than max_queued_events wait → 429 with Retry-After, nothing applied.
+with open("small.toml", "w") as f:
+    f.write('listen = "127.0.0.1:0"\ningest_tokens = ["in-secret"]\nadmin_tokens = ["ad-secret"]\n'
+            'max_queued_events = 5\nretry_after = "2s"\n')
+q = Server(PTAG, WORK, ["rules.ptag"], "small.db", config="small.toml", name="small").start()
+T2 = utc(int(time.time()))
+st, body, hdrs = q.request("POST", "/v1/events", jsonl([event("join", f"o{i}", T2, f"o{i}") for i in range(10)]), IN)
+check(st == 429 and hdrs.get("Retry-After") == "2", f"overload: {st} {body} {dict(hdrs)}")
+st, body, _ = q.request("POST", "/v1/events", jsonl([event("join", f"o{i}", T2, f"o{i}") for i in range(3)]), IN)
+check(st == 200 and body["applied"] == 3, f"under the bound: {st} {body}")
+st, body, _ = q.request("GET", "/v1/partners?count=true", token=AD)
+check(body == {"count": 3}, f"the refused request applied nothing: {body}")
+q.stop()
+
 # Refusals at start: a bad config names file, line and column; a foreign store.
 with open("bad.toml", "w") as f:
     f.write('listen = 5\n')
@@ -190,4 +204,13 @@ try:
     b.stop()
 except RuntimeError as err:
     check("bad.toml:1:" in str(err), f"the config error names the place: {err}")
+with open("foreign.db", "w") as f:
+    f.write("not a store\n")
+b = Server(PTAG, WORK, ["rules.ptag"], "foreign.db", config="ptag.toml", name="foreign")
+try:
+    b.start(timeout=5)
+    check(False, "a foreign store must not start")
+    b.stop()
+except RuntimeError as err:
+    check("foreign.db: not a ptag store" in str(err) and "exited 1" in str(err), f"a foreign store is refused: {err}")
 finish()
