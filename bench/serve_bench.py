@@ -27,7 +27,7 @@ ap.add_argument("--events", type=int, default=200000)
 ap.add_argument("--partners", type=int, default=5000)
 ap.add_argument("--clients", type=int, default=8)
 ap.add_argument("--batch", type=int, default=1000)
-ap.add_argument("--sync", default="full")
+ap.add_argument("--config", default="", help="more config lines (TOML)")
 args = ap.parse_args()
 
 root = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
@@ -38,7 +38,7 @@ try:
                         "--seed", "3"], stdout=f, check=True)
     with open(os.path.join(work, "ptag.toml"), "w") as f:
         f.write('ingest_tokens = ["in"]\nadmin_tokens = ["ad"]\nmax_body_bytes = 16777216\n'
-                'max_queued_events = 1000000\n')
+                'max_queued_events = 1000000\n' + args.config.replace("\\n", "\n") + "\n")
     with open(os.path.join(work, "events.jsonl"), "rb") as f:
         lines = f.readlines()
     bodies = [b"".join(lines[i:i + args.batch]) for i in range(0, len(lines), args.batch)]

@@ -91,8 +91,8 @@ struct ServeConfig {
   std::vector<SourceConfig> sources;
   // Beyond the keys (docs/serve.md):
   std::size_t max_queued_events = 100'000;  // waiting to be committed; more: 429
-  Millis commit_interval{10};               // the longest a commit waits to group requests
-  std::size_t http_threads = 8;             // request handler threads
+  Millis commit_interval{2};                // the longest a commit waits to group requests
+  std::size_t http_threads = 32;            // request handler threads (a keep-alive connection holds one)
   Seconds signature_tolerance = 300;        // Standard Webhooks timestamps, both ways
   Seconds retry_after = 1;                  // Retry-After of a 429 or 503
 

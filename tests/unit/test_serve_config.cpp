@@ -54,8 +54,8 @@ TEST_CASE("an empty config is every default") {
   CHECK(c.webhooks.empty());
   CHECK(c.sources.empty());
   CHECK(c.max_queued_events == 100000);
-  CHECK(c.commit_interval == Millis(10));
-  CHECK(c.http_threads == 8);
+  CHECK(c.commit_interval == Millis(2));
+  CHECK(c.http_threads == 32);
   CHECK(c.signature_tolerance == 300);
   CHECK(c.retry_after == 1);
 }
