@@ -317,6 +317,29 @@ TEST_CASE("store: appended records wait for their commit", "[store]") {
   CHECK(sql_value(path, "SELECT count(*) || ' ' || max(seq) FROM records") == "45 45");
 }
 
+TEST_CASE("store: commits are numbered, and wait() waits for one", "[store]") {
+  TempDir dir;
+  std::string path = dir.file("state.db");
+  auto store = Store::open(path);
+  CHECK(store->commit(batch(1, 10, 2, 1)) == 1);
+  std::uint64_t second = store->commit(batch(11, 10, 2, 2));
+  CHECK(second == 2);
+  // From another thread, as a server's answering thread does.
+  std::thread waiter([&] { store->wait(second); });
+  waiter.join();
+  CHECK(store->durable_records() == 20);
+  CHECK(sql_value(path, "SELECT commits FROM meta") == "2");
+  // A commit that fails makes wait() throw for it and for every later one.
+  StoreCommit bad = batch(21, 5, 2, 3);
+  PartnerRow twice = partner_number(7, 3);
+  twice.partner = "p-0";
+  twice.tags.clear();
+  bad.partners.push_back(twice);
+  std::uint64_t third = store->commit(std::move(bad));
+  CHECK_THROWS_AS(store->wait(third), StoreError);
+  CHECK_NOTHROW(store->wait(second));
+}
+
 TEST_CASE("store: the outbox is written with its records, updated on its own", "[store]") {
   TempDir dir;
   std::string path = dir.file("state.db");
