@@ -13,123 +13,101 @@ namespace {
 
 constexpr const char* kFormat = "ptag store";
 
+// The tables that version 2 and the migration from version 1 create alike.
+#define PTAG_PARTNERS_COLUMNS \
+  "  partner TEXT NOT NULL UNIQUE,\n" \
+  "  position INTEGER PRIMARY KEY,\n" \
+  "  signups INTEGER NOT NULL,\n" \
+  "  customers INTEGER NOT NULL,\n" \
+  "  revenue TEXT NOT NULL,\n" \
+  "  sales INTEGER NOT NULL,\n" \
+  "  clicks INTEGER NOT NULL,\n" \
+  "  commissions TEXT NOT NULL,\n" \
+  "  revenue_micros INTEGER NOT NULL,\n" \
+  "  commissions_micros INTEGER NOT NULL,\n" \
+  "  joined_at TEXT,\n" \
+  "  last_activity TEXT,\n" \
+  "  last_referral TEXT\n"
+
+#define PTAG_OUTBOX_TABLE \
+  "CREATE TABLE outbox (\n" \
+  "  id INTEGER PRIMARY KEY,\n" \
+  "  webhook TEXT NOT NULL,\n" \
+  "  partner TEXT NOT NULL,\n" \
+  "  record INTEGER NOT NULL,\n" \
+  "  body TEXT NOT NULL,\n" \
+  "  status TEXT NOT NULL,\n" \
+  "  attempts INTEGER NOT NULL,\n" \
+  "  next_attempt INTEGER NOT NULL,\n" \
+  "  last_error TEXT NOT NULL\n" \
+  ");\n" \
+  "CREATE INDEX outbox_pending ON outbox (status) WHERE status = 'pending';\n"
+
 // Version 2. The public tables (partners, partner_tags, records) are the
 // read-only interface of docs/store.md; the others are ptag's own. No index on
 // records: it would halve the writer's speed. A partner's position is its
 // rowid, so that a commit updates metrics without touching an index.
-constexpr const char* kSchema = R"sql(
-CREATE TABLE meta (
-  id INTEGER PRIMARY KEY CHECK (id = 1),
-  format TEXT NOT NULL,
-  program TEXT,
-  clock TEXT,
-  clock_seconds INTEGER,
-  commits INTEGER NOT NULL,
-  records INTEGER NOT NULL,
-  created_at TEXT NOT NULL,
-  committed_at TEXT
-);
-CREATE TABLE snapshot (
-  id INTEGER PRIMARY KEY CHECK (id = 1),
-  data BLOB NOT NULL
-);
-CREATE TABLE input (
-  id INTEGER PRIMARY KEY CHECK (id = 1),
-  path TEXT NOT NULL,
-  fingerprint TEXT NOT NULL,
-  offset INTEGER NOT NULL,
-  line INTEGER NOT NULL,
-  out_path TEXT NOT NULL,
-  out_length INTEGER NOT NULL
-);
-CREATE TABLE partners (
-  partner TEXT NOT NULL UNIQUE,
-  position INTEGER PRIMARY KEY,
-  signups INTEGER NOT NULL,
-  customers INTEGER NOT NULL,
-  revenue TEXT NOT NULL,
-  sales INTEGER NOT NULL,
-  clicks INTEGER NOT NULL,
-  commissions TEXT NOT NULL,
-  revenue_micros INTEGER NOT NULL,
-  commissions_micros INTEGER NOT NULL,
-  joined_at TEXT,
-  last_activity TEXT,
-  last_referral TEXT
-);
-CREATE TABLE partner_tags (
-  partner TEXT NOT NULL,
-  tag TEXT NOT NULL,
-  position INTEGER NOT NULL,
-  added_at TEXT NOT NULL,
-  rule TEXT NOT NULL,
-  expires_at TEXT,
-  PRIMARY KEY (partner, tag)
-) WITHOUT ROWID;
-CREATE INDEX partner_tags_by_tag ON partner_tags (tag);
-CREATE TABLE outbox (
-  id INTEGER PRIMARY KEY,
-  webhook TEXT NOT NULL,
-  partner TEXT NOT NULL,
-  record INTEGER NOT NULL,
-  body TEXT NOT NULL,
-  status TEXT NOT NULL,
-  attempts INTEGER NOT NULL,
-  next_attempt INTEGER NOT NULL,
-  last_error TEXT NOT NULL
-);
-CREATE INDEX outbox_pending ON outbox (status) WHERE status = 'pending';
-CREATE TABLE records (
-  seq INTEGER PRIMARY KEY,
-  time TEXT NOT NULL,
-  partner TEXT NOT NULL,
-  action TEXT NOT NULL,
-  tag TEXT,
-  name TEXT,
-  rule TEXT NOT NULL,
-  cause TEXT NOT NULL,
-  event TEXT
-);
-)sql";
+constexpr const char* kSchema =
+    "CREATE TABLE meta (\n"
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),\n"
+    "  format TEXT NOT NULL,\n"
+    "  program TEXT,\n"
+    "  clock TEXT,\n"
+    "  clock_seconds INTEGER,\n"
+    "  commits INTEGER NOT NULL,\n"
+    "  records INTEGER NOT NULL,\n"
+    "  created_at TEXT NOT NULL,\n"
+    "  committed_at TEXT\n"
+    ");\n"
+    "CREATE TABLE snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), data BLOB NOT NULL);\n"
+    "CREATE TABLE input (\n"
+    "  id INTEGER PRIMARY KEY CHECK (id = 1),\n"
+    "  path TEXT NOT NULL,\n"
+    "  fingerprint TEXT NOT NULL,\n"
+    "  offset INTEGER NOT NULL,\n"
+    "  line INTEGER NOT NULL,\n"
+    "  out_path TEXT NOT NULL,\n"
+    "  out_length INTEGER NOT NULL\n"
+    ");\n"
+    "CREATE TABLE partners (\n" PTAG_PARTNERS_COLUMNS ");\n"
+    "CREATE TABLE partner_tags (\n"
+    "  partner TEXT NOT NULL,\n"
+    "  tag TEXT NOT NULL,\n"
+    "  position INTEGER NOT NULL,\n"
+    "  added_at TEXT NOT NULL,\n"
+    "  rule TEXT NOT NULL,\n"
+    "  expires_at TEXT,\n"
+    "  PRIMARY KEY (partner, tag)\n"
+    ") WITHOUT ROWID;\n"
+    "CREATE INDEX partner_tags_by_tag ON partner_tags (tag);\n"
+    PTAG_OUTBOX_TABLE
+    "CREATE TABLE records (\n"
+    "  seq INTEGER PRIMARY KEY,\n"
+    "  time TEXT NOT NULL,\n"
+    "  partner TEXT NOT NULL,\n"
+    "  action TEXT NOT NULL,\n"
+    "  tag TEXT,\n"
+    "  name TEXT,\n"
+    "  rule TEXT NOT NULL,\n"
+    "  cause TEXT NOT NULL,\n"
+    "  event TEXT\n"
+    ");\n";
 
 // Version 1 keyed partners by their id (an index write for every metric
 // update); version 2 by position (same columns, same order), and has the
 // outbox of `ptag serve`.
-constexpr const char* kFrom1To2 = R"sql(
-CREATE TABLE partners_2 (
-  partner TEXT NOT NULL UNIQUE,
-  position INTEGER PRIMARY KEY,
-  signups INTEGER NOT NULL,
-  customers INTEGER NOT NULL,
-  revenue TEXT NOT NULL,
-  sales INTEGER NOT NULL,
-  clicks INTEGER NOT NULL,
-  commissions TEXT NOT NULL,
-  revenue_micros INTEGER NOT NULL,
-  commissions_micros INTEGER NOT NULL,
-  joined_at TEXT,
-  last_activity TEXT,
-  last_referral TEXT
-);
-INSERT INTO partners_2 SELECT partner, position, signups, customers, revenue, sales, clicks,
-  commissions, revenue_micros, commissions_micros, joined_at, last_activity, last_referral
-  FROM partners;
-DROP TABLE partners;
-ALTER TABLE partners_2 RENAME TO partners;
-CREATE TABLE outbox (
-  id INTEGER PRIMARY KEY,
-  webhook TEXT NOT NULL,
-  partner TEXT NOT NULL,
-  record INTEGER NOT NULL,
-  body TEXT NOT NULL,
-  status TEXT NOT NULL,
-  attempts INTEGER NOT NULL,
-  next_attempt INTEGER NOT NULL,
-  last_error TEXT NOT NULL
-);
-CREATE INDEX outbox_pending ON outbox (status) WHERE status = 'pending';
-PRAGMA user_version = 2;
-)sql";
+constexpr const char* kFrom1To2 =
+    "CREATE TABLE partners_2 (\n" PTAG_PARTNERS_COLUMNS ");\n"
+    "INSERT INTO partners_2 SELECT partner, position, signups, customers, revenue, sales, clicks,\n"
+    "  commissions, revenue_micros, commissions_micros, joined_at, last_activity, last_referral\n"
+    "  FROM partners;\n"
+    "DROP TABLE partners;\n"
+    "ALTER TABLE partners_2 RENAME TO partners;\n"
+    PTAG_OUTBOX_TABLE
+    "PRAGMA user_version = 2;\n";
+
+#undef PTAG_PARTNERS_COLUMNS
+#undef PTAG_OUTBOX_TABLE
 
 std::string now_text() {
   return format_time(static_cast<Seconds>(std::time(nullptr)));

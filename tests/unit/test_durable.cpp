@@ -16,24 +16,12 @@
 
 #include "ptag/ptag.hpp"
 #include "workload.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace ptag;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char templ[] = "/tmp/ptag-durable-XXXXXX";
-    path = ::mkdtemp(templ);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const char* name) const { return (path / name).string(); }
-};
 
 // Records as `ptag run` writes them: through a JsonlSink, into memory.
 class JsonlText : public Sink {

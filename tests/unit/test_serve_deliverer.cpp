@@ -23,6 +23,7 @@
 #include "deliverer.hpp"
 #include "delivery.hpp"
 #include "signature.hpp"
+#include "temp_dir.hpp"
 
 using namespace ptag::serve;
 using ptag::ChangeRecord;
@@ -38,19 +39,6 @@ using namespace std::chrono_literals;
 namespace {
 
 const char* const kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    char templ[] = "/tmp/ptag-deliverer-XXXXXX";
-    path = ::mkdtemp(templ);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-  std::string file(const char* name) const { return (path / name).string(); }
-};
 
 // Polls `done` every 10 ms for at most `limit`.
 bool eventually(const std::function<bool()>& done, std::chrono::milliseconds limit = 10s) {

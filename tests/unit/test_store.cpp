@@ -18,24 +18,12 @@
 
 #include "ptag/decimal.hpp"
 #include "ptag/store.hpp"
+#include "temp_dir.hpp"
 
 namespace fs = std::filesystem;
 using namespace ptag;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char templ[] = "/tmp/ptag-store-XXXXXX";
-    path = ::mkdtemp(templ);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const char* name) const { return (path / name).string(); }
-};
 
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
