@@ -1,5 +1,8 @@
 #include "http.hpp"
 
+#include "http_common.hpp"
+#include "views.hpp"
+
 #include <httplib.h>
 #include <simdjson.h>
 
@@ -18,10 +21,6 @@
 #include "sources.hpp"
 
 namespace ptag::serve {
-
-namespace {
-
-constexpr const char* kJson = "application/json";
 
 void answer(httplib::Response& res, const Answer& a) {
   res.status = a.status;
@@ -45,15 +44,6 @@ bool has_token(const httplib::Request& req, std::initializer_list<const std::vec
 
 const Answer kUnauthorized{401, R"({"error":"missing or wrong token: send Authorization: Bearer <token>"})"};
 
-std::string optional_time(std::optional<Seconds> t) {
-  return t ? json_quote(format_time(*t)) : "null";
-}
-
-// A metric as an exact JSON number.
-std::string money(std::int64_t millionths) {
-  return format_decimal(millionths);
-}
-
 std::string value_json(const Value& v) {
   switch (v.kind) {
     case Value::Kind::number: return format_decimal(v.number);
@@ -62,6 +52,34 @@ std::string value_json(const Value& v) {
     case Value::Kind::list: return json_quote(v.text);
   }
   return "null";
+}
+
+std::string record_json(const StoredRecord& r) {
+  std::string out;
+  append_record_json(out, r.view());
+  if (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+std::optional<std::int64_t> whole_number(const std::string& text) {
+  if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  return std::stoll(text);
+}
+
+Answer bad_parameter(std::string_view parameter, std::string_view message) {
+  return {400, R"({"error":)" + json_quote(message) + R"(,"parameter":)" + json_quote(parameter) + "}"};
+}
+
+namespace {
+
+std::string optional_time(std::optional<Seconds> t) {
+  return t ? json_quote(format_time(*t)) : "null";
+}
+
+// A metric as an exact JSON number.
+std::string money(std::int64_t millionths) {
+  return format_decimal(millionths);
 }
 
 std::string partner_json(DurableEngine& d, std::size_t i) {
@@ -90,13 +108,6 @@ std::string partner_json(DurableEngine& d, std::size_t i) {
   return out;
 }
 
-std::string record_json(const StoredRecord& r) {
-  std::string out;
-  append_record_json(out, r.view());
-  if (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
-}
-
 // The record inside a delivery's body ({"type":...,"timestamp":...,"data":RECORD}).
 std::string delivery_record(const std::string& body) {
   std::size_t at = body.find(R"("data":)");
@@ -109,13 +120,6 @@ std::string delivery_json(const Delivery& d) {
          R"(,"partner":)" + json_quote(d.partner) + R"(,"status":)" + json_quote(delivery_status_name(d.status)) +
          R"(,"attempts":)" + std::to_string(d.attempts) + R"(,"last_error":)" + json_quote(d.last_error) +
          R"(,"record":)" + delivery_record(d.body) + "}";
-}
-
-
-std::optional<std::int64_t> whole_number(const std::string& text) {
-  if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos)
-    return std::nullopt;
-  return std::stoll(text);
 }
 
 // A handler of the raw body. Reading it through a content reader keeps
@@ -141,17 +145,6 @@ httplib::Server::HandlerWithContentReader with_body(std::size_t max_bytes, BodyH
       return answer(res, too_large);
     }
     handler(req, res, body);
-  };
-}
-
-// Times each request into the route's histogram.
-template <typename Handler>
-httplib::Server::Handler timed(Metrics& metrics, const std::string& route, Handler handler) {
-  prometheus::Histogram* histogram = &metrics.request(route);
-  return [histogram, handler](const httplib::Request& req, httplib::Response& res) {
-    auto start = std::chrono::steady_clock::now();
-    handler(req, res);
-    histogram->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   };
 }
 
@@ -368,6 +361,7 @@ void add_routes(httplib::Server& server, Routes& r) {
     })));
   }
   add_reads(server, r);
+  add_views(server, r);
   add_admin(server, r);
 }
 

@@ -1,6 +1,7 @@
 // StoreReader: read-only queries; no lock, each call one read transaction.
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <unordered_map>
 
 #include "schema.hpp"
@@ -180,6 +181,72 @@ std::vector<StoredRecord> StoreReader::records_from(std::int64_t first, std::int
     s.bind(2, limit);
     while (s.step()) out.push_back(store_detail::read_record(s, 0));
     return out;
+  });
+}
+
+std::vector<NumberedRecord> StoreReader::records_after(std::int64_t seq, std::int64_t limit) const {
+  return impl_->read([&] {
+    std::vector<NumberedRecord> out;
+    Stmt s(impl_->db, (std::string("SELECT seq, ") + store_detail::kRecordColumns +
+                       " FROM records WHERE seq > ? ORDER BY seq LIMIT ?")
+                          .c_str());
+    s.bind(1, seq);
+    s.bind(2, limit);
+    while (s.step()) out.push_back({s.integer(0), store_detail::read_record(s, 1)});
+    return out;
+  });
+}
+
+std::vector<NumberedRecord> StoreReader::last_records(std::int64_t limit) const {
+  return impl_->read([&] {
+    std::vector<NumberedRecord> out;
+    Stmt s(impl_->db, (std::string("SELECT seq, ") + store_detail::kRecordColumns +
+                       " FROM records ORDER BY seq DESC LIMIT ?")
+                          .c_str());
+    s.bind(1, limit);
+    while (s.step()) out.push_back({s.integer(0), store_detail::read_record(s, 1)});
+    std::reverse(out.begin(), out.end());
+    return out;
+  });
+}
+
+std::int64_t StoreReader::last_seq() const {
+  return impl_->read([&] {
+    Stmt s(impl_->db, "SELECT coalesce(max(seq), 0) FROM records");
+    s.step();
+    return s.integer(0);
+  });
+}
+
+std::optional<std::pair<Seconds, Seconds>> StoreReader::record_times() const {
+  return impl_->read([&]() -> std::optional<std::pair<Seconds, Seconds>> {
+    // RFC 3339 texts of one form sort as their times do.
+    Stmt s(impl_->db, "SELECT min(time), max(time) FROM records");
+    s.step();
+    std::optional<Seconds> first = s.time(0), last = s.time(1);
+    if (!first || !last) return std::nullopt;
+    return std::pair{*first, *last};
+  });
+}
+
+void StoreReader::tag_changes(const std::vector<std::string>& tags, bool adds_only,
+                              const std::function<void(const TagChange&)>& each) const {
+  std::string sql = adds_only ? "SELECT time, partner, action, tag FROM records WHERE action = 'add'"
+                              : "SELECT time, partner, action, tag FROM records WHERE action IN ('add', 'remove')";
+  if (!tags.empty()) {
+    sql += " AND tag IN (";
+    for (std::size_t i = 0; i < tags.size(); ++i) sql += i ? ", ?" : "?";
+    sql += ")";
+  }
+  sql += " ORDER BY seq";
+  impl_->read([&] {
+    Stmt s(impl_->db, sql.c_str());
+    for (std::size_t i = 0; i < tags.size(); ++i) s.bind(static_cast<int>(i + 1), tags[i]);
+    while (s.step()) {
+      std::string partner = s.text(1), tag = s.text(3);
+      each(TagChange{s.time(0).value_or(0), partner, s.text(2) == "add", tag});
+    }
+    return 0;
   });
 }
 

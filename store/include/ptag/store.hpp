@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -50,6 +51,12 @@ struct StoredRecord {
   // The record as the engine gives it (views into this one), e.g. for append_record_json().
   ChangeRecord view() const;
   friend bool operator==(const StoredRecord&, const StoredRecord&) = default;
+};
+
+// A record with its place in the audit trail (`records.seq`).
+struct NumberedRecord {
+  std::int64_t seq = 0;
+  StoredRecord record;
 };
 
 // Records for the writer thread, packed in one buffer: a commit of 100,000
@@ -259,6 +266,24 @@ class StoreReader {
   std::optional<Delivery> delivery(std::int64_t id) const;
   // Records with `seq` from `first` (1-based), at most `limit`, in output order.
   std::vector<StoredRecord> records_from(std::int64_t first, std::int64_t limit) const;
+  // Records after `seq`, oldest first, at most `limit`; with their seq.
+  std::vector<NumberedRecord> records_after(std::int64_t seq, std::int64_t limit) const;
+  // The last `limit` records, oldest first.
+  std::vector<NumberedRecord> last_records(std::int64_t limit) const;
+  // The highest seq (0 for no records).
+  std::int64_t last_seq() const;
+  // The earliest and the latest time of any record; empty for no records.
+  std::optional<std::pair<Seconds, Seconds>> record_times() const;
+  // Every `add` (and, unless `adds_only`, `remove`) record of these tags (of
+  // every tag when empty), oldest first, one at a time; the views live for the call.
+  struct TagChange {
+    Seconds time = 0;
+    std::string_view partner;
+    bool added = true;
+    std::string_view tag;
+  };
+  void tag_changes(const std::vector<std::string>& tags, bool adds_only,
+                   const std::function<void(const TagChange&)>& each) const;
 
   struct Impl;
 
