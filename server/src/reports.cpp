@@ -1,11 +1,13 @@
 #include "reports.hpp"
 
+#include "ptag/time.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <functional>
 #include <unordered_map>
-#include <unordered_set>
 
 namespace ptag::serve {
 
@@ -15,26 +17,32 @@ constexpr Seconds kDay = 86400;
 
 Seconds floor_div(Seconds a, Seconds b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
-// Interns partner ids and tag names as small numbers.
-class Names {
- public:
-  std::uint32_t id(std::string_view name) {
-    auto [at, added] = ids_.try_emplace(std::string(name), static_cast<std::uint32_t>(names_.size()));
-    if (added) names_.push_back(at->first);
-    return at->second;
-  }
-  std::optional<std::uint32_t> find(std::string_view name) const {
-    auto at = ids_.find(std::string(name));
-    if (at == ids_.end()) return std::nullopt;
-    return at->second;
-  }
-  const std::string& name(std::uint32_t id) const { return names_[id]; }
-  std::size_t size() const { return names_.size(); }
-
- private:
-  std::unordered_map<std::string, std::uint32_t> ids_;
-  std::vector<std::string> names_;
+struct TextHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
+
+// An RFC 3339 time: read directly when it is the store's own form
+// (YYYY-MM-DDTHH:MM:SSZ), else by parse_time.
+std::optional<Seconds> time_of(std::string_view text) {
+  auto digits = [&](std::size_t at, std::size_t n) -> std::optional<int> {
+    int v = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+      if (i >= text.size() || text[i] < '0' || text[i] > '9') return std::nullopt;
+      v = v * 10 + (text[i] - '0');
+    }
+    return v;
+  };
+  std::optional<int> y = digits(0, 4), mo = digits(5, 2), d = digits(8, 2), h = digits(11, 2), mi = digits(14, 2),
+                     sec = digits(17, 2);
+  if (y && mo && d && h && mi && sec && text.size() == 20 && text[4] == '-' && text[7] == '-' && text[10] == 'T' &&
+      text[13] == ':' && text[16] == ':' && text[19] == 'Z' && *h < 24 && *mi < 60 && *sec < 60) {
+    using namespace std::chrono;
+    year_month_day ymd{year{*y}, month{static_cast<unsigned>(*mo)}, day{static_cast<unsigned>(*d)}};
+    if (ymd.ok()) return sys_days{ymd}.time_since_epoch().count() * kDay + *h * 3600 + *mi * 60 + *sec;
+  }
+  return parse_time(text);
+}
 
 std::size_t intervals_between(Seconds first, Seconds last, Interval i, std::size_t stop_after) {
   std::size_t n = 0;
@@ -92,30 +100,32 @@ Seconds next_interval(Seconds start, Interval i) {
   return start + kDay;
 }
 
-std::variant<TagHistory, std::string> tag_history(const StoreReader& store, const std::vector<std::string>& tags,
-                                                  std::optional<Interval> interval, std::size_t max_intervals) {
-  struct Delta {
-    Seconds time;
-    std::uint32_t tag;
-    std::int32_t by;
-  };
-  Names partners, names;
-  for (const std::string& t : tags) names.id(t);
-  std::unordered_set<std::uint64_t> held;  // partner << 32 | tag
-  std::vector<Delta> deltas;
-  store.tag_changes(tags, false, [&](const StoreReader::TagChange& c) {
-    std::uint64_t key = std::uint64_t{partners.id(c.partner)} << 32 | names.id(c.tag);
-    // A record that does not change what is held (none should) moves no count.
-    if (c.added ? held.insert(key).second : held.erase(key) == 1)
-      deltas.push_back({c.time, static_cast<std::uint32_t>(key), c.added ? 1 : -1});
+void TagTimeline::update(const StoreReader& store) {
+  std::map<std::int64_t, std::int64_t>* last_tag = nullptr;
+  std::string last_name;
+  store.tag_changes({}, false, seq_, [&](const StoreReader::TagChange& c) {
+    seq_ = c.seq;
+    std::optional<Seconds> t = time_of(c.time);
+    if (!t) return;
+    std::optional<std::int64_t> day = floor_div(*t, kDay);
+    if (!last_tag || c.tag != last_name) {  // records of one tag often come in runs
+      last_name = c.tag;
+      auto at = changes_.find(c.tag);
+      if (at == changes_.end()) at = changes_.emplace(std::string(c.tag), std::map<std::int64_t, std::int64_t>{}).first;
+      last_tag = &at->second;
+    }
+    (*last_tag)[*day] += c.added ? 1 : -1;
+    first_day_ = std::min(first_day_.value_or(*day), *day);
+    last_day_ = std::max(last_day_.value_or(*day), *day);
   });
-  std::stable_sort(deltas.begin(), deltas.end(), [](const Delta& a, const Delta& b) { return a.time < b.time; });
+}
 
+std::variant<TagHistory, std::string> TagTimeline::history(const std::vector<std::string>& tags,
+                                                           std::optional<Interval> interval,
+                                                           std::size_t max_intervals) const {
   TagHistory out;
-  // Every chart spans the whole audit trail, whichever tags it shows.
-  std::optional<std::pair<Seconds, Seconds>> span = store.record_times();
-  if (span) {
-    Seconds first = span->first, last = span->second;
+  if (first_day_) {
+    Seconds first = *first_day_ * kDay, last = *last_day_ * kDay;
     if (!interval) {
       interval = Interval::month;
       for (Interval i : {Interval::day, Interval::week})
@@ -124,29 +134,31 @@ std::variant<TagHistory, std::string> tag_history(const StoreReader& store, cons
           break;
         }
     }
-    std::size_t n = intervals_between(first, last, *interval, max_intervals);
-    if (n > max_intervals)
+    if (intervals_between(first, last, *interval, max_intervals) > max_intervals)
       return "the records span more than " + std::to_string(max_intervals) + " " + interval_name(*interval) +
              "s: ask for a longer interval (interval=week or interval=month)";
-    out.times.reserve(n);
     for (Seconds at = interval_start(first, *interval); at <= last; at = next_interval(at, *interval))
       out.times.push_back(at);
   }
   if (interval) out.interval = *interval;
-
-  std::vector<std::int64_t> now(names.size(), 0);
-  std::vector<std::vector<std::int64_t>> series(names.size());
-  std::size_t d = 0;
-  for (Seconds start : out.times) {
-    Seconds end = next_interval(start, out.interval);
-    for (; d < deltas.size() && deltas[d].time < end; ++d) now[deltas[d].tag] += deltas[d].by;
-    for (std::size_t t = 0; t < names.size(); ++t) series[t].push_back(now[t]);
+  std::vector<std::string> names = tags;
+  if (names.empty())
+    for (const auto& [tag, days] : changes_) names.push_back(tag);  // by name
+  static const std::map<std::int64_t, std::int64_t> kNone;
+  for (const std::string& name : names) {
+    auto found = changes_.find(name);
+    const std::map<std::int64_t, std::int64_t>& days = found == changes_.end() ? kNone : found->second;
+    std::vector<std::int64_t> series;
+    series.reserve(out.times.size());
+    std::int64_t held = 0;
+    auto day = days.begin();
+    for (Seconds start : out.times) {
+      Seconds end = next_interval(start, out.interval);
+      for (; day != days.end() && day->first * kDay < end; ++day) held += day->second;
+      series.push_back(held);
+    }
+    out.tags.emplace_back(name, std::move(series));
   }
-  std::vector<std::uint32_t> order(names.size());
-  for (std::uint32_t t = 0; t < order.size(); ++t) order[t] = t;
-  if (tags.empty())  // every tag, by name; else in the order asked
-    std::sort(order.begin(), order.end(), [&](auto a, auto b) { return names.name(a) < names.name(b); });
-  for (std::uint32_t t : order) out.tags.emplace_back(names.name(t), std::move(series[t]));
   return out;
 }
 
@@ -155,17 +167,19 @@ Flow flow(const StoreReader& store, const std::string& from, const std::string& 
     Seconds first_from;
     bool moved = false;
   };
-  std::unordered_map<std::string, State> partners;
+  std::unordered_map<std::string, State, TextHash, std::equal_to<>> partners;
   std::vector<std::int64_t> took;
-  store.tag_changes({from, to}, true, [&](const StoreReader::TagChange& c) {
+  store.tag_changes({from, to}, true, 0, [&](const StoreReader::TagChange& c) {
+    std::optional<Seconds> t = time_of(c.time);
+    if (!t) return;
     if (c.tag == from) {
-      partners.try_emplace(std::string(c.partner), State{c.time});
+      if (partners.find(c.partner) == partners.end()) partners.emplace(std::string(c.partner), State{*t});
       return;
     }
-    auto at = partners.find(std::string(c.partner));
+    auto at = partners.find(c.partner);
     if (at == partners.end() || at->second.moved) return;
     at->second.moved = true;
-    took.push_back(std::max<std::int64_t>(0, c.time - at->second.first_from));  // a late event's add may be earlier
+    took.push_back(std::max<std::int64_t>(0, *t - at->second.first_from));  // a late event's add may be earlier
   });
   Flow out;
   out.from_partners = static_cast<std::int64_t>(partners.size());

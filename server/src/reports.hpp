@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -28,11 +29,24 @@ struct TagHistory {
   // Per tag (by name): partners holding it at the end of each interval.
   std::vector<std::pair<std::string, std::vector<std::int64_t>>> tags;
 };
-// Partners per tag over time, of these tags (every tag added when empty). No
-// interval: day, week or month, the first that needs at most 400 intervals.
-// An error message when more than `max_intervals` would be needed.
-std::variant<TagHistory, std::string> tag_history(const StoreReader& store, const std::vector<std::string>& tags,
-                                                  std::optional<Interval> interval, std::size_t max_intervals);
+// Partners per tag per day, from the add and remove records, kept up to
+// date by reading only the records committed since the last update (the page
+// asks again every few seconds). Not thread-safe: one lock around both calls.
+class TagTimeline {
+ public:
+  void update(const StoreReader& store);
+  // Partners per tag over time, of these tags (every tag added when empty),
+  // over the days from the first to the last record. No interval: day, week
+  // or month, the first that needs at most 400 intervals. An error message
+  // when more than `max_intervals` would be needed.
+  std::variant<TagHistory, std::string> history(const std::vector<std::string>& tags,
+                                                std::optional<Interval> interval, std::size_t max_intervals) const;
+
+ private:
+  std::int64_t seq_ = 0;  // the last record read
+  std::optional<std::int64_t> first_day_, last_day_;
+  std::map<std::string, std::map<std::int64_t, std::int64_t>, std::less<>> changes_;  // tag -> day -> +/-
+};
 
 struct Flow {
   std::int64_t from_partners = 0;  // partners ever given `from`

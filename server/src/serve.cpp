@@ -126,6 +126,9 @@ int run(const Options& o) {
   server.set_read_timeout(10, 0);
   server.set_write_timeout(10, 0);
   server.set_keep_alive_max_count(1000);
+  // Answers are written as headers then body: without this, Nagle holds the
+  // body back for the client's delayed ACK (40 ms per small answer).
+  server.set_tcp_nodelay(true);
   Routes routes{config, clock, applier, metrics, o.state, o.rules,
                 [&deliverer](const Delivery& d) { return deliverer.retry(d); }, wall_clock};
   add_routes(server, routes);

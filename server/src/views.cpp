@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <functional>
+#include <memory>
+#include <mutex>
 
 #include "http_common.hpp"
 #include "page.hpp"
@@ -246,7 +248,12 @@ void add_views(httplib::Server& server, Routes& r) {
     res.set_header("Content-Disposition", R"(attachment; filename="partners.csv")");
     res.set_content(std::move(a.body), "text/csv; charset=utf-8");
   }));
-  server.Get("/v1/tags/history", timed(r.metrics, "GET /v1/tags/history", [&r, read_ok](const httplib::Request& req, httplib::Response& res) {
+  struct SharedTimeline {
+    std::mutex lock;
+    TagTimeline timeline;
+  };
+  auto timeline = std::make_shared<SharedTimeline>();
+  server.Get("/v1/tags/history", timed(r.metrics, "GET /v1/tags/history", [&r, read_ok, timeline](const httplib::Request& req, httplib::Response& res) {
     if (!read_ok(req)) return answer(res, kUnauthorized);
     std::optional<Interval> interval;
     if (std::string name = req.get_param_value("interval"); !name.empty() && name != "auto") {
@@ -254,7 +261,10 @@ void add_views(httplib::Server& server, Routes& r) {
       if (!interval) return answer(res, bad_parameter("interval", "interval is one of day, week, month, auto"));
     }
     try {
-      auto history = tag_history(*StoreReader::open(r.state), tag_list(req, "tag"), interval, 1000);
+      auto reader = StoreReader::open(r.state);
+      std::lock_guard lock(timeline->lock);
+      timeline->timeline.update(*reader);
+      auto history = timeline->timeline.history(tag_list(req, "tag"), interval, 1000);
       if (auto* why = std::get_if<std::string>(&history)) return answer(res, bad_parameter("interval", *why));
       const TagHistory& h = std::get<TagHistory>(history);
       std::string out = R"({"interval":)" + json_quote(interval_name(h.interval)) + R"(,"times":[)";

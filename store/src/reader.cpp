@@ -218,21 +218,10 @@ std::int64_t StoreReader::last_seq() const {
   });
 }
 
-std::optional<std::pair<Seconds, Seconds>> StoreReader::record_times() const {
-  return impl_->read([&]() -> std::optional<std::pair<Seconds, Seconds>> {
-    // RFC 3339 texts of one form sort as their times do.
-    Stmt s(impl_->db, "SELECT min(time), max(time) FROM records");
-    s.step();
-    std::optional<Seconds> first = s.time(0), last = s.time(1);
-    if (!first || !last) return std::nullopt;
-    return std::pair{*first, *last};
-  });
-}
-
-void StoreReader::tag_changes(const std::vector<std::string>& tags, bool adds_only,
+void StoreReader::tag_changes(const std::vector<std::string>& tags, bool adds_only, std::int64_t after,
                               const std::function<void(const TagChange&)>& each) const {
-  std::string sql = adds_only ? "SELECT time, partner, action, tag FROM records WHERE action = 'add'"
-                              : "SELECT time, partner, action, tag FROM records WHERE action IN ('add', 'remove')";
+  std::string sql = std::string("SELECT seq, time, partner, action, tag FROM records WHERE seq > ? AND ") +
+                    (adds_only ? "action = 'add'" : "action IN ('add', 'remove')");
   if (!tags.empty()) {
     sql += " AND tag IN (";
     for (std::size_t i = 0; i < tags.size(); ++i) sql += i ? ", ?" : "?";
@@ -241,11 +230,10 @@ void StoreReader::tag_changes(const std::vector<std::string>& tags, bool adds_on
   sql += " ORDER BY seq";
   impl_->read([&] {
     Stmt s(impl_->db, sql.c_str());
-    for (std::size_t i = 0; i < tags.size(); ++i) s.bind(static_cast<int>(i + 1), tags[i]);
-    while (s.step()) {
-      std::string partner = s.text(1), tag = s.text(3);
-      each(TagChange{s.time(0).value_or(0), partner, s.text(2) == "add", tag});
-    }
+    s.bind(1, after);
+    for (std::size_t i = 0; i < tags.size(); ++i) s.bind(static_cast<int>(i + 2), tags[i]);
+    while (s.step())
+      each(TagChange{s.integer(0), s.text_view(1), s.text_view(2), s.text_view(3) == "add", s.text_view(4)});
     return 0;
   });
 }

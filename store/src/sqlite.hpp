@@ -75,6 +75,11 @@ class Stmt {
   bool is_null(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
   std::int64_t integer(int col) const { return sqlite3_column_int64(s_, col); }
   std::string text(int col) const;
+  // The text without a copy: valid until the next step() or reset().
+  std::string_view text_view(int col) const {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(s_, col));
+    return p == nullptr ? std::string_view() : std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col)));
+  }
   std::optional<std::string> optional_text(int col) const;
   std::string blob(int col) const;
   std::optional<Seconds> time(int col) const;

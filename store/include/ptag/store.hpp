@@ -272,17 +272,18 @@ class StoreReader {
   std::vector<NumberedRecord> last_records(std::int64_t limit) const;
   // The highest seq (0 for no records).
   std::int64_t last_seq() const;
-  // The earliest and the latest time of any record; empty for no records.
-  std::optional<std::pair<Seconds, Seconds>> record_times() const;
-  // Every `add` (and, unless `adds_only`, `remove`) record of these tags (of
-  // every tag when empty), oldest first, one at a time; the views live for the call.
+  // Every `add` (and, unless `adds_only`, `remove`) record after seq `after`
+  // of these tags (of every tag when empty), oldest first, one at a time
+  // without a copy: the views live for the call. `time` is the record's
+  // RFC 3339 text.
   struct TagChange {
-    Seconds time = 0;
+    std::int64_t seq = 0;
+    std::string_view time;
     std::string_view partner;
     bool added = true;
     std::string_view tag;
   };
-  void tag_changes(const std::vector<std::string>& tags, bool adds_only,
+  void tag_changes(const std::vector<std::string>& tags, bool adds_only, std::int64_t after,
                    const std::function<void(const TagChange&)>& each) const;
 
   struct Impl;
