@@ -207,14 +207,17 @@ class Browser:
         return res.get("result", {}).get("value")
 
     def wait_for(self, condition, timeout=10, interval=0.05):
-        """Polls the JavaScript condition until it is truthy; returns its value."""
+        """Polls the JavaScript condition until it is truthy (as JavaScript
+        sees it: a DOM node or [] counts); returns its value (True for a node)."""
         deadline = time.time() + timeout
         last_error = None
+        probe = ("(async () => { const v = await (%s);"
+                 " return {ok: !!v, value: v instanceof Node ? true : v}; })()" % condition)
         while True:
             try:
-                value = self.evaluate(condition)
-                if value:
-                    return value
+                got = self.evaluate(probe)
+                if got and got.get("ok"):
+                    return got.get("value")
             except CDPError as e:  # e.g. during a navigation
                 last_error = e
             if time.time() >= deadline:
@@ -288,13 +291,19 @@ class Browser:
             f.write(base64.b64decode(data))
         return path
 
-    def errors(self):
-        """Console errors and warnings (CSP violations among them) and uncaught exceptions."""
-        with self._cond:
+    def errors(self, expected=()):
+        """Console errors and warnings (CSP violations among them) and uncaught
+        exceptions. The failed loads of URLs that contain one of `expected`
+        (a 404 a test asked for) are left out."""
+        def wanted(c):
+            url = c.get("url") or ""
             # The browser asks for /favicon.ico by itself; a page without one is not an error.
-            bad = [f"console.{c['type']}: {c['text']}" for c in self.console
-                   if c["type"] in ("error", "assert", "warning")
-                   and not (c.get("url") or "").endswith("/favicon.ico")]
+            if url.endswith("/favicon.ico"):
+                return False
+            return not (c.get("source") == "network" and any(e in url for e in expected))
+        with self._cond:
+            bad = [f"console.{c['type']}: {c['text']} {c.get('url') or ''}".rstrip() for c in self.console
+                   if c["type"] in ("error", "assert", "warning") and wanted(c)]
             return bad + [f"exception: {e}" for e in self.exceptions]
 
     def close(self):

@@ -89,6 +89,8 @@ try:
         b.click("#b")
         b.wait_for("document.getElementById('clicked').textContent === 'yes'", timeout=5)
 
+        check(b.wait_for("document.getElementById('title')", timeout=2) is True, "wait_for takes a node as truthy")
+        check(b.wait_for("[]", timeout=2) == [], "wait_for uses JavaScript's truthiness")
         try:
             b.wait_for("false", timeout=0.3)
             check(False, "wait_for times out")
