@@ -6,10 +6,12 @@ Usage: test_page.py PTAG WORK
 
 The expected partners are computed here from the events and a model of the
 four rules below, never copied from the server's output."""
+import csv
 import json
 import os
 import shutil
 import sys
+import time
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -163,6 +165,21 @@ try:
         rows_become(b, want, "has Bronze and lacks Silver")
         check("lacks=Silver" in b.evaluate("location.search"), "the filter is in the address")
         shot(b, "partners-filtered")
+
+        # Export CSV of that segment: a real download, the same partners.
+        downloads = os.path.join(WORK, "downloads")
+        os.makedirs(downloads, exist_ok=True)
+        b.send("Browser.setDownloadBehavior", behavior="allow", downloadPath=downloads)
+        b.click("#export-csv")
+        deadline = time.time() + 10
+        while time.time() < deadline and not any(n.endswith(".csv") for n in os.listdir(downloads)):
+            time.sleep(0.1)
+        files = [n for n in os.listdir(downloads) if n.endswith(".csv")]
+        if check(files, f"Export CSV downloads a file: {os.listdir(downloads)}"):
+            with open(os.path.join(downloads, files[0]), newline="") as f:
+                rows = list(csv.reader(f))
+            check(rows[0][:2] == ["partner", "tags"] and [r[0] for r in rows[1:]] == want,
+                  f"the CSV holds the segment's partners: {rows}")
 
         # Back to no filter, then a segment query typed and applied with Enter.
         b.evaluate("history.go(-2)")
