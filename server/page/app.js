@@ -329,7 +329,7 @@ async function loadPartners(s, fresh) {
     api('/v1/segment', segmentParams(s, true)).catch((e) => e),
   ]);
   if (!fresh()) return;
-  renderTagPicks(Object.keys(tags.tags), s);
+  renderTagPicks(tags.known || Object.keys(tags.tags), s);
   renderSortHeaders(s.sort);
   if (seg instanceof Error) {
     const diags = seg instanceof ApiError && seg.body.parameter === 'q' ? seg.body.diagnostics : null;
@@ -474,7 +474,7 @@ async function loadTags(s, fresh) {
   if (!fresh()) return;
   renderTagCounts(now.tags);
   const everTags = Object.keys((all || hist).tags);
-  renderHistoryPicks([...new Set([...everTags, ...Object.keys(now.tags)])].sort(), s.tags);
+  renderHistoryPicks([...new Set([...everTags, ...(now.known || Object.keys(now.tags))])].sort(), s.tags);
   const data = hist || {interval: s.interval || '', times: [], tags: {}};
   renderChart(data, wantsNone);
   renderHistoryTable(data);
@@ -661,9 +661,9 @@ function renderTimeline(records) {
 // ---- flows ---------------------------------------------------------------------------
 
 async function loadFlows(s, fresh, quiet) {
-  const [now, hist] = await Promise.all([api('/v1/tags'), api('/v1/tags/history')]);
+  const now = await api('/v1/tags');
   if (!fresh()) return;
-  const names = [...new Set([...Object.keys(now.tags), ...Object.keys(hist.tags), s.from, s.to].filter(Boolean))].sort();
+  const names = [...new Set([...(now.known || Object.keys(now.tags)), s.from, s.to].filter(Boolean))].sort();
   // A refresh keeps a choice not yet shown.
   fillSelect('#flow-from', names, quiet ? $('#flow-from').value : s.from);
   fillSelect('#flow-to', names, quiet ? $('#flow-to').value : s.to);

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <deque>
 #include <map>
+#include <set>
 
 #include "log.hpp"
 #include "ptag/compiler.hpp"
@@ -221,7 +222,7 @@ void add_reads(httplib::Server& server, Routes& r) {
   }));
   server.Get("/v1/tags", timed(r.metrics, "GET /v1/tags", [&r, read_ok](const httplib::Request& req, httplib::Response& res) {
     if (!read_ok(req)) return answer(res, kUnauthorized);
-    answer(res, r.applier.call([](DurableEngine& d, const Program&) -> Answer {
+    answer(res, r.applier.call([](DurableEngine& d, const Program& program) -> Answer {
       std::map<std::string, std::size_t, std::less<>> counts;
       const Engine& e = d.engine();
       for (std::size_t i = 0; i < e.partner_count(); ++i)
@@ -232,7 +233,16 @@ void add_reads(httplib::Server& server, Routes& r) {
         out += (first ? "" : ",") + json_quote(tag) + ":" + std::to_string(n);
         first = false;
       }
-      return {200, out + "}}"};
+      // Every tag a filter can name: the rules' and those partners hold.
+      std::set<std::string_view> known(program.tags.begin(), program.tags.end());
+      for (const auto& [tag, n] : counts) known.insert(tag);
+      out += R"(},"known":[)";
+      first = true;
+      for (std::string_view tag : known) {
+        out += (first ? "" : ",") + json_quote(tag);
+        first = false;
+      }
+      return {200, out + "]}"};
     }));
   }));
 }

@@ -247,6 +247,7 @@ def expected_history(records, interval, only=None):
 
 
 st, now_counts, _ = get("/v1/tags")
+check(now_counts["known"] == ["At Risk", "New Partner", "Proven", "VIP"], f"known tags: the rules' tags: {now_counts}")
 for interval in ["day", "week", "month"]:
     st, body, _ = get("/v1/tags/history", interval=interval)
     times, series = expected_history(records, interval)
