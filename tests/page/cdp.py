@@ -31,6 +31,7 @@ class CDPError(Exception):
 _KEYS = {
     "Enter": ("Enter", 13, "\r"),
     "Tab": ("Tab", 9, None),
+    " ": ("Space", 32, " "),
     "Escape": ("Escape", 27, None),
     "Backspace": ("Backspace", 8, None),
     "ArrowDown": ("ArrowDown", 40, None),

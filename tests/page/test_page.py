@@ -157,6 +157,25 @@ try:
               "a partner id with markup is shown as text")
         shot(b, "partners-1280")
 
+        # Keyboard only: from a fresh load, Tab reaches the skip link first,
+        # then a tag filter, which Space ticks and unticks.
+        b.navigate(s.url("/"))
+        rows_become(b, ORDER, "a fresh load with the kept token")
+        b.press_key("Tab")
+        check(b.evaluate("document.activeElement.classList.contains('skip-link')"), "the first Tab is the skip link")
+        target = '#has-tags input[data-tag="Referrer"]'
+        for _ in range(40):
+            if b.evaluate(f"document.activeElement === document.querySelector({json.dumps(target)})"):
+                break
+            b.press_key("Tab")
+        if check(b.evaluate(f"document.activeElement === document.querySelector({json.dumps(target)})"),
+                 "Tab reaches the has-tag filter"):
+            b.press_key(" ")
+            rows_become(b, [p for p in ORDER if "Referrer" in M[p]["tags"]], "Space ticks has Referrer")
+            check(b.evaluate("document.activeElement.dataset.tag") == "Referrer", "the focus stays on the filter")
+            b.press_key(" ")
+            rows_become(b, ORDER, "Space unticks it")
+
         # Tag filters through the checkboxes: has Bronze, lacks Silver.
         b.click('#has-tags input[data-tag="Bronze"]')
         b.wait_for(f"{IDLE} && location.search.includes('has=Bronze')", 10)
