@@ -361,6 +361,33 @@ struct Store::Impl {
     step(meta, "cannot commit");
   }
 
+  // Tag changes in key order (partner, tag): the B-tree takes them as
+  // appends rather than random inserts. Each partner's changes come
+  // together, so the partners are sorted, then each one's few tags, instead
+  // of comparing partner ids for every change.
+  static std::vector<const TagChange*> in_key_order(const std::vector<TagChange>& tags) {
+    std::vector<std::pair<std::size_t, std::size_t>> runs;  // [begin, end) of one partner
+    for (std::size_t i = 0; i < tags.size();) {
+      std::size_t j = i + 1;
+      while (j < tags.size() && tags[j].partner == tags[i].partner) ++j;
+      runs.emplace_back(i, j);
+      i = j;
+    }
+    std::sort(runs.begin(), runs.end(), [&](const auto& a, const auto& b) {
+      int by_partner = tags[a.first].partner.compare(tags[b.first].partner);
+      return by_partner != 0 ? by_partner < 0 : a.first < b.first;
+    });
+    std::vector<const TagChange*> out;
+    out.reserve(tags.size());
+    for (const auto& [begin, end] : runs) {
+      std::size_t from = out.size();
+      for (std::size_t i = begin; i < end; ++i) out.push_back(&tags[i]);
+      std::sort(out.begin() + static_cast<std::ptrdiff_t>(from), out.end(),
+                [](const TagChange* a, const TagChange* b) { return a->tag < b->tag; });
+    }
+    return out;
+  }
+
   // Records go into an open transaction as they come; a commit adds the
   // partners, tags and state of its batch and ends it. When several commits
   // wait, one transaction takes them all (the last one's state). Records
@@ -381,14 +408,7 @@ struct Store::Impl {
           StoreCommit& c = group[i].batch;
           write_records(c.records, seq);
           for (const PartnerRow& p : c.partners) write_partner(p);
-          // In key order, the B-tree takes them as appends rather than random inserts.
-          std::vector<const TagChange*> in_order;
-          in_order.reserve(c.tags.size());
-          for (const TagChange& t : c.tags) in_order.push_back(&t);
-          std::sort(in_order.begin(), in_order.end(), [](const TagChange* a, const TagChange* b) {
-            int by_partner = a->partner.compare(b->partner);
-            return by_partner != 0 ? by_partner < 0 : a->tag < b->tag;
-          });
+          std::vector<const TagChange*> in_order = in_key_order(c.tags);
           for (const TagChange* t : in_order) write_tag(*t);
           for (const Delivery& d : c.deliveries) write_delivery(d);
           write_updates(group[i].updates);
