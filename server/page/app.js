@@ -24,6 +24,7 @@ const TOKEN_KEY = 'ptag-token';
 const PER_PAGE = 50;
 const POLL_MS = 2000;
 const HISTORY_LIMIT = 500;
+const LIVE_POLL = 100;  // records per poll
 const LIVE_KEEP = 12;
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const NUMERIC_SORTS = new Set(['revenue', 'sales', 'signups', 'tags', 'joined', 'last_activity']);
@@ -67,7 +68,8 @@ function formatTime(rfc3339, withTime = true) {
 
 // A <time> with the RFC 3339 text, or a dash for null.
 function timeEl(value, withTime = true) {
-  if (value == null) return h('span', {class: 'none', title: 'never'}, '—');
+  if (value == null) return h('span', {class: 'none', title: 'never'}, h('span', {'aria-hidden': 'true'}, '—'),
+                             h('span', {class: 'visually-hidden'}, 'never'));
   return h('time', {datetime: value, title: value}, formatTime(value, withTime));
 }
 
@@ -151,9 +153,14 @@ let token = null;
 function takeToken() {
   const m = /(?:^#|&)token=([^&]*)/.exec(location.hash);
   if (m) {
-    token = decodeURIComponent(m[1]);
-    sessionStorage.setItem(TOKEN_KEY, token);
+    // Out of the address bar first, whatever the fragment holds.
     history.replaceState(null, '', location.pathname + location.search);
+    try {
+      token = decodeURIComponent(m[1]);
+      sessionStorage.setItem(TOKEN_KEY, token);
+    } catch {
+      token = null;  // a malformed %-escape: ask for the token instead
+    }
   } else {
     token = sessionStorage.getItem(TOKEN_KEY);
   }
@@ -397,8 +404,9 @@ function renderSortHeaders(sort) {
     if (on) th.setAttribute('aria-sort', desc ? 'descending' : 'ascending');
     else th.removeAttribute('aria-sort');
     const button = $('button', th);
-    const label = button.textContent.replace(/ [▲▼]$/, '');
-    button.textContent = on ? `${label} ${desc ? '▼' : '▲'}` : label;
+    const label = button.dataset.label || (button.dataset.label = button.textContent);
+    // The arrow is decoration: aria-sort says the direction.
+    button.replaceChildren(label, ...(on ? [' ', h('span', {'aria-hidden': 'true'}, desc ? '▼' : '▲')] : []));
   }
 }
 
@@ -409,14 +417,16 @@ function renderPager(seg, s) {
     $('#page-prev').disabled = $('#page-next').disabled = true;
     return;
   }
-  info.textContent = `Page ${formatCount(s.page)} of ${formatCount(seg.pages)}`;
+  const text = `Page ${formatCount(s.page)} of ${formatCount(seg.pages)}`;
+  if (info.textContent !== text) info.textContent = text;
   $('#page-prev').disabled = s.page <= 1;
   $('#page-next').disabled = s.page >= seg.pages;
 }
 
 function showQueryError(diags) {
   const pre = $('#query-error');
-  pre.textContent = diags.map((d) => d.rendered || `${d.line}:${d.column}: ${d.message}`).join('\n');
+  const text = diags.map((d) => d.rendered || `${d.line}:${d.column}: ${d.message}`).join('\n');
+  if (pre.textContent !== text || pre.hidden) pre.textContent = text;  // an alert speaks again only when it changes
   pre.hidden = false;
   $('#query').setAttribute('aria-invalid', 'true');
   $('#query').setAttribute('aria-describedby', 'query-help query-error');
@@ -469,7 +479,7 @@ async function loadTags(s, fresh) {
   const [now, hist, all] = await Promise.all([
     api('/v1/tags'),
     wantsNone ? null : api('/v1/tags/history', p.toString()),
-    s.tags ? api('/v1/tags/history', s.interval ? `interval=${s.interval}` : '') : null,
+    s.tags ? api('/v1/tags/history', s.interval ? new URLSearchParams({interval: s.interval}).toString() : '') : null,
   ]);
   if (!fresh()) return;
   renderTagCounts(now.tags);
@@ -600,7 +610,7 @@ async function loadPartner(s, fresh) {
   const path = `/v1/partners/${encodeURIComponent(s.partner)}`;
   let p, hist;
   try {
-    [p, hist] = await Promise.all([api(path), api(`${path}/history`, `limit=${HISTORY_LIMIT}`)]);
+    [p, hist] = await Promise.all([api(path), api(`${path}/history`, `limit=${HISTORY_LIMIT + 1}`)]);
   } catch (e) {
     if (!fresh()) return;
     if (e instanceof ApiError && e.status === 404) {
@@ -641,7 +651,8 @@ function cause(r) {
 }
 
 function renderTimeline(records) {
-  const items = records.map((r) => {
+  const more = records.length > HISTORY_LIMIT;
+  const items = records.slice(0, HISTORY_LIMIT).map((r) => {
     const what = r.action === 'emit' ? r.name : r.tag;
     return h('li', {class: `entry action-${r.action}`,
                     dataset: {action: r.action, time: r.time, event: r.event || '', cause: r.cause || '',
@@ -654,7 +665,7 @@ function renderTimeline(records) {
   if (!items.length) items.push(h('li', {class: 'empty'}, 'No changes recorded.'));
   $('#timeline').replaceChildren(...items);
   const note = $('#timeline-note');
-  note.hidden = records.length < HISTORY_LIMIT;
+  note.hidden = !more;
   note.textContent = `Only the latest ${HISTORY_LIMIT} changes are shown.`;
 }
 
@@ -712,13 +723,24 @@ function schedulePoll() {
 async function poll() {
   if (!token || document.hidden) return schedulePoll();
   try {
-    const body = await api('/v1/records', lastSeq == null ? 'limit=10' : `after=${lastSeq}&limit=100`);
-    const records = body.records || [];
     const wasFirst = lastSeq == null;
+    let body = await api('/v1/records', wasFirst ? `limit=${LIVE_KEEP}` : `after=${lastSeq}&limit=${LIVE_POLL}`);
+    let records = body.records || [];
+    let more = 0;
+    if (records.length === LIVE_POLL) {
+      // Faster than a poll can follow: skip to the newest, so the list stays current.
+      body = await api('/v1/records', `limit=${LIVE_KEEP}`);
+      more = Math.max(0, body.last - lastSeq - (body.records || []).length);
+      records = (body.records || []).filter((r) => r.seq > lastSeq);
+    }
     if (records.length) lastSeq = records[records.length - 1].seq;
     else if (lastSeq == null || body.last < lastSeq) lastSeq = body.last; // a new store starts again
     showLive(records);
-    if (!wasFirst && records.length) pendingRefresh = true;
+    if (!wasFirst && records.length) {
+      announce(records.length + more);
+      // Flows re-read the audit trail: they are refreshed only when asked.
+      if (current && current.view !== 'flows') pendingRefresh = true;
+    }
     setStatus('live', '');
   } catch (e) {
     if (!(e instanceof AuthError)) setStatus('live', `Live updates paused: ${e.message}. Trying again.`);
@@ -729,6 +751,11 @@ async function poll() {
     load({quiet: true});
   }
   schedulePoll();
+}
+
+// One short message for screen readers per poll, not one per change.
+function announce(n) {
+  $('#live-summary').textContent = `${formatCount(n)} new ${n === 1 ? 'change' : 'changes'}`;
 }
 
 function showLive(records) {

@@ -126,7 +126,8 @@ std::variant<TagHistory, std::string> TagTimeline::history(const std::vector<std
   TagHistory out;
   if (first_day_) {
     Seconds first = *first_day_ * kDay, last = *last_day_ * kDay;
-    if (!interval) {
+    bool chosen = !interval;
+    if (chosen) {
       interval = Interval::month;
       for (Interval i : {Interval::day, Interval::week})
         if (intervals_between(first, last, i, 400) <= 400) {
@@ -134,9 +135,13 @@ std::variant<TagHistory, std::string> TagTimeline::history(const std::vector<std
           break;
         }
     }
-    if (intervals_between(first, last, *interval, max_intervals) > max_intervals)
-      return "the records span more than " + std::to_string(max_intervals) + " " + interval_name(*interval) +
-             "s: ask for a longer interval (interval=week or interval=month)";
+    if (intervals_between(first, last, *interval, max_intervals) > max_intervals) {
+      std::string span = "the records span more than " + std::to_string(max_intervals) + " " +
+                         interval_name(*interval) + "s";
+      if (*interval == Interval::month) return span + (chosen ? "" : " (the longest interval)");
+      return span + ": ask for a longer interval (" +
+             (*interval == Interval::day ? "interval=week or interval=month" : "interval=month") + ")";
+    }
     for (Seconds at = interval_start(first, *interval); at <= last; at = next_interval(at, *interval))
       out.times.push_back(at);
   }

@@ -103,8 +103,8 @@ bool has_none(const std::vector<std::string_view>& tags, const std::vector<std::
                       [&](const std::string& w) { return std::find(tags.begin(), tags.end(), w) != tags.end(); });
 }
 
-// The sort value of a partner: numbers (millionths or seconds), 0 = none
-// for the times (a partner that never joined sorts after the others).
+// The sort value of a partner: millionths, a count, or seconds (every
+// partner has joined_at and last_activity from its first event).
 std::int64_t sort_value(const Engine& e, std::size_t i, SortKey key) {
   switch (key) {
     case SortKey::joined: return e.partner_times(i).joined_at;
@@ -154,12 +154,10 @@ std::variant<std::vector<std::size_t>, Answer> select(const Engine& e, const Pro
     });
     return found;
   }
-  bool times = q.key == SortKey::joined || q.key == SortKey::last_activity;
   std::vector<std::pair<std::int64_t, std::size_t>> keyed;
   keyed.reserve(found.size());
   for (std::size_t i : found) keyed.emplace_back(sort_value(e, i, q.key), i);
   std::stable_sort(keyed.begin(), keyed.end(), [&](const auto& a, const auto& b) {
-    if (times && (a.first == 0) != (b.first == 0)) return b.first == 0;  // no time: last either way
     return q.descending ? a.first > b.first : a.first < b.first;
   });
   for (std::size_t k = 0; k < keyed.size(); ++k) found[k] = keyed[k].second;
@@ -214,7 +212,9 @@ void add_views(httplib::Server& server, Routes& r) {
                         R"(,"sort":)" + json_quote(q.sort) + R"(,"clock":)" +
                         (e.has_clock() ? json_quote(format_time(e.clock())) : std::string("null")) +
                         R"(,"partners":[)";
-      std::int64_t from = std::min(total, (q.page - 1) * q.per_page), to = std::min(total, from + q.per_page);
+      // A page past the last is empty (and page * per_page may not fit in 64 bits).
+      std::int64_t from = q.page > pages ? total : (q.page - 1) * q.per_page;
+      std::int64_t to = std::min(total, from + q.per_page);
       for (std::int64_t k = from; k < to; ++k) {
         if (k > from) out += ',';
         append_row_json(out, e, found[static_cast<std::size_t>(k)]);
@@ -322,6 +322,7 @@ void add_views(httplib::Server& server, Routes& r) {
         out += (i ? R"(,{"seq":)" : R"({"seq":)") + std::to_string(records[i].seq) + "," + record.substr(1);
       }
       // Poll with after=next: the last record given, else where this call started.
+      if (!records.empty()) last = std::max(last, records.back().seq);  // a commit between the two reads
       std::int64_t next = !records.empty() ? std::max(records.back().seq, after ? 0 : last) : after.value_or(last);
       answer(res, {200, out + R"(],"last":)" + std::to_string(last) + R"(,"next":)" + std::to_string(next) + "}"});
     } catch (const StoreError& e) {

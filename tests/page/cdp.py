@@ -72,6 +72,9 @@ class Browser:
                 "--user-data-dir=" + self.profile, "--no-first-run", "--no-default-browser-check",
                 "--disable-gpu", "--disable-extensions", "--disable-background-networking",
                 "--disable-dev-shm-usage", "--disable-component-update",
+                # Loopback only: no name resolves but 127.0.0.1, nothing phones home.
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1", "--no-proxy-server",
+                "--no-pings", "--disable-sync", "--disable-domain-reliability",
                 f"--window-size={width},{height}", "about:blank"]
 
         def wire():

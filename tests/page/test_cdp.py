@@ -1,13 +1,14 @@
-"""The CDP harness against a static page served by python3 -m http.server:
+"""The CDP harness against a static page served by http.server:
 navigation, evaluation, typing, a key press, a screenshot, collected
 exceptions and console errors, and that close() ends the browser.
 Usage: python3 tests/page/test_cdp.py (exit 0 when every check holds)"""
 import os
 import shutil
-import socket
-import subprocess
+import functools
+import http.server
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -23,10 +24,9 @@ def check(condition, what):
         print("FAILED: " + what, flush=True)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
 
 
 PAGE = """<!doctype html>
@@ -54,19 +54,12 @@ try:
         f.write(PAGE)
     with open(os.path.join(work, "page.js"), "w") as f:
         f.write(SCRIPT)
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)],
-                              cwd=work, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 10
-    while True:
-        try:
-            urllib.request.urlopen(base, timeout=2).read()
-            break
-        except OSError:
-            if time.time() > deadline:
-                raise
-            time.sleep(0.05)
+    # In this process, on a port the kernel picks: nothing can take it between a probe and the bind.
+    handler = functools.partial(QuietHandler, directory=work)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    urllib.request.urlopen(base, timeout=5).read()
 
     with Browser() as b:
         browser_proc = b.proc
@@ -127,8 +120,8 @@ try:
     check(browser_proc.poll() is not None, "close() ends the browser")
 finally:
     if server:
-        server.terminate()
-        server.wait(10)
+        server.shutdown()
+        server.server_close()
     shutil.rmtree(work, ignore_errors=True)
 
 if failures:

@@ -27,7 +27,8 @@ with open("rules.ptag", "w") as f:
             'rule "graduated" on first_sale remove "New Partner"\n'
             'rule "vip"       on milestone revenue >= 1000 add "VIP"\n'
             'rule "quiet"     on inactive 10d add "At Risk"\n'
-            'rule "back"      on sale when tagged "At Risk" remove "At Risk"\n')
+            'rule "back"      on sale when tagged "At Risk" remove "At Risk"\n'
+            'rule "ping"      on click emit "clicked"\n')
 with open("ptag.toml", "w") as f:
     f.write('listen = "127.0.0.1:0"\n'
             'ingest_tokens = ["in-secret"]\n'
@@ -58,6 +59,10 @@ for n, pid in enumerate(ids):
         events.append(event("sale", pid, utc(t), f"s-{n}-{k}", amount=amount))
         model[pid]["revenue"] += amount
         model[pid]["sales"] += 1
+# A partner with no join: joined from its first event (docs/language.md).
+model["p-nojoin"] = {"joined": START + 3 * DAY, "country": None, "revenue": 400, "sales": 1}
+events.append(event("sale", "p-nojoin", utc(START + 3 * DAY), "s-nojoin", amount=400))
+ids.append("p-nojoin")
 events.sort(key=lambda e: e["time"])
 order = []  # first appearance
 for e in events:
@@ -68,9 +73,15 @@ s = Server(PTAG, WORK, ["rules.ptag"], "state.db", config="ptag.toml", clock="ev
 for i in range(0, len(events), 25):
     st, body, _ = s.request("POST", "/v1/events", jsonl(events[i:i + 25]), IN)
     check(st == 200 and body["applied"] == len(events[i:i + 25]), f"ingest batch {i}: {st} {body}")
+    if i == 50:  # the chart's counts are kept from here on and later read incrementally
+        st, body, _ = s.request("GET", "/v1/tags/history", token=RD)
+        check(st == 200 and body["times"], f"an early chart: {st} {body}")
 END = START + 70 * DAY
 st, body, _ = s.request("POST", "/v1/advance", json.dumps({"until": utc(END)}), AD)
 check(st == 200, f"advance: {st} {body}")
+# A click after every tag change: its emit record is outside the chart's span.
+st, body, _ = s.request("POST", "/v1/events", jsonl([event("click", "p01", utc(END + 5 * DAY), "c-late")]), IN)
+check(st == 200 and body["applied"] == 1, f"a late click: {body}")
 
 
 def get(path, token=RD, **params):
@@ -109,6 +120,10 @@ check(got == [p for p in order if p not in proven], f"lacks=Proven: {got}")
 got = segment_ids(has="Proven", q='revenue >= 400 and partner.country in ["DE"]')
 want = [p for p in order if p in proven and model[p]["revenue"] >= 400 and model[p]["country"] == "DE"]
 check(want and got == want, f"has + q: {got} vs {want}")
+got = segment_ids(has=["Proven", " VIP "])
+check(got == [p for p in order if p in vip], f"has repeated, with spaces: {got}")
+got = segment_ids(has="Proven , VIP")
+check(got == [p for p in order if p in vip], f"has with spaces around the comma: {got}")
 got = segment_ids(has="Nobody Has This")
 check(got == [], f"an unknown tag: {got}")
 # Every row's tags are the partner's tags now, sorted.
@@ -131,6 +146,8 @@ got = segment_ids(sort="partner")
 check(got == sorted(order), f"sort=partner: {got}")
 got = segment_ids(sort="-joined")
 check(got == sorted(order, key=lambda p: (-model[p]["joined"], rank[p])), f"sort=-joined: {got}")
+got = segment_ids(sort="joined")
+check(got == sorted(order, key=lambda p: (model[p]["joined"], rank[p])), f"sort=joined: {got}")
 got = segment_ids(sort="-first")
 check(got == order[::-1], f"sort=-first: {got}")
 
@@ -143,6 +160,11 @@ st, body, _ = get("/v1/segment", per_page=6, page=99)
 check(st == 200 and body["partners"] == [] and body["total"] == len(ids), f"a page past the last: {st} {body}")
 st, body, _ = get("/v1/segment", has="Nobody")
 check(st == 200 and body["total"] == 0 and body["pages"] == 1, f"no partners, one page: {body}")
+for page, per in [("999999999999999999", "50"), ("18446744073709553", "500")]:
+    st, body, _ = get("/v1/segment", page=page, per_page=per)
+    check(st == 200 and body["partners"] == [] and body["total"] == len(ids), f"page {page}: {st} {body}")
+st, body, _ = get("/v1/segment", per_page=1)
+check(st == 200 and len(body["partners"]) == 1, "the server answers after a huge page")
 
 # Bad parameters: 400 naming the parameter.
 for params, name in [({"sort": "bogus"}, "sort"), ({"sort": "--revenue"}, "sort"), ({"page": "0"}, "page"),
@@ -230,9 +252,12 @@ def expected_history(records, interval, only=None):
     changes = sorted(((parse(r["time"]), r["tag"], 1 if r["action"] == "add" else -1)
                       for r in records if r["action"] != "emit" and (only is None or r["tag"] in only)),
                      key=lambda c: c[0])
+    emits = [parse(r["time"]) for r in records if r["action"] == "emit"]
+    check(emits and max(emits) > max(parse(r["time"]) for r in records if r["action"] != "emit"),
+          "an emit record after the last tag change")
     tags = sorted({c[1] for c in changes}) if only is None else only
     times, series, counts, i = [], {t: [] for t in tags}, {t: 0 for t in tags}, 0
-    every = [parse(r["time"]) for r in records]  # a chart spans the whole audit trail
+    every = [parse(r["time"]) for r in records if r["action"] != "emit"]  # the add and remove records' days
     at = start_of(min(every), interval)
     while at <= max(every):
         times.append(utc(at))
