@@ -10,6 +10,7 @@
 #include <cstring>
 #include <functional>
 #include <optional>
+#include <thread>
 
 #include "commands.hpp"
 #include "ptag/compiler.hpp"
@@ -18,6 +19,7 @@
 #include "ptag/event_source.hpp"
 #include "ptag/program.hpp"
 #include "ptag/text.hpp"
+#include "read_ahead.hpp"
 #include "run_files.hpp"
 #include "run_state.hpp"
 #include "run_summary.hpp"
@@ -40,6 +42,7 @@ struct Options {
   bool backfill = false;
   bool stats = false;
   bool sort = false;
+  unsigned threads = 0;  // 0: as many as help (docs/cli.md)
 };
 
 using Clock = std::chrono::steady_clock;
@@ -120,14 +123,24 @@ class Runner {
   // --state: `checkpoint` runs after each batch, at a line boundary of the input.
   std::function<void()> checkpoint = [] {};
   bool store_failed = false;
+  // Where the input was consumed to: after the last line the engine was
+  // given (a reader thread may have read further).
+  std::uint64_t consumed_offset = 0;
+  std::size_t consumed_line = 0;
+  int read_error = 0;
 
   // Events go to the engine in batches (faster on large state); a bad line
   // first pushes the events before it, so output keeps the input's order.
   // A stream (not a regular file) pushes and flushes whatever has arrived
   // whenever its reader would block.
+  static constexpr std::size_t kBatch = 256;
+
   void run(JsonlSource& source) {
-    constexpr std::size_t kBatch = 256;
     bool progress = isatty(STDERR_FILENO);
+    auto consumed = [&] {
+      consumed_offset = source.offset();
+      consumed_line = source.line();
+    };
     for (;;) {
       Clock::time_point t0 = now();
       EventSource::Status got = source.next(event_, error_);
@@ -135,9 +148,10 @@ class Runner {
       if (o_.stats) parse_seconds += since(t0);
       if (got == EventSource::Status::end) break;
       if (got == EventSource::Status::waiting) {
-        push(batch_.events(), 0);
+        push(batch_, batch_.events(), 0);
         batch_.clear();
         sink_.flush();
+        consumed();
         if (status == kOk) checkpoint();
         if (status != kOk) break;
         continue;
@@ -146,15 +160,46 @@ class Runner {
       if (progress && totals.lines % 1'000'000 == 0)
         std::fprintf(stderr, "\r%llu lines...", static_cast<unsigned long long>(totals.lines));
       if (got == EventSource::Status::bad_line || batch_.size() == kBatch) {
-        push(batch_.events(), 0);
+        push(batch_, batch_.events(), 0);
         batch_.clear();
       }
       if (got == EventSource::Status::bad_line && status == kOk) report(source.line(), error_);
       if (status != kOk) break;
+      consumed();
       if (batch_.empty()) checkpoint();
       if (status != kOk) break;
     }
-    if (status == kOk) push(batch_.events(), 0);
+    if (status == kOk) push(batch_, batch_.events(), 0);
+    consumed();
+    read_error = source.read_error();
+    if (progress && totals.lines >= 1'000'000) std::fputc('\n', stderr);
+  }
+
+  // As run(), with the input parsed ahead on another thread: the same
+  // batches, bad lines and checkpoints at the same lines.
+  void run_ahead(JsonlSource& source) {
+    bool progress = isatty(STDERR_FILENO);
+    ReadAhead ahead(source, kBatch);
+    for (;;) {
+      InputChunk& c = ahead.next();
+      std::uint64_t before = totals.lines;
+      totals.lines += c.lines;
+      if (progress && totals.lines / 1'000'000 != before / 1'000'000)
+        std::fprintf(stderr, "\r%llu lines...", static_cast<unsigned long long>(totals.lines / 1'000'000 * 1'000'000));
+      consumed_offset = c.offset;
+      consumed_line = c.line;
+      read_error = c.read_error;
+      if (c.end) {
+        if (status == kOk) push(c.batch, c.batch.events(), 0);
+        break;
+      }
+      push(c.batch, c.batch.events(), 0);
+      if (c.bad && status == kOk) report(c.bad_line, c.error);
+      if (status != kOk) break;
+      checkpoint();
+      if (status != kOk) break;
+    }
+    parse_seconds = ahead.parse_seconds();
     if (progress && totals.lines >= 1'000'000) std::fputc('\n', stderr);
   }
 
@@ -170,9 +215,12 @@ class Runner {
     }
     batch_.sort_by_time();
     parse_seconds += since(t0);
+    consumed_offset = source.offset();
+    consumed_line = source.line();
+    read_error = source.read_error();
     std::span<const Event> all = batch_.events();
-    for (std::size_t at = 0; at < all.size() && status == kOk; at += 256)
-      push(all.subspan(at, std::min<std::size_t>(256, all.size() - at)), at);
+    for (std::size_t at = 0; at < all.size() && status == kOk; at += kBatch)
+      push(batch_, all.subspan(at, std::min<std::size_t>(kBatch, all.size() - at)), at);
   }
 
  private:
@@ -189,16 +237,16 @@ class Runner {
     }
   }
 
-  // `first` is the position of events[0] in batch_, for line numbers. When a
+  // `first` is the position of events[0] in `batch`, for line numbers. When a
   // bad line may stop the run, the engine stops at each rejection, so that
   // nothing after the stopping line is applied.
-  void push(std::span<const Event> events, std::size_t first) {
+  void push(const EventBatch& batch, std::span<const Event> events, std::size_t first) {
     bool may_stop = o_.strict || max_bad_.count.has_value();
     Clock::time_point t0 = now();
     for (std::size_t done = 0; done < events.size() && status == kOk;) {
       rejected_.clear();
       engine_.push(events.subspan(done), &rejected_, may_stop);
-      for (const Rejection& r : rejected_) report(batch_.line(first + done + r.index), r.why);
+      for (const Rejection& r : rejected_) report(batch.line(first + done + r.index), r.why);
       if (!may_stop || rejected_.empty()) break;
       done += rejected_.back().index + 1;
     }
@@ -217,6 +265,15 @@ class Runner {
   std::string error_;
   std::vector<Rejection> rejected_;
 };
+
+// Threads for the run: parsing on its own thread pays off for a file (a
+// stream is applied as it arrives, on one thread) when there are two cores.
+// More than two do the same as two for now.
+unsigned threads_for(const Options& o, bool regular) {
+  if (o.sort || !regular) return 1;
+  if (o.threads != 0) return o.threads;
+  return std::thread::hardware_concurrency() >= 2 ? 2 : 1;
+}
 
 // --out. Continuing the same input into the same --out keeps the records the
 // store committed and drops any written after them; another --out starts
@@ -393,8 +450,8 @@ int run(const Options& o) {
   }
   auto position = [&] {
     sink.flush();
-    return InputPosition{o.events, fingerprint, static_cast<std::int64_t>(source.offset()),
-                         static_cast<std::int64_t>(source.line()), o.out,
+    return InputPosition{o.events, fingerprint, static_cast<std::int64_t>(runner.consumed_offset),
+                         static_cast<std::int64_t>(runner.consumed_line), o.out,
                          o.out.empty() ? 0 : static_cast<std::int64_t>(std::ftell(out.handle))};
   };
   if (durable) {
@@ -416,11 +473,12 @@ int run(const Options& o) {
     print_rule_changes(durable->rule_changes(), o.backfill, !durable->loaded().snapshot.empty());
   }
   if (o.sort) runner.run_sorted(source);
+  else if (threads_for(o, regular) >= 2) runner.run_ahead(source);
   else runner.run(source);
   int status = runner.status;
-  if (int e = source.read_error()) {
+  if (int e = runner.read_error) {
     std::fprintf(stderr, "ptag run: reading '%s' failed after line %zu: %s\n",
-                 from_stdin ? "stdin" : o.events.c_str(), source.line(), std::strerror(e));
+                 from_stdin ? "stdin" : o.events.c_str(), runner.consumed_line, std::strerror(e));
     status = kFailed;
   }
   if (until && status == kOk) {
@@ -431,7 +489,7 @@ int run(const Options& o) {
   sink.flush();
   // A run stopped early (--strict, --max-bad, a read error) keeps its last
   // periodic commit: the identical command then stops at the same line again.
-  if (durable && runner.stop_reason.empty() && !source.read_error()) {
+  if (durable && runner.stop_reason.empty() && !runner.read_error) {
     try {
       durable->commit(position());
       durable->flush();
@@ -504,6 +562,10 @@ Run add_run(CLI::App& app) {
   app.add_flag("--sort", o->sort,
                "Read the whole file, stable-sort the events by time, then run (holds the input "
                "in memory; not for stdin)");
+  app.add_option("--threads", o->threads,
+                 "Threads: 1 runs everything on one; 2 or more parse the input on a thread of its own "
+                 "(the output is identical). Default: 2 on two or more cores, for a file")
+      ->check(CLI::Range(1u, 256u));
   app.add_flag("--stats", o->stats, "Print per-rule fire counts and time per phase (parse, evaluate, output)");
   app.add_option("--state", o->state,
                  "Keep the state in this SQLite store: a later run continues from it, a killed "
