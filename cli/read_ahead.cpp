@@ -24,8 +24,11 @@ ReadAhead::~ReadAhead() {
 InputChunk& ReadAhead::next() {
   std::unique_lock lock(m_);
   if (current_) free_.push_back(current_);  // its events were pushed: the reader may refill it
-  changed_.notify_all();
+  // Wake only a thread that sleeps: a wake-up per chunk costs the engine more than the chunk.
+  if (reader_waits_) changed_.notify_all();
+  engine_waits_ = true;
   changed_.wait(lock, [&] { return !ready_.empty(); });
+  engine_waits_ = false;
   current_ = ready_.front();
   ready_.pop_front();
   return *current_;
@@ -43,7 +46,9 @@ void ReadAhead::run() {
     InputChunk* c = nullptr;
     {
       std::unique_lock lock(m_);
+      reader_waits_ = true;
       changed_.wait(lock, [&] { return stop_ || !free_.empty(); });
+      reader_waits_ = false;
       if (stop_) return;
       c = free_.front();
       free_.pop_front();
@@ -72,12 +77,14 @@ void ReadAhead::run() {
     c->line = source_.line();
     c->read_error = source_.read_error();
     double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    bool wake = false;
     {
       std::lock_guard lock(m_);
       parse_seconds_ += took;
       ready_.push_back(c);
+      wake = engine_waits_;
     }
-    changed_.notify_all();
+    if (wake) changed_.notify_all();
     if (c->end) return;
   }
 }

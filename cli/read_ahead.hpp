@@ -34,7 +34,7 @@ struct InputChunk {
 class ReadAhead {
  public:
   // Starts reading `source` (a regular file: a read never waits for a writer).
-  ReadAhead(JsonlSource& source, std::size_t batch, std::size_t depth = 8);
+  ReadAhead(JsonlSource& source, std::size_t batch, std::size_t depth = 32);
   ~ReadAhead();  // stops the reader and joins it
   ReadAhead(const ReadAhead&) = delete;
   ReadAhead& operator=(const ReadAhead&) = delete;
@@ -56,6 +56,7 @@ class ReadAhead {
   std::deque<InputChunk*> free_, ready_;
   InputChunk* current_ = nullptr;  // handed out by next()
   bool stop_ = false;
+  bool reader_waits_ = false, engine_waits_ = false;  // asleep on changed_
   double parse_seconds_ = 0;
   std::thread reader_;
 };
