@@ -210,8 +210,9 @@ Row compile_time(std::uint64_t rules) {
 }
 
 // `ptag run` itself on the W1 file, records to a file; with `durable`, with
-// --state on the local disk and the default commit settings.
-Row cli_run(const fs::path& events, std::uint64_t count, const fs::path& dir, bool durable) {
+// --state on the local disk and the default commit settings; `threads` 0 for
+// the default.
+Row cli_run(const fs::path& events, std::uint64_t count, const fs::path& dir, bool durable, int threads = 0) {
   fs::path db = dir / "w1.db";
   for (const char* suffix : {"", "-wal", "-shm", "-lock"}) fs::remove(db.string() + suffix);
   std::string command = std::string(PTAG_CLI) + " run";
@@ -219,6 +220,7 @@ Row cli_run(const fs::path& events, std::uint64_t count, const fs::path& dir, bo
     command += " " + (fs::path(PTAG_SOURCE_DIR) / "examples" / (std::string(name) + ".ptag")).string();
   command += " --events " + events.string() + " --out " + (dir / "cli-records.jsonl").string();
   if (durable) command += " --state " + db.string();
+  if (threads) command += " --threads " + std::to_string(threads);
   command += " 2>/dev/null";
   auto start = std::chrono::steady_clock::now();
   int status = std::system(command.c_str());
@@ -237,8 +239,9 @@ Row cli_run(const fs::path& events, std::uint64_t count, const fs::path& dir, bo
     std::snprintf(row.note, sizeof row.note, "ptag run --state: store %.1f MB, ptag's peak %.0f MiB%s", store_mb,
                   static_cast<double>(children.ru_maxrss) / 1024.0, status == 0 ? "" : ", FAILED");
   } else {
-    std::snprintf(row.note, sizeof row.note, "ptag run, no store: ptag's peak %.0f MiB%s",
-                  static_cast<double>(children.ru_maxrss) / 1024.0, status == 0 ? "" : ", FAILED");
+    std::snprintf(row.note, sizeof row.note, "ptag run%s, no store: ptag's peak %.0f MiB%s",
+                  threads == 1 ? " --threads 1" : "", static_cast<double>(children.ru_maxrss) / 1024.0,
+                  status == 0 ? "" : ", FAILED");
   }
   return row;
 }
@@ -303,6 +306,7 @@ int main(int argc, char** argv) {
   auto want = [&](const char* name) { return only.empty() || only == name; };
   if (want("W1")) measure("W1", [&] { return w1(events, dir / "w1-records.jsonl"); });
   if (want("W1-cli")) measure("W1-cli", [&] { return cli_run(events, mix.events, dir, false); });
+  if (want("W1-1T")) measure("W1-1T", [&] { return cli_run(events, mix.events, dir, false, 1); });
   if (want("W1-durable")) measure("W1-durable", [&] { return cli_run(events, mix.events, dir, true); });
   if (want("W1-parse")) measure("W1-parse", [&] { return w1_parse(events); });
   if (want("W1-api")) measure("W1-api", [&] { return api(events, example_rules(), "example rules"); });
