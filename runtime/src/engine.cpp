@@ -400,18 +400,26 @@ struct Engine::State : DurableState {
     if (!timer_order[kind].empty()) notify(n, base_of(p, kind) + timer_duration[kind][0]);
   }
 
+  // When a bucket of the queue comes due, its partners start loading and
+  // the entries superseded by an earlier one are dropped.
+  struct LiveTimers {
+    const Partner* partners;
+    void touch(std::uint32_t n) const { __builtin_prefetch(&partners[n]); }
+    bool keep(const TimerEntry& e) const { return partners[e.partner].queued == e.deadline; }
+  };
+
   // Fires every timer due at or before `limit`, in (deadline, partner, rule,
   // action/tag) order. The queue is ordered by (deadline, partner); a
   // partner's own timers at one deadline are ordered here.
   void fire_due(Seconds limit) {
-    while (!timers.empty() && timers.top().deadline <= limit) {
-      TimerEntry e = timers.top();
+    LiveTimers live{partners.data()};
+    while (const TimerEntry* top = timers.next_due(limit, live)) {
+      TimerEntry e = *top;
       timers.pop();
-      // The next entries' partners load while this one is handled.
-      if (!timers.empty()) __builtin_prefetch(&partners[timers.top().partner]);
+      // A later entry's partner loads while this one is handled.
       timers.for_next([this](const TimerEntry& next) { __builtin_prefetch(&partners[next.partner]); });
       std::uint32_t n = e.partner;
-      if (partners[n].queued != e.deadline) continue;  // superseded by an earlier entry
+      if (partners[n].queued != e.deadline) continue;  // superseded since its bucket came due
       partners[n].queued = kNotQueued;
       if (tracking) mark_changed(n);  // a timer's `add ... for` may extend an expiry
       Pending next;
