@@ -1,6 +1,7 @@
 #include "views.hpp"
 
 #include <algorithm>
+#include <array>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -226,24 +227,44 @@ void add_views(httplib::Server& server, Routes& r) {
     if (!read_ok(req)) return answer(res, kUnauthorized);
     SegmentQuery q;
     if (std::optional<Answer> bad = parse_segment_query(req, q, false)) return answer(res, *bad);
-    Answer a = r.applier.call([q](DurableEngine& d, const Program& program) -> Answer {
+    // The engine's thread only copies the rows out; they are formatted here,
+    // so that ingestion waits for the copy (a few ms), not for the CSV.
+    struct Row {
+      std::string partner, tags;
+      Engine::PartnerTimes at;
+      std::array<std::int64_t, 6> metrics;
+    };
+    static constexpr Metric kColumns[] = {Metric::revenue, Metric::sales,       Metric::signups,
+                                          Metric::clicks,  Metric::commissions, Metric::customers};
+    auto rows = std::make_shared<std::vector<Row>>();
+    Answer a = r.applier.call([q, rows](DurableEngine& d, const Program& program) -> Answer {
       const Engine& e = d.engine();
       auto selected = select(e, program, q);
       if (auto* bad = std::get_if<Answer>(&selected)) return *bad;
+      const auto& found = std::get<std::vector<std::size_t>>(selected);
+      rows->reserve(found.size());
+      for (std::size_t i : found) {
+        Row row{std::string(e.partner_id(i)), {}, e.partner_times(i), {}};
+        for (std::string_view t : sorted_tags(e, i)) {
+          if (!row.tags.empty()) row.tags += "; ";
+          row.tags += t;
+        }
+        for (std::size_t m = 0; m < std::size(kColumns); ++m) row.metrics[m] = e.partner_metric(i, kColumns[m]);
+        rows->push_back(std::move(row));
+      }
+      return {200, ""};
+    });
+    if (a.status == 200) {
       std::string out = "partner,tags,joined_at,last_activity,revenue,sales,signups,clicks,commissions,customers\r\n";
-      for (std::size_t i : std::get<std::vector<std::size_t>>(selected)) {
-        std::string tags;
-        for (std::string_view t : sorted_tags(e, i)) tags += (tags.empty() ? "" : "; ") + std::string(t);
-        Engine::PartnerTimes at = e.partner_times(i);
-        out += csv_text(e.partner_id(i)) + "," + csv_text(tags) + "," + (at.joined_at ? format_time(at.joined_at) : "") +
-               "," + (at.last_activity ? format_time(at.last_activity) : "");
-        for (Metric m : {Metric::revenue, Metric::sales, Metric::signups, Metric::clicks, Metric::commissions,
-                         Metric::customers})
-          out += "," + format_decimal(e.partner_metric(i, m));
+      for (const Row& row : *rows) {
+        out += csv_text(row.partner) + "," + csv_text(row.tags) + "," +
+               (row.at.joined_at ? format_time(row.at.joined_at) : "") + "," +
+               (row.at.last_activity ? format_time(row.at.last_activity) : "");
+        for (std::int64_t v : row.metrics) out += "," + format_decimal(v);
         out += "\r\n";
       }
-      return {200, std::move(out)};
-    });
+      a.body = std::move(out);
+    }
     if (a.status != 200) return answer(res, a);
     res.set_header("Content-Disposition", R"(attachment; filename="partners.csv")");
     res.set_content(std::move(a.body), "text/csv; charset=utf-8");
