@@ -125,8 +125,6 @@ void JsonlSink::update_time(Seconds t) {
 
 void JsonlSink::record(const ChangeRecord& r) {
   update_time(r.time);
-  std::string_view tag = quoted_name(r.tag);
-  std::string_view rule = quoted_name(r.rule);
   std::string_view partner = r.partner, event_id = r.event_id;
   bool partner_plain = plain(partner);
   bool event_plain = !r.has_event_id || plain(event_id);
@@ -140,8 +138,10 @@ void JsonlSink::record(const ChangeRecord& r) {
     if (!partner_plain) partner = s.substr(0, partner_end);
     if (!event_plain) event_id = s.substr(partner_end);
   }
-  // Fixed texts (under 128 bytes) plus the variable parts, quotes included.
-  std::size_t need = 128 + time_text_.size() + tag.size() + rule.size() + partner.size() +
+  // Fixed texts (under 128 bytes) plus the variable parts: a quoted name is at
+  // most 6 bytes per byte (\u00XX). The names are looked up only as they are
+  // written, since the tag's and the rule's may share a slot.
+  std::size_t need = 128 + time_text_.size() + 6 * (r.tag.size() + r.rule.size()) + partner.size() +
                      (r.has_event_id ? event_id.size() : 0);
   if (capacity_ - used_ < need) {
     write_out();
@@ -160,9 +160,9 @@ void JsonlSink::record(const ChangeRecord& r) {
   at = put(at, R"(,"action":")");
   at = put(at, kActions[static_cast<int>(r.action)]);
   at = put(at, r.action == RecordAction::emit ? R"(","name":)" : R"(","tag":)");
-  at = put(at, tag);
+  at = put(at, quoted_name(r.tag));
   at = put(at, R"(,"rule":)");
-  at = put(at, rule);
+  at = put(at, quoted_name(r.rule));
   at = put(at, kCauses[static_cast<int>(r.cause_of())]);
   if (r.has_event_id) {
     at = put(at, R"(,"event":)");
