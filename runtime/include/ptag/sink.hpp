@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -48,17 +49,35 @@ class Sink {
   virtual void flush() {}
 };
 
-// One JSON object per line, fields in the order of docs/language.md, "Records".
+// One JSON object per line, fields in the order of docs/language.md, "Records";
+// byte for byte the text of append_record_json, only faster: tag and rule
+// names are quoted once and kept, the time text is kept per second (and its
+// date per day), and lines go to the FILE in large writes. After flush()
+// everything is in the FILE and fflush'ed.
 class JsonlSink : public Sink {
  public:
-  explicit JsonlSink(std::FILE* out) : out_(out) {}
-  ~JsonlSink() override { flush(); }
+  explicit JsonlSink(std::FILE* out);
+  ~JsonlSink() override;
+  JsonlSink(const JsonlSink&) = delete;
+  JsonlSink& operator=(const JsonlSink&) = delete;
   void record(const ChangeRecord& r) override;
   void flush() override;
 
  private:
+  struct Names;  // the quoted tag and rule names
+  std::string_view quoted_name(std::string_view name);
+  void update_time(Seconds t);
+  void write_out();
+
   std::FILE* out_;
-  std::string buffer_;
+  std::unique_ptr<char[]> buffer_;
+  std::size_t capacity_ = 0, used_ = 0;
+  std::unique_ptr<Names> names_;
+  std::string scratch_;  // a partner or event id that needs escapes
+  // The last record's time and its text; the day of that text's date part.
+  Seconds second_ = 0, day_ = 0;
+  bool have_second_ = false, have_day_ = false;
+  std::string time_text_;
 };
 
 // Appends `r` as one JSONL line to `out`.
