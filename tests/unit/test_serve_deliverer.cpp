@@ -99,6 +99,11 @@ class Receiver {
     std::lock_guard lock(m_);
     return bad_;
   }
+  // Requests received so far, answered or not.
+  std::size_t received() const {
+    std::lock_guard lock(m_);
+    return n_;
+  }
   // webhook-id -> times answered 2xx.
   std::map<std::string, int> accepted() const {
     std::map<std::string, int> out;
@@ -555,7 +560,7 @@ TEST_CASE("deliverer: a delivery added while its partner's head is in flight wai
   deliverer.start({});
   std::vector<Delivery> outbox = commit_outbox(*store, "crm", {"p-a"}, 1);
   deliverer.add(outbox);
-  std::this_thread::sleep_for(100ms);  // msg_1 is in flight
+  REQUIRE(eventually([&] { return receiver.received() == 1; }));  // msg_1 is in flight
   std::vector<Delivery> more = commit_outbox(*store, "crm", {"p-a", "p-b"}, 2);
   deliverer.add(more);
   deliverer.add(more);  // twice: queued once
