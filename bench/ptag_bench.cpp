@@ -68,8 +68,9 @@ ptag::Program example_rules() {
   return std::move(rules.value());
 }
 
-ptag::Program generated_rules(std::uint64_t count) {
-  auto rules = ptag::compile({{"generated.ptag", ptag::bench::make_rules(count)}});
+ptag::Program generated_rules(std::uint64_t count, bool sparse = false) {
+  auto rules = ptag::compile(
+      {{"generated.ptag", sparse ? ptag::bench::make_sparse_rules(count) : ptag::bench::make_rules(count)}});
   if (!rules) {
     std::fputs(rules.render().c_str(), stderr);
     std::exit(1);
@@ -312,6 +313,10 @@ int main(int argc, char** argv) {
   if (want("W1-api")) measure("W1-api", [&] { return api(events, example_rules(), "example rules"); });
   if (want("R10")) measure("R10", [&] { return api(events, generated_rules(10), "10 generated rules"); });
   if (want("R1000")) measure("R1000", [&] { return api(events, generated_rules(1000), "1000 generated rules"); });
+  if (want("R10-sparse"))
+    measure("R10-sparse", [&] { return api(events, generated_rules(10, true), "10 rules that fire rarely"); });
+  if (want("R1000-sparse"))
+    measure("R1000-sparse", [&] { return api(events, generated_rules(1000, true), "1000 rules that fire rarely"); });
   if (want("M10M")) measure("M10M", [&] { return partners(10'000'000 / scale); });
   if (want("C10k")) measure("C10k", [&] { return compile_time(10'000 / (small ? 10 : 1)); });
   return 0;

@@ -114,4 +114,38 @@ std::string make_rules(std::uint64_t count, std::uint64_t seed) {
   return out;
 }
 
+std::string make_sparse_rules(std::uint64_t count, std::uint64_t seed) {
+  static constexpr const char* kCountries[] = {"DE", "AT", "FR", "ES", "GB", "US", "NL", "IT"};
+  Random rng{seed};
+  std::string out = "# Generated rules that fire rarely.\n";
+  for (std::uint64_t i = 0; i < count; ++i) {
+    std::uint64_t n = rng.below(1000) + 1;
+    const char* country = kCountries[n % 8];
+    switch (i % 10) {
+      case 0: out += fmt::format("rule \"r{}\" on join when partner.country == \"{}\" add \"Region {}\"\n", i, country, i); break;
+      case 1: out += fmt::format("rule \"r{}\" on click when clicks == {} add \"Clicker {}\"\n", i, n % 400 + 50, i); break;
+      case 2:
+        out += fmt::format("rule \"r{}\" on sale when event.amount >= {} add \"Big {}\" for 30d\n", i, n % 100 + 495, i);
+        break;
+      case 3: out += fmt::format("rule \"r{}\" on milestone revenue >= {} add \"Revenue {}\"\n", i, n * 20 + 5000, i); break;
+      case 4:
+        out += fmt::format("rule \"r{}\" on first_sale when partner.country == \"{}\" and event.amount >= 400 add \"Proven {}\"\n",
+                           i, country, i);
+        break;
+      case 5: out += fmt::format("rule \"r{}\" on signup when signups == {} add \"Recruiter {}\"\n", i, n % 30 + 10, i); break;
+      case 6:
+        out += fmt::format("rule \"r{}\" on commission when partner.country in [\"DE\", \"AT\"] and commissions > {} add \"Earner {}\"\n",
+                           i, n * 10 + 500, i);
+        break;
+      case 7: out += fmt::format("rule \"r{}\" on refund when event.amount >= {} emit \"refund {}\"\n", i, n % 10 + 95, i); break;
+      case 8: out += fmt::format("rule \"r{}\" on event \"custom.{}\" add \"Custom {}\"\n", i, i, i); break;
+      default:
+        if (i % 100 == 9) out += fmt::format("rule \"r{}\" on inactive {}d add \"Quiet {}\"\n", i, n % 60 + 30, i);
+        else out += fmt::format("rule \"r{}\" on click when tagged \"Clicker {}\" and clicks == {} add \"Keen {}\"\n", i, i - 8, n % 400 + 60, i);
+        break;
+    }
+  }
+  return out;
+}
+
 }  // namespace ptag::bench

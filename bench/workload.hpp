@@ -23,5 +23,9 @@ std::uint64_t write_events(std::FILE* out, const EventMix& mix);
 // A rule file of `count` rules of realistic shape: every trigger kind,
 // guards, exclusive tiers, expiring tags. It compiles without errors.
 std::string make_rules(std::uint64_t count, std::uint64_t seed = 1);
+// Rules that fire as rarely as real ones (docs/performance.md, "R1000"):
+// almost every rule guarded by a condition few events meet, one timer rule
+// in a hundred. For measuring dispatch rather than what rules do.
+std::string make_sparse_rules(std::uint64_t count, std::uint64_t seed = 1);
 
 }  // namespace ptag::bench
