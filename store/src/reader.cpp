@@ -171,40 +171,35 @@ std::optional<Delivery> StoreReader::delivery(std::int64_t id) const {
   });
 }
 
+namespace {
+
+// Records with their seq: `where` and `order` complete the SELECT; the
+// statement's parameters are the two numbers given (the second, the limit).
+std::vector<NumberedRecord> numbered(Db& db, const char* where_and_order, std::int64_t a, std::int64_t limit) {
+  std::vector<NumberedRecord> out;
+  Stmt s(db, (std::string("SELECT seq, ") + store_detail::kRecordColumns + " FROM records " + where_and_order).c_str());
+  s.bind(1, a);
+  s.bind(2, limit);
+  while (s.step()) out.push_back({s.integer(0), store_detail::read_record(s, 1)});
+  return out;
+}
+
+}  // namespace
+
 std::vector<StoredRecord> StoreReader::records_from(std::int64_t first, std::int64_t limit) const {
-  return impl_->read([&] {
-    std::vector<StoredRecord> out;
-    Stmt s(impl_->db, (std::string("SELECT ") + store_detail::kRecordColumns +
-                       " FROM records WHERE seq >= ? ORDER BY seq LIMIT ?")
-                          .c_str());
-    s.bind(1, first);
-    s.bind(2, limit);
-    while (s.step()) out.push_back(store_detail::read_record(s, 0));
-    return out;
-  });
+  std::vector<StoredRecord> out;
+  for (NumberedRecord& r : records_after(first - 1, limit)) out.push_back(std::move(r.record));
+  return out;
 }
 
 std::vector<NumberedRecord> StoreReader::records_after(std::int64_t seq, std::int64_t limit) const {
-  return impl_->read([&] {
-    std::vector<NumberedRecord> out;
-    Stmt s(impl_->db, (std::string("SELECT seq, ") + store_detail::kRecordColumns +
-                       " FROM records WHERE seq > ? ORDER BY seq LIMIT ?")
-                          .c_str());
-    s.bind(1, seq);
-    s.bind(2, limit);
-    while (s.step()) out.push_back({s.integer(0), store_detail::read_record(s, 1)});
-    return out;
-  });
+  return impl_->read([&] { return numbered(impl_->db, "WHERE seq > ?1 ORDER BY seq LIMIT ?2", seq, limit); });
 }
 
 std::vector<NumberedRecord> StoreReader::last_records(std::int64_t limit) const {
   return impl_->read([&] {
-    std::vector<NumberedRecord> out;
-    Stmt s(impl_->db, (std::string("SELECT seq, ") + store_detail::kRecordColumns +
-                       " FROM records ORDER BY seq DESC LIMIT ?")
-                          .c_str());
-    s.bind(1, limit);
-    while (s.step()) out.push_back({s.integer(0), store_detail::read_record(s, 1)});
+    // ?1 = 0 keeps every record: the newest `limit`, then put in output order.
+    std::vector<NumberedRecord> out = numbered(impl_->db, "WHERE seq > ?1 ORDER BY seq DESC LIMIT ?2", 0, limit);
     std::reverse(out.begin(), out.end());
     return out;
   });

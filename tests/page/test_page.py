@@ -18,7 +18,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "serve"))
 from cdp import Browser, CDPError  # noqa: E402
-from serve_lib import Server, check, event, finish, jsonl  # noqa: E402
+from serve_lib import AD, IN, RD, Server, check, event, finish, jsonl, write_config  # noqa: E402
 
 PTAG, WORK = sys.argv[1], os.path.abspath(sys.argv[2])
 shutil.rmtree(WORK, ignore_errors=True)
@@ -31,12 +31,7 @@ with open("rules.ptag", "w") as f:
             'rule "Bronze" on first_sale remove "New Partner" add "Bronze"\n'
             'rule "Silver" on milestone revenue >= 1000 add "Silver"\n'
             'rule "Referrer" on first_signup add "Referrer"\n')
-with open("ptag.toml", "w") as f:
-    f.write('listen = "127.0.0.1:0"\n'
-            'ingest_tokens = ["in-secret"]\n'
-            'admin_tokens = ["ad-secret"]\n'
-            'read_tokens = ["read-secret"]\n')
-IN, AD, RD = "in-secret", "ad-secret", "read-secret"
+write_config("ptag.toml")
 
 # A partner id with markup in it: the page must show it as text.
 ODD = "p-<g>"

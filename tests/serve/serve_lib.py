@@ -103,6 +103,17 @@ class Server:
             return status, text, hdrs
 
 
+# The ingest, admin and read tokens of write_config().
+IN, AD, RD = "in-secret", "ad-secret", "read-secret"
+
+
+def write_config(path):
+    """A config with one token of each kind, listening on a free loopback port."""
+    with open(path, "w") as f:
+        f.write(f'listen = "127.0.0.1:0"\ningest_tokens = ["{IN}"]\nadmin_tokens = ["{AD}"]\n'
+                f'read_tokens = ["{RD}"]\n')
+
+
 def event(kind, partner, t, eid=None, **data):
     e = {"type": kind, "partner": partner, "time": t}
     if eid:

@@ -14,7 +14,7 @@ import sys
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
-from serve_lib import Server, check, event, finish, jsonl  # noqa: E402
+from serve_lib import AD, IN, RD, Server, check, event, finish, jsonl, write_config  # noqa: E402
 
 PTAG, WORK = sys.argv[1], sys.argv[2]
 shutil.rmtree(WORK, ignore_errors=True)
@@ -29,12 +29,7 @@ with open("rules.ptag", "w") as f:
             'rule "quiet"     on inactive 10d add "At Risk"\n'
             'rule "back"      on sale when tagged "At Risk" remove "At Risk"\n'
             'rule "ping"      on click emit "clicked"\n')
-with open("ptag.toml", "w") as f:
-    f.write('listen = "127.0.0.1:0"\n'
-            'ingest_tokens = ["in-secret"]\n'
-            'admin_tokens = ["ad-secret"]\n'
-            'read_tokens = ["read-secret"]\n')
-IN, AD, RD = "in-secret", "ad-secret", "read-secret"
+write_config("ptag.toml")
 DAY = 86400
 START = int(datetime.datetime(2026, 1, 5, tzinfo=datetime.timezone.utc).timestamp())  # a Monday
 
