@@ -22,28 +22,6 @@ struct TextHash {
   std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 
-// An RFC 3339 time: read directly when it is the store's own form
-// (YYYY-MM-DDTHH:MM:SSZ), else by parse_time.
-std::optional<Seconds> time_of(std::string_view text) {
-  auto digits = [&](std::size_t at, std::size_t n) -> std::optional<int> {
-    int v = 0;
-    for (std::size_t i = at; i < at + n; ++i) {
-      if (i >= text.size() || text[i] < '0' || text[i] > '9') return std::nullopt;
-      v = v * 10 + (text[i] - '0');
-    }
-    return v;
-  };
-  std::optional<int> y = digits(0, 4), mo = digits(5, 2), d = digits(8, 2), h = digits(11, 2), mi = digits(14, 2),
-                     sec = digits(17, 2);
-  if (y && mo && d && h && mi && sec && text.size() == 20 && text[4] == '-' && text[7] == '-' && text[10] == 'T' &&
-      text[13] == ':' && text[16] == ':' && text[19] == 'Z' && *h < 24 && *mi < 60 && *sec < 60) {
-    using namespace std::chrono;
-    year_month_day ymd{year{*y}, month{static_cast<unsigned>(*mo)}, day{static_cast<unsigned>(*d)}};
-    if (ymd.ok()) return sys_days{ymd}.time_since_epoch().count() * kDay + *h * 3600 + *mi * 60 + *sec;
-  }
-  return parse_time(text);
-}
-
 std::size_t intervals_between(Seconds first, Seconds last, Interval i, std::size_t stop_after) {
   std::size_t n = 0;
   for (Seconds at = interval_start(first, i); at <= last && n <= stop_after; at = next_interval(at, i)) ++n;
@@ -105,18 +83,16 @@ void TagTimeline::update(const StoreReader& store) {
   std::string last_name;
   store.tag_changes({}, false, seq_, [&](const StoreReader::TagChange& c) {
     seq_ = c.seq;
-    std::optional<Seconds> t = time_of(c.time);
-    if (!t) return;
-    std::optional<std::int64_t> day = floor_div(*t, kDay);
+    std::int64_t day = floor_div(c.time, kDay);
     if (!last_tag || c.tag != last_name) {  // records of one tag often come in runs
       last_name = c.tag;
       auto at = changes_.find(c.tag);
       if (at == changes_.end()) at = changes_.emplace(std::string(c.tag), std::map<std::int64_t, std::int64_t>{}).first;
       last_tag = &at->second;
     }
-    (*last_tag)[*day] += c.added ? 1 : -1;
-    first_day_ = std::min(first_day_.value_or(*day), *day);
-    last_day_ = std::max(last_day_.value_or(*day), *day);
+    (*last_tag)[day] += c.added ? 1 : -1;
+    first_day_ = std::min(first_day_.value_or(day), day);
+    last_day_ = std::max(last_day_.value_or(day), day);
   });
 }
 
@@ -175,16 +151,15 @@ Flow flow(const StoreReader& store, const std::string& from, const std::string& 
   std::unordered_map<std::string, State, TextHash, std::equal_to<>> partners;
   std::vector<std::int64_t> took;
   store.tag_changes({from, to}, true, 0, [&](const StoreReader::TagChange& c) {
-    std::optional<Seconds> t = time_of(c.time);
-    if (!t) return;
+    Seconds t = c.time;
     if (c.tag == from) {
-      if (partners.find(c.partner) == partners.end()) partners.emplace(std::string(c.partner), State{*t});
+      if (partners.find(c.partner) == partners.end()) partners.emplace(std::string(c.partner), State{t});
       return;
     }
     auto at = partners.find(c.partner);
     if (at == partners.end() || at->second.moved) return;
     at->second.moved = true;
-    took.push_back(std::max<std::int64_t>(0, *t - at->second.first_from));  // a late event's add may be earlier
+    took.push_back(std::max<std::int64_t>(0, t - at->second.first_from));  // a late event's add may be earlier
   });
   Flow out;
   out.from_partners = static_cast<std::int64_t>(partners.size());

@@ -1,4 +1,5 @@
 // StoreReader: read-only queries; no lock, each call one read transaction.
+#include <fmt/format.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -119,14 +120,13 @@ std::vector<StoredRecord> StoreReader::records(std::string_view partner,
                                                std::string_view tag) const {
   return impl_->read([&] {
     std::vector<StoredRecord> out;
-    Stmt s(
-        impl_->db,
-        (std::string("SELECT ") + store_detail::kRecordColumns +
-         " FROM records WHERE partner = ? AND tag = ? AND action IN ('add', 'remove') ORDER BY seq")
-            .c_str());
+    const store_detail::RecordLayout& l = store_detail::record_layout(impl_->db);
+    Stmt s(impl_->db, fmt::format("{} WHERE {} = ? AND {} = ? AND {} ORDER BY {}", l.select, l.partner,
+                                  l.tag, l.changes, l.seq)
+                          .c_str());
     s.bind(1, partner);
     s.bind(2, tag);
-    while (s.step()) out.push_back(store_detail::read_record(s, 0));
+    while (s.step()) out.push_back(store_detail::read_record(s, 1));
     return out;
   });
 }
@@ -134,12 +134,12 @@ std::vector<StoredRecord> StoreReader::records(std::string_view partner,
 std::vector<StoredRecord> StoreReader::partner_records(std::string_view partner, std::int64_t limit) const {
   return impl_->read([&] {
     std::vector<StoredRecord> out;
-    Stmt s(impl_->db, (std::string("SELECT ") + store_detail::kRecordColumns +
-                       " FROM records WHERE partner = ? ORDER BY seq DESC LIMIT ?")
-                          .c_str());
+    const store_detail::RecordLayout& l = store_detail::record_layout(impl_->db);
+    Stmt s(impl_->db,
+           fmt::format("{} WHERE {} = ? ORDER BY {} DESC LIMIT ?", l.select, l.partner, l.seq).c_str());
     s.bind(1, partner);
     s.bind(2, limit);
-    while (s.step()) out.push_back(store_detail::read_record(s, 0));
+    while (s.step()) out.push_back(store_detail::read_record(s, 1));
     return out;
   });
 }
@@ -173,12 +173,13 @@ std::optional<Delivery> StoreReader::delivery(std::int64_t id) const {
 
 namespace {
 
-// Records with their seq: `where` and `order` complete the SELECT; the
-// statement's parameters are the two numbers given (the second, the limit).
-std::vector<NumberedRecord> numbered(Db& db, const char* where_and_order, std::int64_t a, std::int64_t limit) {
+// Records with their seq after `after`, at most `limit`, oldest or newest first.
+std::vector<NumberedRecord> numbered(Db& db, std::int64_t after, std::int64_t limit, bool newest) {
   std::vector<NumberedRecord> out;
-  Stmt s(db, (std::string("SELECT seq, ") + store_detail::kRecordColumns + " FROM records " + where_and_order).c_str());
-  s.bind(1, a);
+  const store_detail::RecordLayout& l = store_detail::record_layout(db);
+  Stmt s(db, fmt::format("{} WHERE {} > ?1 ORDER BY {}{} LIMIT ?2", l.select, l.seq, l.seq, newest ? " DESC" : "")
+                 .c_str());
+  s.bind(1, after);
   s.bind(2, limit);
   while (s.step()) out.push_back({s.integer(0), store_detail::read_record(s, 1)});
   return out;
@@ -193,13 +194,13 @@ std::vector<StoredRecord> StoreReader::records_from(std::int64_t first, std::int
 }
 
 std::vector<NumberedRecord> StoreReader::records_after(std::int64_t seq, std::int64_t limit) const {
-  return impl_->read([&] { return numbered(impl_->db, "WHERE seq > ?1 ORDER BY seq LIMIT ?2", seq, limit); });
+  return impl_->read([&] { return numbered(impl_->db, seq, limit, false); });
 }
 
 std::vector<NumberedRecord> StoreReader::last_records(std::int64_t limit) const {
   return impl_->read([&] {
-    // ?1 = 0 keeps every record: the newest `limit`, then put in output order.
-    std::vector<NumberedRecord> out = numbered(impl_->db, "WHERE seq > ?1 ORDER BY seq DESC LIMIT ?2", 0, limit);
+    // The newest `limit`, then put in output order.
+    std::vector<NumberedRecord> out = numbered(impl_->db, 0, limit, true);
     std::reverse(out.begin(), out.end());
     return out;
   });
@@ -215,20 +216,23 @@ std::int64_t StoreReader::last_seq() const {
 
 void StoreReader::tag_changes(const std::vector<std::string>& tags, bool adds_only, std::int64_t after,
                               const std::function<void(const TagChange&)>& each) const {
-  std::string sql = std::string("SELECT seq, time, partner, action, tag FROM records WHERE seq > ? AND ") +
-                    (adds_only ? "action = 'add'" : "action IN ('add', 'remove')");
-  if (!tags.empty()) {
-    sql += " AND tag IN (";
-    for (std::size_t i = 0; i < tags.size(); ++i) sql += i ? ", ?" : "?";
-    sql += ")";
-  }
-  sql += " ORDER BY seq";
   impl_->read([&] {
+    const store_detail::RecordLayout& l = store_detail::record_layout(impl_->db);
+    std::string sql = fmt::format("{} WHERE {} > ? AND {}", l.select, l.seq, adds_only ? l.adds : l.changes);
+    if (!tags.empty()) {
+      sql += fmt::format(" AND {} IN (", l.tag);
+      for (std::size_t i = 0; i < tags.size(); ++i) sql += i ? ", ?" : "?";
+      sql += ")";
+    }
+    sql += fmt::format(" ORDER BY {}", l.seq);
     Stmt s(impl_->db, sql.c_str());
     s.bind(1, after);
     for (std::size_t i = 0; i < tags.size(); ++i) s.bind(static_cast<int>(i + 2), tags[i]);
-    while (s.step())
-      each(TagChange{s.integer(0), s.text_view(1), s.text_view(2), s.text_view(3) == "add", s.text_view(4)});
+    while (s.step()) {
+      // The action is 0 or 'add' for an add, whichever the layout.
+      bool added = s.is_integer(3) ? s.integer(3) == 0 : s.text_view(3) == "add";
+      each(TagChange{s.integer(0), s.time(1).value_or(0), s.text_view(2), added, s.text_view(4)});
+    }
     return 0;
   });
 }

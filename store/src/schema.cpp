@@ -43,7 +43,37 @@ constexpr const char* kFormat = "ptag store";
   ");\n" \
   "CREATE INDEX outbox_pending ON outbox (status) WHERE status = 'pending';\n"
 
-// Version 2. The public tables (partners, partner_tags, records) are the
+// Version 3 keeps the audit trail compact: a record's time in seconds (as
+// text only outside years 0000-9999), its action and cause as small numbers
+// and its tag, name and rule as numbers into `names`: a third of the bytes,
+// which the WAL and the checkpoint each write. The `records` view gives the
+// rows of version 2 (docs/store.md).
+#define PTAG_RECORDS_TABLES \
+  "CREATE TABLE names (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);\n" \
+  "CREATE TABLE record_rows (\n" \
+  "  seq INTEGER PRIMARY KEY,\n" \
+  "  time INTEGER NOT NULL,\n" \
+  "  partner TEXT NOT NULL,\n" \
+  "  action INTEGER NOT NULL,\n" \
+  "  tag INTEGER NOT NULL,\n" \
+  "  rule INTEGER NOT NULL,\n" \
+  "  cause INTEGER NOT NULL,\n" \
+  "  event TEXT\n" \
+  ");\n" \
+  "CREATE VIEW records (seq, time, partner, action, tag, name, rule, cause, event) AS\n" \
+  "  SELECT r.seq,\n" \
+  "    CASE WHEN typeof(r.time) = 'integer'\n" \
+  "      THEN strftime('%Y-%m-%dT%H:%M:%SZ', r.time, 'unixepoch') ELSE r.time END,\n" \
+  "    r.partner,\n" \
+  "    CASE r.action WHEN 0 THEN 'add' WHEN 1 THEN 'remove' ELSE 'emit' END,\n" \
+  "    CASE WHEN r.action = 2 THEN NULL ELSE t.text END,\n" \
+  "    CASE WHEN r.action = 2 THEN t.text END,\n" \
+  "    u.text,\n" \
+  "    CASE r.cause WHEN 0 THEN 'event' WHEN 1 THEN 'timer' ELSE 'backfill' END,\n" \
+  "    r.event\n" \
+  "  FROM record_rows r LEFT JOIN names t ON t.id = r.tag LEFT JOIN names u ON u.id = r.rule;\n"
+
+// Version 3. The public tables (partners, partner_tags, records) are the
 // read-only interface of docs/store.md; the others are ptag's own. No index on
 // records: it would halve the writer's speed. A partner's position is its
 // rowid, so that a commit updates metrics without touching an index.
@@ -81,17 +111,7 @@ constexpr const char* kSchema =
     ") WITHOUT ROWID;\n"
     "CREATE INDEX partner_tags_by_tag ON partner_tags (tag);\n"
     PTAG_OUTBOX_TABLE
-    "CREATE TABLE records (\n"
-    "  seq INTEGER PRIMARY KEY,\n"
-    "  time TEXT NOT NULL,\n"
-    "  partner TEXT NOT NULL,\n"
-    "  action TEXT NOT NULL,\n"
-    "  tag TEXT,\n"
-    "  name TEXT,\n"
-    "  rule TEXT NOT NULL,\n"
-    "  cause TEXT NOT NULL,\n"
-    "  event TEXT\n"
-    ");\n";
+    PTAG_RECORDS_TABLES;
 
 // Version 1 keyed partners by their id (an index write for every metric
 // update); version 2 by position (same columns, same order), and has the
@@ -106,8 +126,32 @@ constexpr const char* kFrom1To2 =
     PTAG_OUTBOX_TABLE
     "PRAGMA user_version = 2;\n";
 
+// Version 3: the records of version 2, compact. A time is kept as text when
+// the view would not give back the same text.
+constexpr const char* kFrom2To3 =
+    "ALTER TABLE records RENAME TO records_2;\n"
+    PTAG_RECORDS_TABLES
+    "INSERT OR IGNORE INTO names (text)\n"
+    "  SELECT tag FROM records_2 WHERE tag IS NOT NULL UNION ALL\n"
+    "  SELECT name FROM records_2 WHERE name IS NOT NULL UNION ALL\n"
+    "  SELECT rule FROM records_2;\n"
+    "INSERT INTO record_rows (seq, time, partner, action, tag, rule, cause, event)\n"
+    "  SELECT seq,\n"
+    "    CASE WHEN strftime('%Y-%m-%dT%H:%M:%SZ', strftime('%s', time), 'unixepoch') = time\n"
+    "      THEN CAST(strftime('%s', time) AS INTEGER) ELSE time END,\n"
+    "    partner,\n"
+    "    CASE action WHEN 'add' THEN 0 WHEN 'remove' THEN 1 ELSE 2 END,\n"
+    "    (SELECT id FROM names WHERE text = coalesce(tag, name)),\n"
+    "    (SELECT id FROM names WHERE text = rule),\n"
+    "    CASE cause WHEN 'event' THEN 0 WHEN 'timer' THEN 1 ELSE 2 END,\n"
+    "    event\n"
+    "  FROM records_2 ORDER BY seq;\n"
+    "DROP TABLE records_2;\n"
+    "PRAGMA user_version = 3;\n";
+
 #undef PTAG_PARTNERS_COLUMNS
 #undef PTAG_OUTBOX_TABLE
+#undef PTAG_RECORDS_TABLES
 
 std::string now_text() {
   return format_time(static_cast<Seconds>(std::time(nullptr)));
@@ -192,20 +236,23 @@ bool prepare_schema(Db& db, bool create, bool quick_check) {
 }
 
 void migrate_schema(Db& db) {
-  std::int64_t v = 0;
-  {
-    Stmt version(db, "PRAGMA user_version");
-    version.step();
-    v = version.integer(0);
-  }
-  if (v != 1) return;
-  db.exec("BEGIN IMMEDIATE", "cannot migrate the store from schema version 1");
-  try {
-    db.exec(kFrom1To2, "cannot migrate the store from schema version 1");
-    db.exec("COMMIT", "cannot migrate the store from schema version 1");
-  } catch (...) {
-    db.try_exec("ROLLBACK");
-    throw;
+  for (;;) {
+    std::int64_t v = 0;
+    {
+      Stmt version(db, "PRAGMA user_version");
+      version.step();
+      v = version.integer(0);
+    }
+    if (v != 1 && v != 2) return;
+    std::string what = fmt::format("cannot migrate the store from schema version {}", v);
+    db.exec("BEGIN IMMEDIATE", what);
+    try {
+      db.exec(v == 1 ? kFrom1To2 : kFrom2To3, what);
+      db.exec("COMMIT", what);
+    } catch (...) {
+      db.try_exec("ROLLBACK");
+      throw;
+    }
   }
 }
 
@@ -286,46 +333,70 @@ Delivery read_delivery(const Stmt& s) {
   return d;
 }
 
-const char* action_text(RecordAction a) {
-  switch (a) {
-    case RecordAction::add:
-      return "add";
-    case RecordAction::remove:
-      return "remove";
-    case RecordAction::emit:
-      return "emit";
-  }
-  return "add";
-}
-
-const char* cause_text(RecordCause c) {
-  switch (c) {
-    case RecordCause::event:
-      return "event";
-    case RecordCause::timer:
-      return "timer";
-    case RecordCause::backfill:
-      return "backfill";
-  }
-  return "event";
+const RecordLayout& record_layout(Db& db) {
+  static const RecordLayout compact{
+      "SELECT r.seq, r.time, r.partner, r.action, t.text, u.text, r.cause, r.event FROM record_rows r "
+      "LEFT JOIN names t ON t.id = r.tag LEFT JOIN names u ON u.id = r.rule",
+      "r.seq", "r.partner", "t.text", "r.action IN (0, 1)", "r.action = 0"};
+  static const RecordLayout text{
+      "SELECT seq, time, partner, action, coalesce(tag, name), rule, cause, event FROM records",
+      "seq", "partner", "tag", "action IN ('add', 'remove')", "action = 'add'"};
+  Stmt version(db, "PRAGMA user_version");
+  version.step();
+  return version.integer(0) >= 3 ? compact : text;
 }
 
 StoredRecord read_record(const Stmt& s, int first) {
   StoredRecord r;
   r.time = s.time(first).value_or(0);
   r.partner = s.text(first + 1);
-  std::string action = s.text(first + 2);
-  r.action = action == "remove" ? RecordAction::remove
-             : action == "emit" ? RecordAction::emit
-                                : RecordAction::add;
-  r.tag = r.action == RecordAction::emit ? s.text(first + 4) : s.text(first + 3);
-  r.rule = s.text(first + 5);
-  std::string cause = s.text(first + 6);
-  r.cause = cause == "timer"      ? RecordCause::timer
-            : cause == "backfill" ? RecordCause::backfill
-                                  : RecordCause::event;
-  r.event = s.optional_text(first + 7);
+  if (s.is_integer(first + 2)) {
+    std::int64_t a = s.integer(first + 2);
+    r.action = a == 1 ? RecordAction::remove : a == 2 ? RecordAction::emit : RecordAction::add;
+  } else {
+    std::string_view action = s.text_view(first + 2);
+    r.action = action == "remove" ? RecordAction::remove
+               : action == "emit" ? RecordAction::emit
+                                  : RecordAction::add;
+  }
+  r.tag = s.text(first + 3);
+  r.rule = s.text(first + 4);
+  if (s.is_integer(first + 5)) {
+    std::int64_t c = s.integer(first + 5);
+    r.cause = c == 1 ? RecordCause::timer : c == 2 ? RecordCause::backfill : RecordCause::event;
+  } else {
+    std::string_view cause = s.text_view(first + 5);
+    r.cause = cause == "timer"      ? RecordCause::timer
+              : cause == "backfill" ? RecordCause::backfill
+                                    : RecordCause::event;
+  }
+  r.event = s.optional_text(first + 6);
   return r;
+}
+
+// The numbers of `record_rows` (docs/store.md): fixed, whatever the enums' values.
+std::int64_t action_number(RecordAction a) {
+  switch (a) {
+    case RecordAction::add:
+      return 0;
+    case RecordAction::remove:
+      return 1;
+    case RecordAction::emit:
+      return 2;
+  }
+  return 0;
+}
+
+std::int64_t cause_number(RecordCause c) {
+  switch (c) {
+    case RecordCause::event:
+      return 0;
+    case RecordCause::timer:
+      return 1;
+    case RecordCause::backfill:
+      return 2;
+  }
+  return 0;
 }
 
 void bind_count(Stmt& s, int i, std::int64_t millionths) {

@@ -22,12 +22,25 @@ void migrate_schema(Db& db);
 // The last commit's meta, snapshot and input position, in one read transaction.
 StoreContents load_contents(Db& db);
 
-const char* action_text(RecordAction a);
-const char* cause_text(RecordCause c);
+// `record_rows.action` and `record_rows.cause`.
+std::int64_t action_number(RecordAction a);
+std::int64_t cause_number(RecordCause c);
 
-// Reading rows back: the columns `time, partner, action, tag, name, rule, cause, event`.
-inline constexpr const char* kRecordColumns =
-    "time, partner, action, tag, name, rule, cause, event";
+// Reading records back from either layout: version 3's `record_rows` and
+// `names`, or the `records` table of versions 1 and 2 (a reader reads a store
+// not yet migrated). `select` gives `seq, time, partner, action, tag (or the
+// emit's name), rule, cause, event`; the other fields are the columns and
+// conditions to complete its WHERE with.
+struct RecordLayout {
+  const char* select;
+  const char* seq;
+  const char* partner;
+  const char* tag;
+  const char* changes;  // add and remove records
+  const char* adds;
+};
+const RecordLayout& record_layout(Db& db);
+// A row of RecordLayout::select from column `first` (the time) on.
 StoredRecord read_record(const Stmt& s, int first);
 // The columns of kPartnerColumns; tags are left empty.
 inline constexpr const char* kPartnerColumns =

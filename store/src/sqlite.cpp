@@ -98,6 +98,13 @@ void Stmt::bind_time(int i, std::optional<Seconds> t) {
   check(sqlite3_bind_text64(s_, i, time_text_->data(), time_text_->size(), SQLITE_TRANSIENT, SQLITE_UTF8));
 }
 
+void Stmt::bind_seconds(int i, Seconds t) {
+  constexpr Seconds kYear0 = -62'167'219'200;     // 0000-01-01T00:00:00Z
+  constexpr Seconds kYear10000 = 253'402'300'800;  // 10000-01-01T00:00:00Z
+  if (t >= kYear0 && t < kYear10000) return bind(i, t);
+  bind_time(i, t);
+}
+
 bool Stmt::step() {
   int rc = sqlite3_step(s_);
   if (rc == SQLITE_ROW) return true;
@@ -130,6 +137,7 @@ std::optional<std::string> Stmt::optional_text(int col) const {
 
 std::optional<Seconds> Stmt::time(int col) const {
   if (is_null(col)) return std::nullopt;
+  if (is_integer(col)) return integer(col);
   std::optional<Seconds> t = parse_time(text(col));
   if (!t) fail(db_->path(), "not a ptag store (a time that is not RFC 3339: " + text(col) + ")");
   return t;

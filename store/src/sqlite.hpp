@@ -62,6 +62,9 @@ class Stmt {
   void bind_null(int i) { check(sqlite3_bind_null(s_, i)); }
   // Time as RFC 3339 text, or NULL.
   void bind_time(int i, std::optional<Seconds> t);
+  // Time as seconds where SQLite's strftime() gives back our text (years
+  // 0000-9999), else as text: `record_rows.time`.
+  void bind_seconds(int i, Seconds t);
 
   // True while there is a row; throws on an error.
   bool step();
@@ -73,6 +76,7 @@ class Stmt {
   }
 
   bool is_null(int col) const { return sqlite3_column_type(s_, col) == SQLITE_NULL; }
+  bool is_integer(int col) const { return sqlite3_column_type(s_, col) == SQLITE_INTEGER; }
   std::int64_t integer(int col) const { return sqlite3_column_int64(s_, col); }
   std::string text(int col) const;
   // The text without a copy: valid until the next step() or reset().
@@ -82,6 +86,7 @@ class Stmt {
   }
   std::optional<std::string> optional_text(int col) const;
   std::string blob(int col) const;
+  // A time written by bind_time() or bind_seconds().
   std::optional<Seconds> time(int col) const;
   const std::string& path() const { return db_->path(); }
 

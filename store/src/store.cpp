@@ -13,6 +13,7 @@
 #include <deque>
 #include <mutex>
 #include <thread>
+#include <unordered_map>
 
 #include "ptag/decimal.hpp"
 #include "schema.hpp"
@@ -49,13 +50,25 @@ ChangeRecord StoredRecord::view() const {
   return r;
 }
 
+std::uint32_t RecordBatch::name(std::string_view text) {
+  Recent& r = recent_[((reinterpret_cast<std::uintptr_t>(text.data()) >> 3) ^ text.size()) % recent_.size()];
+  if (r.data == text.data() && r.size == text.size() && r.id < names_.size() && names_[r.id] == text) return r.id;
+  auto it = name_ids_.find(text);
+  if (it == name_ids_.end()) {
+    it = name_ids_.emplace(std::string(text), static_cast<std::uint32_t>(names_.size())).first;
+    names_.emplace_back(text);
+  }
+  r = Recent{text.data(), text.size(), it->second};
+  return it->second;
+}
+
 void RecordBatch::push(Seconds time, std::string_view partner, RecordAction action,
                        std::string_view tag, std::string_view rule, RecordCause cause,
                        const std::string_view* event) {
   auto length = [](std::string_view v) { return static_cast<std::uint32_t>(v.size()); };
-  Row row{time, text_.size(), length(partner), length(tag), length(rule),
-          event ? length(*event) : 0, action, cause, event != nullptr};
-  text_.append(partner).append(tag).append(rule);
+  Row row{time, text_.size(), length(partner), event ? length(*event) : 0, name(tag), name(rule), action, cause,
+          event != nullptr};
+  text_.append(partner);
   if (event) text_.append(*event);
   rows_.push_back(row);
 }
@@ -73,23 +86,22 @@ void RecordBatch::add(const StoredRecord& r) {
 void RecordBatch::clear() {
   text_.clear();
   rows_.clear();
+  names_.clear();
+  name_ids_.clear();
+  recent_.fill(Recent{});
 }
 
 RecordBatch::View RecordBatch::operator[](std::size_t i) const {
   const Row& row = rows_.at(i);
   std::string_view text(text_);
-  std::size_t at = row.at;
-  auto next = [&](std::uint32_t n) {
-    std::string_view v = text.substr(at, n);
-    at += n;
-    return v;
-  };
   View v;
   v.time = row.time;
-  v.partner = next(row.partner);
-  v.tag = next(row.tag);
-  v.rule = next(row.rule);
-  if (row.has_event) v.event = next(row.event);
+  v.partner = text.substr(row.at, row.partner);
+  if (row.has_event) v.event = text.substr(row.at + row.partner, row.event);
+  v.tag = names_[row.tag];
+  v.rule = names_[row.rule];
+  v.tag_name = row.tag;
+  v.rule_name = row.rule;
   v.action = row.action;
   v.cause = row.cause;
   return v;
@@ -179,8 +191,16 @@ struct Store::Impl {
   std::int64_t records = 0;  // the writer's: records durable (the next seq - 1)
   std::thread thread;
 
-  Stmt insert_record, update_partner, insert_partner, delete_tag, put_tag, update_meta,
+  Stmt insert_record, insert_records, insert_name, update_partner, insert_partner, delete_tag, put_tag, update_meta,
       put_snapshot, put_input, insert_delivery, update_delivery;
+  // The writer's: `names` (tags, notification names, rules) by text. Names
+  // added in an open transaction are dropped again by a rollback.
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view t) const { return std::hash<std::string_view>{}(t); }
+  };
+  std::unordered_map<std::string, std::int64_t, NameHash, std::equal_to<>> names;
+  std::int64_t next_name = 1;
 
   ~Impl() {
     if (thread.joinable()) {
@@ -192,7 +212,7 @@ struct Store::Impl {
       thread.join();
     }
     // Statements first: the last one finalized closes the file (and checkpoints).
-    for (Stmt* st : {&insert_record, &update_partner, &insert_partner, &delete_tag, &put_tag,
+    for (Stmt* st : {&insert_record, &insert_records, &insert_name, &update_partner, &insert_partner, &delete_tag, &put_tag,
                      &update_meta, &put_snapshot, &put_input, &insert_delivery, &update_delivery})
       *st = Stmt();
     db.close();
@@ -200,10 +220,11 @@ struct Store::Impl {
   }
 
   void prepare() {
-    insert_record =
-        Stmt(db,
-             "INSERT INTO records (seq, time, partner, action, tag, name, rule, cause, event) "
-             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    std::string rows = "INSERT INTO record_rows (seq, time, partner, action, tag, rule, cause, event) VALUES ";
+    insert_record = Stmt(db, (rows + "(?, ?, ?, ?, ?, ?, ?, ?)").c_str());
+    for (std::size_t i = 0; i < kRecordsPerInsert; ++i) rows += i ? ", (?, ?, ?, ?, ?, ?, ?, ?)" : "(?, ?, ?, ?, ?, ?, ?, ?)";
+    insert_records = Stmt(db, rows.c_str());
+    insert_name = Stmt(db, "INSERT INTO names (id, text) VALUES (?, ?)");
     // A partner's row is found by its position (the rowid): updating the
     // metrics then touches no index.
     update_partner = Stmt(
@@ -323,19 +344,53 @@ struct Store::Impl {
     }
   }
 
+  void load_names() {
+    names.clear();
+    next_name = 1;
+    Stmt s(db, "SELECT id, text FROM names");
+    while (s.step()) {
+      names.emplace(s.text(1), s.integer(0));
+      next_name = std::max(next_name, s.integer(0) + 1);
+    }
+  }
+
+  std::int64_t name_id(std::string_view text) {
+    auto it = names.find(text);
+    if (it != names.end()) return it->second;
+    std::int64_t id = next_name++;
+    insert_name.bind(1, id);
+    insert_name.bind(2, text);
+    step(insert_name, "cannot write the records");
+    names.emplace(std::string(text), id);
+    return id;
+  }
+
+  // Records go in kRecordsPerInsert to a statement: a step per row costs
+  // more than the row.
+  static constexpr std::size_t kRecordsPerInsert = 32;
   void write_records(const RecordBatch& batch, std::int64_t& seq) {
-    Stmt& s = insert_record;
-    for (std::size_t i = 0; i < batch.size(); ++i) {
+    std::vector<std::int64_t> ids;  // the batch's names as `names.id`
+    ids.reserve(batch.names().size());
+    for (const std::string& n : batch.names()) ids.push_back(name_id(n));
+    auto bind_row = [&](Stmt& s, int at, std::size_t i) {
       RecordBatch::View r = batch[i];
-      s.bind(1, ++seq);
-      s.bind_time(2, r.time);
-      s.bind(3, r.partner);
-      s.bind(4, store_detail::action_text(r.action));
-      s.bind(r.action == RecordAction::emit ? 6 : 5, r.tag);
-      s.bind(7, r.rule);
-      s.bind(8, store_detail::cause_text(r.cause));
-      if (r.event) s.bind(9, *r.event);
-      step(s, "cannot write the records");
+      s.bind(at + 1, ++seq);
+      s.bind_seconds(at + 2, r.time);
+      s.bind(at + 3, r.partner);
+      s.bind(at + 4, store_detail::action_number(r.action));
+      s.bind(at + 5, ids[r.tag_name]);
+      s.bind(at + 6, ids[r.rule_name]);
+      s.bind(at + 7, store_detail::cause_number(r.cause));
+      if (r.event) s.bind(at + 8, *r.event);
+    };
+    std::size_t i = 0;
+    for (; i + kRecordsPerInsert <= batch.size(); i += kRecordsPerInsert) {
+      for (std::size_t k = 0; k < kRecordsPerInsert; ++k) bind_row(insert_records, static_cast<int>(8 * k), i + k);
+      step(insert_records, "cannot write the records");
+    }
+    for (; i < batch.size(); ++i) {
+      bind_row(insert_record, 0, i);
+      step(insert_record, "cannot write the records");
     }
   }
 
@@ -440,6 +495,11 @@ struct Store::Impl {
       db.try_exec("ROLLBACK");
       open = false;
       pending = records;
+      try {
+        load_names();
+      } catch (...) {
+        names.clear();  // the next write fails on the store anyway
+      }
       throw;
     }
   }
@@ -522,6 +582,7 @@ std::unique_ptr<Store> Store::open(const std::string& path, const StoreOptions& 
     impl->partners_stored = last.integer(0);
   }
   impl->durable.store(impl->records);
+  impl->load_names();
   impl->prepare();
   Impl* raw = impl.get();
   impl->thread = std::thread([raw] { raw->run(); });

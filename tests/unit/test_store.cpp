@@ -752,3 +752,48 @@ TEST_CASE("store: writer throughput", "[.bench]") {
         n * static_cast<double>(partners) / s, mb);
   }
 }
+
+TEST_CASE("store: record times of every year, and every action and cause, through record_rows and the view",
+          "[store]") {
+  TempDir dir;
+  std::string path = dir.file("state.db");
+  // Records' times are kept as seconds (times are years 0000-9999): each
+  // must read back the same, and the view must show format_time()'s text.
+  const std::vector<Seconds> times = {-62'167'219'200, -1, 0, 1'767'225'600, 951'782'400, 253'402'300'799};
+  std::vector<StoredRecord> written;
+  {
+    auto store = Store::open(path);
+    StoreCommit c = batch(1, 0, 1, 1);
+    for (std::size_t i = 0; i < times.size(); ++i) {
+      StoredRecord r;
+      r.time = times[i];
+      r.partner = "p-" + std::to_string(i);
+      r.action = i % 3 == 0 ? RecordAction::add : i % 3 == 1 ? RecordAction::remove : RecordAction::emit;
+      r.tag = i % 2 == 0 ? "VIP" : "At Risk";
+      r.rule = "rule " + std::to_string(i % 2);
+      r.cause = i % 3 == 0 ? RecordCause::event : i % 3 == 1 ? RecordCause::timer : RecordCause::backfill;
+      if (r.cause == RecordCause::event) r.event = "e-" + std::to_string(i);
+      c.records.add(r);
+      written.push_back(r);
+    }
+    store->commit(std::move(c));
+    store->flush();
+  }
+  auto reader = StoreReader::open(path);
+  CHECK(reader->records_from(1, 100) == written);
+  for (std::size_t i = 0; i < times.size(); ++i) {
+    std::string seq = std::to_string(i + 1);
+    CHECK(sql_value(path, ("SELECT time FROM records WHERE seq = " + seq).c_str()) == format_time(times[i]));
+    CHECK(sql_value(path, ("SELECT typeof(time) FROM record_rows WHERE seq = " + seq).c_str()) == "integer");
+  }
+  CHECK(sql_value(path, "SELECT action || ' ' || coalesce(tag, '-') || ' ' || coalesce(name, '-') || ' ' || cause "
+                        "FROM records ORDER BY seq") ==
+        "add VIP - event|remove At Risk - timer|emit - VIP backfill|add At Risk - event|remove VIP - timer|"
+        "emit - At Risk backfill");
+  // Names are kept once each.
+  CHECK(sql_value(path, "SELECT count(*) FROM names") == "4");
+  std::vector<StoredRecord> vip = reader->records("p-4", "VIP");
+  REQUIRE(vip.size() == 1);
+  CHECK(vip[0] == written[4]);
+  CHECK(reader->records("p-2", "VIP").empty());  // an emit named VIP is no change of the tag
+}

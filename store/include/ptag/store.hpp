@@ -2,6 +2,7 @@
 // change records (docs/store.md). The engine's state is an opaque blob here.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -9,6 +10,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "ptag/sink.hpp"
@@ -17,7 +19,7 @@
 namespace ptag {
 
 // SQLite's `PRAGMA user_version` of the stores this build writes.
-inline constexpr int kStoreSchemaVersion = 2;
+inline constexpr int kStoreSchemaVersion = 3;
 
 // Every refusal and failure; what() names the file.
 class StoreError : public std::runtime_error {
@@ -60,7 +62,9 @@ struct NumberedRecord {
 };
 
 // Records for the writer thread, packed in one buffer: a commit of 100,000
-// records is a few allocations instead of half a million strings.
+// records is a few allocations instead of half a million strings. Tags,
+// notification names and rules are few: each is kept once per batch, and a
+// record holds its number.
 class RecordBatch {
  public:
   void add(const ChangeRecord& r);
@@ -76,22 +80,41 @@ class RecordBatch {
     std::optional<std::string_view> event;
     RecordAction action = RecordAction::add;
     RecordCause cause = RecordCause::event;
+    std::uint32_t tag_name = 0, rule_name = 0;  // tag and rule as numbers into names()
   };
   View operator[](std::size_t i) const;
+  // The batch's tags, notification names and rules, each once.
+  const std::vector<std::string>& names() const { return names_; }
 
  private:
   struct Row {
     Seconds time;
-    std::size_t at;  // partner, tag, rule and event id follow each other in text_
-    std::uint32_t partner, tag, rule, event;
+    std::size_t at;  // partner and event id follow each other in text_
+    std::uint32_t partner, event, tag, rule;
     RecordAction action;
     RecordCause cause;
     bool has_event;
   };
   void push(Seconds time, std::string_view partner, RecordAction action, std::string_view tag,
             std::string_view rule, RecordCause cause, const std::string_view* event);
+  std::uint32_t name(std::string_view text);
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view t) const { return std::hash<std::string_view>{}(t); }
+  };
+  // The last name seen at each of a few addresses: a record's names are
+  // usually the program's own, at the same address every time. The text is
+  // compared too, so the cache is never wrong.
+  struct Recent {
+    const char* data = nullptr;
+    std::size_t size = 0;
+    std::uint32_t id = 0;
+  };
   std::string text_;
   std::vector<Row> rows_;
+  std::vector<std::string> names_;
+  std::unordered_map<std::string, std::uint32_t, NameHash, std::equal_to<>> name_ids_;
+  std::array<Recent, 64> recent_{};
 };
 
 struct StoredTag {
@@ -274,11 +297,10 @@ class StoreReader {
   std::int64_t last_seq() const;
   // Every `add` (and, unless `adds_only`, `remove`) record after seq `after`
   // of these tags (of every tag when empty), oldest first, one at a time
-  // without a copy: the views live for the call. `time` is the record's
-  // RFC 3339 text.
+  // without a copy: the views live for the call.
   struct TagChange {
     std::int64_t seq = 0;
-    std::string_view time;
+    Seconds time = 0;
     std::string_view partner;
     bool added = true;
     std::string_view tag;
