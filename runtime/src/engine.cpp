@@ -723,7 +723,7 @@ PushCounts Engine::push(std::span<const Event> events, std::vector<Rejection>* r
     h.partner = hash_text(e.partner);
     h.id = e.has_id ? hash_text(e.id) : 0;
     s.partner_index.prefetch(h.partner);
-    if (e.has_id) s.dedup_window ? s.timed_ids.prefetch(h.id) : s.seen_ids.prefetch(h.id);
+    if (e.has_id) s.dedup_window ? s.timed_ids.prefetch(h.id) : s.seen_ids.prefetch(e.id, h.id);
   };
   for (std::size_t i = 0; i < std::min(kSlotsAhead, events.size()); ++i) hash(i);
   PushCounts counts;

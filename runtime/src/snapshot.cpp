@@ -17,9 +17,9 @@ namespace ptag {
 namespace {
 
 constexpr std::string_view kMagic = "PTAGSNAP";
-// Version 3 adds event times to the applied ids; a snapshot without them
-// (no dedup window) is still written as version 2.
-constexpr std::uint32_t kVersion = 3;
+// Version 3 adds event times to the applied ids, for a dedup window; version
+// 4, without a window, keeps numbered ids as bits (applied_ids.hpp).
+constexpr std::uint32_t kVersion = 4;
 constexpr std::size_t kHeader = 8 + 4 + 4 + 8;  // magic, version, flags, total length
 constexpr std::size_t kChecksum = 8;
 constexpr std::uint64_t kChecksumSeed = 0x70746167736e6170ULL;  // "ptagsnap"
@@ -591,6 +591,25 @@ void convert_latches(const Plan& plan, const Program& prog, const DurableState& 
   }
 }
 
+// Version 4's applied ids: prefixes, words of bits, then the other ids.
+void read_applied_ids(Reader& r, AppliedIds& ids) {
+  std::size_t prefixes = r.count(4, r.u32());
+  for (std::size_t i = 0; i < prefixes; ++i)
+    if (!ids.add_prefix(r.str())) r.malformed("a prefix twice, or too many");
+  std::size_t words = r.count(17, r.u64());
+  for (std::size_t i = 0; i < words; ++i) {
+    std::uint32_t prefix = r.u8();
+    std::uint64_t block = r.u64();
+    if (!ids.add_word(prefix, block, r.u64())) r.malformed("a word of bits twice, empty or of no prefix");
+  }
+  std::size_t texts = r.count(4, r.u64());
+  ids.reserve_texts(texts);
+  for (std::size_t i = 0; i < texts; ++i) {
+    std::string_view id = r.str();
+    if (!ids.add_text(id, hash_text(id))) r.malformed("an id twice, or a numbered id as text");
+  }
+}
+
 void read_partner(Reader& r, const Program& prog, const OldProgram& old, const Plan& plan, DurableState& s,
                   bool backfill) {
   std::uint32_t n = static_cast<std::uint32_t>(s.partners.size());
@@ -709,9 +728,9 @@ std::pair<std::string_view, std::uint32_t> open_blob(std::string_view blob) {
 
 std::string save_snapshot(const Program& program, const DurableState& s) {
   Writer w;
-  w.out.reserve(kHeader + s.partners.size() * 96 + s.seen_ids.size() * 24 + 4096);
+  w.out.reserve(kHeader + s.partners.size() * 96 + s.seen_ids.size() / 4 + 4096);
   w.out.append(kMagic);
-  w.u32(s.dedup_window ? 3 : 2);
+  w.u32(s.dedup_window ? 3 : 4);
   w.u32(0);  // flags: none yet
   w.u64(0);  // the total length, filled in below
   SaveMap map = save_map(program, s);
@@ -728,8 +747,20 @@ std::string save_snapshot(const Program& program, const DurableState& s) {
     w.str(key.substr(sizeof n));
   });
   if (!s.dedup_window) {
-    w.u64(s.seen_ids.size());
-    s.seen_ids.for_each([&w](std::string_view id) { w.str(id); });
+    const std::vector<std::string>& prefixes = s.seen_ids.prefixes();
+    w.u32(static_cast<std::uint32_t>(prefixes.size()));
+    for (const std::string& p : prefixes) w.str(p);
+    std::vector<AppliedIds::Word> words = s.seen_ids.words();
+    w.u64(words.size());
+    for (const AppliedIds::Word& word : words) {
+      w.u8(static_cast<std::uint8_t>(word.prefix));
+      w.u64(word.block);
+      w.u64(word.bits);
+    }
+    std::size_t texts = 0;
+    s.seen_ids.for_each_text([&texts](std::string_view) { ++texts; });
+    w.u64(texts);
+    s.seen_ids.for_each_text([&w](std::string_view id) { w.str(id); });
   } else {
     // Only ids inside the window, by time then id: the same bytes whether or
     // not the engine had got round to forgetting the others.
@@ -789,19 +820,30 @@ void load_snapshot(const Program& program, std::string_view blob, DurableState& 
     if (!s.customers.insert(key, hash_text(key))) r.malformed("a customer twice");
   }
   r.section = "applied ids";
-  bool with_times = version >= 3;
-  std::size_t ids = r.count(with_times ? 12 : 4, r.u64());
-  if (!s.dedup_window) s.seen_ids.reserve(ids);
-  for (std::size_t i = 0; i < ids; ++i) {
-    // Ids saved without a time count as applied at the snapshot's clock.
-    Seconds t = with_times ? r.i64() : s.clock;
-    std::string_view id = r.str();
-    std::uint64_t h = hash_text(id);
-    if (!s.dedup_window) {
-      if (!s.seen_ids.insert(id, h)) r.malformed("an id twice");
+  if (version >= 4) {
+    if (s.dedup_window) {
+      // Saved without a window: every id counts as applied at the clock.
+      AppliedIds ids;
+      read_applied_ids(r, ids);
+      ids.for_each([&](std::string_view id) { s.timed_ids.assign(id, hash_text(id), s.clock); });
     } else {
-      if (s.timed_ids.time_of(id, h)) r.malformed("an id twice");
-      s.timed_ids.assign(id, h, t);
+      read_applied_ids(r, s.seen_ids);
+    }
+  } else {
+    bool with_times = version == 3;
+    std::size_t ids = r.count(with_times ? 12 : 4, r.u64());
+    if (!s.dedup_window) s.seen_ids.reserve_texts(ids);
+    for (std::size_t i = 0; i < ids; ++i) {
+      // Ids saved without a time count as applied at the snapshot's clock.
+      Seconds t = with_times ? r.i64() : s.clock;
+      std::string_view id = r.str();
+      std::uint64_t h = hash_text(id);
+      if (!s.dedup_window) {
+        if (!s.seen_ids.insert(id, h)) r.malformed("an id twice");
+      } else {
+        if (s.timed_ids.time_of(id, h)) r.malformed("an id twice");
+        s.timed_ids.assign(id, h, t);
+      }
     }
   }
   if (!r.done()) r.malformed("bytes after the applied ids");

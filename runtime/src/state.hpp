@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "ptag/engine.hpp"
+#include "applied_ids.hpp"
 #include "text_table.hpp"
 #include "timer_queue.hpp"
 
@@ -147,7 +148,7 @@ struct DurableState {
   std::size_t more_words = 0;
   PartnerIndex partner_index;
   TextArena id_arena;
-  TextSet seen_ids;  // without a dedup window
+  AppliedIds seen_ids;  // without a dedup window
   // With a dedup window: ids with their event times. An id older than
   // clock - window counts as never applied; forget_ids() drops such ids
   // when the clock has moved a window past the last time it did.

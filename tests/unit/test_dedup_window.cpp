@@ -146,13 +146,17 @@ TEST_CASE("dedup window: ids of a snapshot without times count from its clock") 
   Program program = compile_text(kRules);
   Engine engine(program, EngineOptions{});
   push(engine, {"a", kStart});
+  push(engine, {"e-17", kStart + kDay});  // numbered: kept as a bit without the window
   push(engine, {"b", kStart + 30 * kDay});
   std::string blob = engine.snapshot();
-  CHECK(blob.substr(8, 1) == std::string(1, '\2'));  // unchanged without the window
+  CHECK(blob.substr(8, 1) == std::string(1, '\4'));  // format 4 without the window
   Engine restored = Engine::restore(program, EngineOptions{.dedup_window = 10 * kDay}, blob);
   CHECK(push(restored, {"a", kStart}) == PushResult::duplicate);  // kept until clock + 10d
+  CHECK(push(restored, {"e-17", kStart}) == PushResult::duplicate);
+  CHECK(push(restored, {"e-18", kStart + 30 * kDay}) == PushResult::applied);
   restored.advance_to(kStart + 40 * kDay + 1);
   CHECK(push(restored, {"a", kStart}) == PushResult::applied);
+  CHECK(push(restored, {"e-17", kStart}) == PushResult::applied);
 }
 
 TEST_CASE("dedup window: a negative window is refused; the largest keeps every id") {

@@ -588,7 +588,7 @@ TEST_CASE("rule changes: a format 1 snapshot restores with its own program and r
   CHECK(tags_of(e, "p1") == Names{"Seller", "100"});
   CHECK(describe_rule_changes(same, blob).same_program);
   std::string upgraded = e.snapshot();
-  CHECK(upgraded.substr(8, 1) == "\x02");
+  CHECK(upgraded.substr(8, 1) == "\x04");
   Program changed = compile_sources(std::vector<SourceFile>{{"rules.ptag", rules + "rule \"more\" on click add \"Clicked\"\n"}});
   CHECK_THROWS_WITH(Engine::restore(changed, EngineOptions{}, blob),
                     Catch::StartsWith("engine snapshot: written by an earlier ptag (format version 1)"));

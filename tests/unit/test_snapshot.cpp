@@ -386,7 +386,7 @@ TEST_CASE("snapshot: the header is magic, version, flags, total length; the end 
   Program program = compile_text(kRules);
   std::string blob = small_snapshot(program);
   CHECK(blob.substr(0, 8) == "PTAGSNAP");
-  CHECK(le64(blob, 8) == 2);  // version 2, flags 0
+  CHECK(le64(blob, 8) == 4);  // version 4, flags 0
   CHECK(le64(blob, 16) == blob.size());
   CHECK(le64(blob, blob.size() - 8) ==
         hash_text(std::string_view(blob).substr(0, blob.size() - 8), 0x70746167736e6170ULL));
@@ -495,10 +495,10 @@ TEST_CASE("snapshot: a resealed blob with any byte changed is refused or restore
 TEST_CASE("snapshot: a newer format version is refused") {
   Program program = compile_text(kRules);
   std::string blob = small_snapshot(program);
-  set_le(blob, 8, 4, 4);
+  set_le(blob, 8, 5, 4);
   reseal(blob);
   CHECK(refusal(program, blob) ==
-        "engine snapshot: format version 4 is newer than this ptag reads (3); use a newer ptag");
+        "engine snapshot: format version 5 is newer than this ptag reads (4); use a newer ptag");
   CHECK(refusal(program, "PTAGSNAQ and more bytes than a header holds") ==
         "engine snapshot: not a ptag engine snapshot (it does not start with \"PTAGSNAP\")");
 }
