@@ -99,6 +99,8 @@ class AppliedIds {
   // prefix twice or past the limit, a word of an unknown prefix or given
   // twice or empty, an id as text that would be kept as bits).
   bool add_prefix(std::string_view prefix) {
+    // A prefix ends before the number: never in a digit.
+    if (!prefix.empty() && prefix.back() >= '0' && prefix.back() <= '9') return false;
     if (prefixes_.size() >= kMaxPrefixes) return false;
     for (const std::string& p : prefixes_)
       if (p == prefix) return false;
@@ -114,8 +116,10 @@ class AppliedIds {
     for (std::uint64_t b = bits; b; b &= b - 1) set(key, b & -b);
     return true;
   }
+  // A numbered id is text only when its prefix came after the list was full
+  // (restore the prefixes first).
   bool add_text(std::string_view id, std::uint64_t hash) {
-    if (where(id)) return false;
+    if (numbered(id) && (where(id) || prefixes_.size() < kMaxPrefixes)) return false;
     return texts_.insert(id, hash);
   }
   void reserve_texts(std::size_t n) { texts_.reserve(n); }
@@ -162,9 +166,11 @@ class AppliedIds {
       if (prefixes_[i] == prefix) return last_ = i;
     return std::nullopt;
   }
+  // splitmix64's finalizer: every bit of the key (the prefix too) moves the low bits.
   static std::uint64_t slot_hash(std::uint64_t key) {
-    std::uint64_t h = key * 0x9E3779B97F4A7C15ULL;
-    return h ^ (h >> 29);
+    key = (key ^ (key >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    key = (key ^ (key >> 27)) * 0x94D049BB133111EBULL;
+    return key ^ (key >> 31);
   }
   std::uint64_t word_of(std::uint64_t key) const {
     if (words_.empty()) return 0;
@@ -205,7 +211,9 @@ class AppliedIds {
   }
 
   std::vector<std::string> prefixes_;
-  mutable std::uint32_t last_ = 0;  // the last prefix found: ids of one source come in runs
+  // The last prefix found (ids of one source come in runs). Written by const
+  // lookups: an engine is used from one thread at a time.
+  mutable std::uint32_t last_ = 0;
   std::vector<Slot> words_;
   std::size_t mask_ = 0, count_ = 0, numbered_ = 0;
   TextSet texts_;

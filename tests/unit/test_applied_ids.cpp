@@ -83,7 +83,19 @@ TEST_CASE("applied ids: the same answers as a set of strings, and the same after
     for (const AppliedIds::Word& w : ids.words()) REQUIRE(restored.add_word(w.prefix, w.block, w.bits));
     ids.for_each_text([&](std::string_view id) { REQUIRE(restored.add_text(id, hash_text(id))); });
     CHECK(restored.size() == ids.size());
-    CHECK(restored.words().size() == ids.words().size());
+    // The same parts again: a restored engine snapshots to the same bytes.
+    CHECK(restored.prefixes() == ids.prefixes());
+    std::vector<AppliedIds::Word> a = ids.words(), b = restored.words();
+    REQUIRE(a.size() == b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      CHECK(a[i].prefix == b[i].prefix);
+      CHECK(a[i].block == b[i].block);
+      CHECK(a[i].bits == b[i].bits);
+    }
+    std::vector<std::string> texts_a, texts_b;
+    ids.for_each_text([&](std::string_view id) { texts_a.emplace_back(id); });
+    restored.for_each_text([&](std::string_view id) { texts_b.emplace_back(id); });
+    CHECK(texts_a == texts_b);
     for (const std::string& id : reference) CHECK(restored.contains(id, hash_text(id)));
     std::uint64_t probe = 0;
     for (int i = 0; i < 5000; ++i) {
@@ -119,6 +131,11 @@ TEST_CASE("applied ids: increasing numbers take a word per 64, and a restore ref
   CHECK(r.contains("e66", hash_text("e66")));
   CHECK_FALSE(r.contains("e65", hash_text("e65")));
   CHECK(r.size() == 3);
+  CHECK_FALSE(r.add_prefix("a1"));  // a prefix never ends in a digit
+  // While there is room for its prefix, a numbered id would have been bits.
+  CHECK_FALSE(r.add_text("q-5", hash_text("q-5")));
   for (std::size_t i = 1; i < AppliedIds::kMaxPrefixes; ++i) REQUIRE(r.add_prefix("q" + std::to_string(i) + "-"));
   CHECK_FALSE(r.add_prefix("one-too-many-"));
+  CHECK(r.add_text("q-5", hash_text("q-5")));  // now its prefix came too late: text
+  CHECK(r.contains("q-5", hash_text("q-5")));
 }
