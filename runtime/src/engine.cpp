@@ -205,9 +205,8 @@ struct Engine::State : DurableState {
   void clear_expiry(std::uint32_t n, TagId tag) {
     if (!partners[n].expiring) return;
     auto& list = extras[partners[n].extra].expiries;
-    list.erase(
-        std::remove_if(list.begin(), list.end(), [tag](const Expiry& e) { return e.tag == tag; }),
-        list.end());
+    auto at = std::find_if(list.begin(), list.end(), [tag](const Expiry& e) { return e.tag == tag; });
+    if (at != list.end()) list.erase(at);
     partners[n].expiring = !list.empty();
   }
 
@@ -237,9 +236,11 @@ struct Engine::State : DurableState {
       if (expires_after == 0) {
         clear_expiry(n, tag);  // a plain add makes it permanent
       } else if (now + expires_after > e->deadline) {
-        e->deadline = now + expires_after;  // later: its queue entry finds out when it surfaces
-        e->rule = rule;
-        e->order = pc + 1;
+        // Later: its queue entry finds out when it surfaces.
+        Expiry later{tag, now + expires_after, rule, pc + 1};
+        PartnerExtra& extra = extras[partners[n].extra];
+        extra.expiries.erase(extra.expiries.begin() + (e - extra.expiries.data()));
+        extra.add_expiry(later);
       }
       return;
     }
@@ -248,7 +249,7 @@ struct Engine::State : DurableState {
     emit_record(n, RecordAction::add, program.tags[tag], rule, ctx);
     queue_rules(program.added_rules[tag]);
     if (expires_after > 0) {
-      extra_of(n).expiries.push_back({tag, now + expires_after, rule, pc + 1});
+      extra_of(n).add_expiry({tag, now + expires_after, rule, pc + 1});
       partners[n].expiring = true;
       notify(n, now + expires_after);
     }
@@ -347,12 +348,11 @@ struct Engine::State : DurableState {
       if (!found || c.before(best)) best = c;
       found = true;
     }
-    if (p.expiring) {
-      for (const Expiry& e : extras[p.extra].expiries) {
-        Pending c{e.deadline, e.rule, e.order, -1, e.tag};
-        if (!found || c.before(best)) best = c;
-        found = true;
-      }
+    if (p.expiring) {  // the first expiry fires first
+      const Expiry& e = extras[p.extra].expiries.front();
+      Pending c{e.deadline, e.rule, e.order, -1, e.tag};
+      if (!found || c.before(best)) best = c;
+      found = true;
     }
     return found;
   }

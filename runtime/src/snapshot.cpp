@@ -687,7 +687,7 @@ void read_partner(Reader& r, const Program& prog, const OldProgram& old, const P
     for (const Expiry& other : extra.expiries) {
       if (other.tag == e.tag) r.malformed("a tag expiring twice");
     }
-    extra.expiries.push_back(e);
+    extra.add_expiry(e);  // a changed program may order its rules anew
   }
   if (!extra.attributes.empty() || !extra.expiries.empty()) {
     p.extra = static_cast<std::uint32_t>(s.extras.size());

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,10 +36,24 @@ struct Expiry {
   std::uint32_t order;  // its instruction's pc + 1: (action, tag) order (§9.9)
 };
 
+// The order expiries fire in (§4: deadline, then rule, then action; the tag
+// only keeps the order total).
+inline bool fires_before(const Expiry& a, const Expiry& b) {
+  if (a.deadline != b.deadline) return a.deadline < b.deadline;
+  if (a.rule != b.rule) return a.rule < b.rule;
+  if (a.order != b.order) return a.order < b.order;
+  return a.tag < b.tag;
+}
+
 // What few partners have.
 struct PartnerExtra {
   std::vector<Attribute> attributes;
+  // In fires_before() order, so that the next is the first: a partner may
+  // hold hundreds.
   std::vector<Expiry> expiries;
+  void add_expiry(const Expiry& e) {
+    expiries.insert(std::upper_bound(expiries.begin(), expiries.end(), e, fires_before), e);
+  }
 };
 
 inline constexpr Seconds kNotQueued = INT64_MIN;
@@ -70,10 +85,10 @@ class TagList {
   }
   void erase(TagId t) {
     TagId* d = data();
-    std::uint16_t i = 0;
-    while (i < size_ && d[i] != t) ++i;
-    for (; i + 1 < size_; ++i) d[i] = d[i + 1];
-    if (size_) --size_;
+    TagId* at = std::find(d, d + size_, t);
+    if (at == d + size_) return;
+    std::memmove(at, at + 1, static_cast<std::size_t>(d + size_ - at - 1) * sizeof(TagId));
+    --size_;
   }
 
  private:
