@@ -218,20 +218,33 @@ void StoreReader::tag_changes(const std::vector<std::string>& tags, bool adds_on
                               const std::function<void(const TagChange&)>& each) const {
   impl_->read([&] {
     const store_detail::RecordLayout& l = store_detail::record_layout(impl_->db);
-    std::string sql = fmt::format("{} WHERE {} > ? AND {}", l.select, l.seq, adds_only ? l.adds : l.changes);
+    std::string sql = fmt::format("{} WHERE {} > ? AND {}", l.select_changes, l.seq, adds_only ? l.adds : l.changes);
     if (!tags.empty()) {
-      sql += fmt::format(" AND {} IN (", l.tag);
-      for (std::size_t i = 0; i < tags.size(); ++i) sql += i ? ", ?" : "?";
-      sql += ")";
+      std::string list;
+      for (std::size_t i = 0; i < tags.size(); ++i) list += i ? ", ?" : "?";
+      sql += " AND " + fmt::format(fmt::runtime(l.tag_in), list);
     }
     sql += fmt::format(" ORDER BY {}", l.seq);
+    // Version 3 gives tags as numbers: their names, read once.
+    std::unordered_map<std::int64_t, std::string> names;
+    if (l.compact) {
+      Stmt n(impl_->db, "SELECT id, text FROM names");
+      while (n.step()) names.emplace(n.integer(0), n.text(1));
+    }
     Stmt s(impl_->db, sql.c_str());
     s.bind(1, after);
     for (std::size_t i = 0; i < tags.size(); ++i) s.bind(static_cast<int>(i + 2), tags[i]);
     while (s.step()) {
       // The action is 0 or 'add' for an add, whichever the layout.
       bool added = s.is_integer(3) ? s.integer(3) == 0 : s.text_view(3) == "add";
-      each(TagChange{s.integer(0), s.time(1).value_or(0), s.text_view(2), added, s.text_view(4)});
+      std::string_view tag;
+      if (s.is_integer(4)) {
+        auto it = names.find(s.integer(4));
+        if (it != names.end()) tag = it->second;
+      } else {
+        tag = s.text_view(4);
+      }
+      each(TagChange{s.integer(0), s.time(1).value_or(0), s.text_view(2), added, tag});
     }
     return 0;
   });

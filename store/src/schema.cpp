@@ -335,11 +335,17 @@ Delivery read_delivery(const Stmt& s) {
 
 const RecordLayout& record_layout(Db& db) {
   static const RecordLayout compact{
+      true,
       "SELECT r.seq, r.time, r.partner, r.action, t.text, u.text, r.cause, r.event FROM record_rows r "
       "LEFT JOIN names t ON t.id = r.tag LEFT JOIN names u ON u.id = r.rule",
+      "SELECT r.seq, r.time, r.partner, r.action, r.tag FROM record_rows r",
+      "r.tag IN (SELECT id FROM names WHERE text IN ({}))",
       "r.seq", "r.partner", "t.text", "r.action IN (0, 1)", "r.action = 0"};
   static const RecordLayout text{
+      false,
       "SELECT seq, time, partner, action, coalesce(tag, name), rule, cause, event FROM records",
+      "SELECT seq, time, partner, action, tag FROM records",
+      "tag IN ({})",
       "seq", "partner", "tag", "action IN ('add', 'remove')", "action = 'add'"};
   Stmt version(db, "PRAGMA user_version");
   version.step();

@@ -32,7 +32,13 @@ std::int64_t cause_number(RecordCause c);
 // emit's name), rule, cause, event`; the other fields are the columns and
 // conditions to complete its WHERE with.
 struct RecordLayout {
+  bool compact;  // version 3's record_rows and names
   const char* select;
+  // `seq, time, partner, action, tag`, where the tag is a `names.id` in
+  // version 3 (no join per row); `tag_in` filters it by a list of names
+  // (`{}` for the list of parameters).
+  const char* select_changes;
+  const char* tag_in;
   const char* seq;
   const char* partner;
   const char* tag;

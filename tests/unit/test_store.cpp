@@ -797,3 +797,52 @@ TEST_CASE("store: record times of every year, and every action and cause, throug
   CHECK(vip[0] == written[4]);
   CHECK(reader->records("p-2", "VIP").empty());  // an emit named VIP is no change of the tag
 }
+
+TEST_CASE("store: a reader gives the same tag changes from a version 1 store and from it migrated", "[store]") {
+  TempDir dir;
+  std::string path = dir.file("v1.db");
+  sql_exec(path, read_file(std::string(PTAG_SOURCE_DIR) + "/tests/data/store/schema1.sql").c_str());
+  REQUIRE(sql_value(path, "PRAGMA user_version") == "1");
+  // What tag_changes() must give, from the records themselves.
+  auto expected = [](const std::vector<NumberedRecord>& all, const std::vector<std::string>& tags, bool adds_only) {
+    std::vector<std::string> out;
+    for (const NumberedRecord& n : all) {
+      const StoredRecord& r = n.record;
+      if (r.action == RecordAction::emit || (adds_only && r.action != RecordAction::add)) continue;
+      if (!tags.empty() && std::find(tags.begin(), tags.end(), r.tag) == tags.end()) continue;
+      out.push_back(std::to_string(n.seq) + " " + std::to_string(r.time) + " " + r.partner + " " +
+                    (r.action == RecordAction::add ? "+" : "-") + r.tag);
+    }
+    return out;
+  };
+  auto changes = [](const StoreReader& reader, const std::vector<std::string>& tags, bool adds_only) {
+    std::vector<std::string> out;
+    reader.tag_changes(tags, adds_only, 0, [&](const StoreReader::TagChange& c) {
+      out.push_back(std::to_string(c.seq) + " " + std::to_string(c.time) + " " + std::string(c.partner) + " " +
+                    (c.added ? "+" : "-") + std::string(c.tag));
+    });
+    return out;
+  };
+  std::vector<std::vector<std::string>> answers;
+  for (int migrated = 0; migrated < 2; ++migrated) {
+    if (migrated) {
+      Store::open(path);  // the writer migrates
+      REQUIRE(sql_value(path, "PRAGMA user_version") == std::to_string(kStoreSchemaVersion));
+    }
+    auto reader = StoreReader::open(path);
+    std::vector<NumberedRecord> all = reader->records_after(0, 1000);
+    REQUIRE(all.size() > 10);
+    std::vector<std::string> tags = {all.front().record.tag, "no such tag"};
+    for (bool adds_only : {false, true}) {
+      for (const std::vector<std::string>& filter : {std::vector<std::string>{}, tags}) {
+        std::vector<std::string> got = changes(*reader, filter, adds_only);
+        CHECK(got == expected(all, filter, adds_only));
+        CHECK_FALSE(got.empty());
+        answers.push_back(got);
+      }
+    }
+  }
+  // Before and after the migration, the same answers.
+  REQUIRE(answers.size() == 8);
+  for (std::size_t i = 0; i < 4; ++i) CHECK(answers[i] == answers[i + 4]);
+}
