@@ -124,6 +124,38 @@ std::string time_hint(std::string_view text) {
   return hint + ", as in " + fixed;
 }
 
+std::optional<Seconds> parse_stored_time(std::string_view text) {
+  if (std::optional<Seconds> t = parse_time(text)) return t;
+  // format_time()'s far years: [-]Y...Y-MM-DDTHH:MM:SSZ, the rest fixed.
+  constexpr std::size_t kTail = 16;  // "-MM-DDTHH:MM:SSZ"
+  if (text.size() <= kTail || text.size() > kTail + 12) return std::nullopt;
+  std::string_view year = text.substr(0, text.size() - kTail), tail = text.substr(text.size() - kTail);
+  bool minus = year.front() == '-';
+  if (minus) year.remove_prefix(1);
+  if (year.empty() || year.size() > 11) return std::nullopt;  // 11 digits: the seconds fit 64 bits
+  std::int64_t y = 0;
+  for (char c : year) {
+    if (c < '0' || c > '9') return std::nullopt;
+    y = y * 10 + (c - '0');
+  }
+  if (minus) y = -y;
+  auto two = [&](std::size_t at) -> int {
+    char a = tail[at], b = tail[at + 1];
+    return a >= '0' && a <= '9' && b >= '0' && b <= '9' ? (a - '0') * 10 + (b - '0') : -1;
+  };
+  int mo = two(1), d = two(4), h = two(7), mi = two(10), sec = two(13);
+  if (tail[0] != '-' || tail[3] != '-' || tail[6] != 'T' || tail[9] != ':' || tail[12] != ':' || tail[15] != 'Z')
+    return std::nullopt;
+  if (mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59) return std::nullopt;
+  // The day must exist: a round trip through the calendar gives it back.
+  std::int64_t days = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
+  std::int64_t ry;
+  unsigned rm, rd;
+  civil_from_days(days, ry, rm, rd);
+  if (ry != y || rm != static_cast<unsigned>(mo) || rd != static_cast<unsigned>(d)) return std::nullopt;
+  return days * 86400 + h * 3600 + mi * 60 + sec;
+}
+
 std::string format_time(Seconds t) {
   std::int64_t days = t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
   Seconds rest = t - days * 86400;

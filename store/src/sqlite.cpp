@@ -138,7 +138,7 @@ std::optional<std::string> Stmt::optional_text(int col) const {
 std::optional<Seconds> Stmt::time(int col) const {
   if (is_null(col)) return std::nullopt;
   if (is_integer(col)) return integer(col);
-  std::optional<Seconds> t = parse_time(text(col));
+  std::optional<Seconds> t = parse_stored_time(text(col));
   if (!t) fail(db_->path(), "not a ptag store (a time that is not RFC 3339: " + text(col) + ")");
   return t;
 }

@@ -70,6 +70,22 @@ expect_status 0
 [ "$(sqlite3 hot.db "SELECT last_activity FROM partners WHERE partner = 'p1'")" = "2026-03-03T00:00:00Z" ] ||
   fail "the partner row is not updated"
 
+# An expiry past the year 9999 (up to 1000 years after a clock in 9500) is
+# written as format_time() writes it and read back.
+cat >far.ptag <<'EOF'
+on join add "Far" for 365000d
+EOF
+cat >far.jsonl <<'EOF'
+{"type":"join","partner":"p1","time":"9500-01-01T00:00:00Z","id":"e1"}
+EOF
+run run far.ptag --events far.jsonl --state far.db --out /dev/null
+expect_status 0
+[ "$(sqlite3 far.db "SELECT expires_at FROM partner_tags WHERE partner = 'p1'")" = "10499-05-03T00:00:00Z" ] ||
+  fail "the far expiry in partner_tags"
+run tags --state far.db
+expect_status 0 "ptag tags reads a far expiry"
+[ "$out" = '{"partner":"p1","tags":["Far"]}' ] || fail "ptag tags with a far expiry: $out"
+
 # 3. A store of schema version 1 (as ptag 0.1 wrote it, from 40 events) is
 # migrated on its next run and continues like one run over all 80 events.
 D=$SRC/tests/data/store

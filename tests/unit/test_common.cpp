@@ -108,3 +108,21 @@ TEST_CASE("JSON quoting appends in place, escaping only what must be") {
   CHECK(format_time(253402300799) == "9999-12-31T23:59:59Z");
   CHECK(format_time(253402300800) == "10000-01-01T00:00:00Z");
 }
+
+TEST_CASE("parse_stored_time reads back every time format_time writes, far years too") {
+  // An expiry may lie up to 1000 years after a clock in 9999: the store
+  // writes it as format_time() does and must read it back.
+  for (Seconds t : {Seconds{0}, Seconds{-1}, Seconds{1772360100}, Seconds{-62167219200}, Seconds{-62167219201},
+                    Seconds{253402300799}, Seconds{253402300800}, Seconds{299999999999}, Seconds{-99999999999},
+                    Seconds{253402300800 + 1000LL * 366 * 86400}, Seconds{3'000'000'000'000'000}}) {
+    INFO(t << " " << format_time(t));
+    CHECK(parse_stored_time(format_time(t)) == t);
+  }
+  REQUIRE(parse_stored_time("10499-05-03T00:00:00Z"));
+  CHECK(format_time(*parse_stored_time("10499-05-03T00:00:00Z")) == "10499-05-03T00:00:00Z");
+  CHECK(*parse_stored_time("10499-05-03T00:00:00Z") - *parse_stored_time("10499-05-02T23:59:59Z") == 1);
+  CHECK(parse_stored_time("2026-03-01T10:15:00+01:00") == parse_time("2026-03-01T10:15:00+01:00"));
+  for (const char* bad : {"10499-02-30T00:00:00Z", "10499-05-03T24:00:00Z", "10499-05-03 00:00:00Z", "-05-03T00:00:00Z",
+                          "1x499-05-03T00:00:00Z", "123456789012-01-01T00:00:00Z", "", "--1-01-01T00:00:00Z"})
+    CHECK_FALSE(parse_stored_time(bad));
+}

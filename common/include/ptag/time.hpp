@@ -21,7 +21,11 @@ inline constexpr Seconds kMaxEpochSeconds = 253402300799;
 // space instead of 'T', no zone, a date alone), or empty.
 std::string time_hint(std::string_view text);
 
-// `YYYY-MM-DDTHH:MM:SSZ`
+// `YYYY-MM-DDTHH:MM:SSZ` (a year outside 0000-9999 as it is: `10499-05-03T00:00:00Z`, `-001-...`)
 std::string format_time(Seconds t);
+// The inverse of format_time() for every time it writes, years outside
+// 0000-9999 too (an expiry can be up to 1000 years after the clock); what
+// parse_time() accepts besides. Empty for anything else.
+std::optional<Seconds> parse_stored_time(std::string_view text);
 
 }  // namespace ptag
