@@ -235,8 +235,7 @@ void StoreReader::tag_changes(const std::vector<std::string>& tags, bool adds_on
     s.bind(1, after);
     for (std::size_t i = 0; i < tags.size(); ++i) s.bind(static_cast<int>(i + 2), tags[i]);
     while (s.step()) {
-      // The action is 0 or 'add' for an add, whichever the layout.
-      bool added = s.is_integer(3) ? s.integer(3) == 0 : s.text_view(3) == "add";
+      bool added = store_detail::read_code(s, 3, store_detail::kActions) == RecordAction::add;
       std::string_view tag;
       if (s.is_integer(4)) {
         auto it = names.find(s.integer(4));

@@ -356,53 +356,12 @@ StoredRecord read_record(const Stmt& s, int first) {
   StoredRecord r;
   r.time = s.time(first).value_or(0);
   r.partner = s.text(first + 1);
-  if (s.is_integer(first + 2)) {
-    std::int64_t a = s.integer(first + 2);
-    r.action = a == 1 ? RecordAction::remove : a == 2 ? RecordAction::emit : RecordAction::add;
-  } else {
-    std::string_view action = s.text_view(first + 2);
-    r.action = action == "remove" ? RecordAction::remove
-               : action == "emit" ? RecordAction::emit
-                                  : RecordAction::add;
-  }
+  r.action = read_code(s, first + 2, kActions);
   r.tag = s.text(first + 3);
   r.rule = s.text(first + 4);
-  if (s.is_integer(first + 5)) {
-    std::int64_t c = s.integer(first + 5);
-    r.cause = c == 1 ? RecordCause::timer : c == 2 ? RecordCause::backfill : RecordCause::event;
-  } else {
-    std::string_view cause = s.text_view(first + 5);
-    r.cause = cause == "timer"      ? RecordCause::timer
-              : cause == "backfill" ? RecordCause::backfill
-                                    : RecordCause::event;
-  }
+  r.cause = read_code(s, first + 5, kCauses);
   r.event = s.optional_text(first + 6);
   return r;
-}
-
-// The numbers of `record_rows` (docs/store.md): fixed, whatever the enums' values.
-std::int64_t action_number(RecordAction a) {
-  switch (a) {
-    case RecordAction::add:
-      return 0;
-    case RecordAction::remove:
-      return 1;
-    case RecordAction::emit:
-      return 2;
-  }
-  return 0;
-}
-
-std::int64_t cause_number(RecordCause c) {
-  switch (c) {
-    case RecordCause::event:
-      return 0;
-    case RecordCause::timer:
-      return 1;
-    case RecordCause::backfill:
-      return 2;
-  }
-  return 0;
 }
 
 void bind_count(Stmt& s, int i, std::int64_t millionths) {

@@ -22,9 +22,36 @@ void migrate_schema(Db& db);
 // The last commit's meta, snapshot and input position, in one read transaction.
 StoreContents load_contents(Db& db);
 
-// `record_rows.action` and `record_rows.cause`.
-std::int64_t action_number(RecordAction a);
-std::int64_t cause_number(RecordCause c);
+// The codes of a record's action and cause: the position is the number in
+// `record_rows` (docs/store.md, fixed whatever the enums' values), the text
+// the word in `records`.
+template <typename E>
+struct Code {
+  E value;
+  const char* text;
+};
+inline constexpr Code<RecordAction> kActions[] = {
+    {RecordAction::add, "add"}, {RecordAction::remove, "remove"}, {RecordAction::emit, "emit"}};
+inline constexpr Code<RecordCause> kCauses[] = {
+    {RecordCause::event, "event"}, {RecordCause::timer, "timer"}, {RecordCause::backfill, "backfill"}};
+template <typename E, std::size_t N>
+std::int64_t code_number(const Code<E> (&codes)[N], E value) {
+  for (std::size_t i = 0; i < N; ++i)
+    if (codes[i].value == value) return static_cast<std::int64_t>(i);
+  return 0;
+}
+// A column as either layout keeps it: the number, or the text.
+template <typename E, std::size_t N>
+E read_code(const Stmt& s, int col, const Code<E> (&codes)[N]) {
+  if (s.is_integer(col)) {
+    std::int64_t n = s.integer(col);
+    return n >= 0 && n < static_cast<std::int64_t>(N) ? codes[n].value : codes[0].value;
+  }
+  std::string_view text = s.text_view(col);
+  for (const Code<E>& c : codes)
+    if (text == c.text) return c.value;
+  return codes[0].value;
+}
 
 // Reading records back from either layout: version 3's `record_rows` and
 // `names`, or the `records` table of versions 1 and 2 (a reader reads a store

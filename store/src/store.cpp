@@ -377,10 +377,10 @@ struct Store::Impl {
       s.bind(at + 1, ++seq);
       s.bind_seconds(at + 2, r.time);
       s.bind(at + 3, r.partner);
-      s.bind(at + 4, store_detail::action_number(r.action));
+      s.bind(at + 4, store_detail::code_number(store_detail::kActions, r.action));
       s.bind(at + 5, ids[r.tag_name]);
       s.bind(at + 6, ids[r.rule_name]);
-      s.bind(at + 7, store_detail::cause_number(r.cause));
+      s.bind(at + 7, store_detail::code_number(store_detail::kCauses, r.cause));
       if (r.event) s.bind(at + 8, *r.event);
     };
     std::size_t i = 0;
