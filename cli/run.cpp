@@ -523,10 +523,10 @@ int run(const Options& o) {
     if (durable) {
       const DurableTimes& t = durable->times();
       std::fprintf(stderr,
-                   "ptag run: store: %llu commits (%llu partner rows, %llu tag changes); changes %.3f s, "
+                   "ptag run: store: %llu commits (%llu partner rows with %llu tags); changes %.3f s, "
                    "snapshots %.3f s, waiting for the writer %.3f s, last commit %.3f s\n",
                    static_cast<unsigned long long>(t.commits), static_cast<unsigned long long>(t.partner_rows),
-                   static_cast<unsigned long long>(t.tag_changes), t.changes, t.snapshot, t.wait, t.flush_wait);
+                   static_cast<unsigned long long>(t.tags), t.changes, t.snapshot, t.wait, t.flush_wait);
     }
     std::fprintf(stderr, "ptag run: rule fires (guard passed, actions ran):\n");
     for (std::size_t r = 0; r < program.rules.size(); ++r) {

@@ -1,7 +1,7 @@
-// DurableEngine: an engine and its store. A commit writes only what changed
-// since the last one: the engine notes the partners its events and timers
-// reached, the records say which tags changed, and only the difference from
-// the committed tags reaches `partner_tags`.
+// DurableEngine: an engine and its store. A commit writes only the partners
+// that changed since the last one, each with its tags: the engine notes the
+// partners its events and timers reached, the records those whose tags
+// changed.
 #include "ptag/durable.hpp"
 
 #include <algorithm>
@@ -73,7 +73,6 @@ class DurableSink : public Sink {
   RecordBatch records;      // since the last commit (or the last append)
   std::int64_t next_seq = 1;  // of the next record
   std::vector<Tags> tags;       // by partner position: as they are now
-  std::vector<Tags> committed;  // as the last commit left them
   std::vector<std::uint32_t> marked_list;  // partners whose tags changed since the last commit
   std::vector<bool> marked;                // in marked_list
   std::unordered_set<std::string> names;   // tag and rule names not held by the program
@@ -133,7 +132,6 @@ struct DurableEngine::Impl {
   DurableTimes times;
 
   PartnerRow row(std::uint32_t index) const;
-  void tag_changes(std::uint32_t index, bool marked, std::vector<TagChange>& out);
   void rehome_names();
 };
 
@@ -147,14 +145,13 @@ std::unique_ptr<DurableEngine> DurableEngine::open(const std::string& path, cons
   sink.store = impl->store.get();
   sink.next_seq = impl->store->loaded().records + 1;
   if (!impl->store->loaded().created) {
-    // partner_tags holds the committed tags, in order.
+    // The partners' rows hold the committed tags, in order.
     for (PartnerRow& row : StoreReader::open(path)->partners()) {
       auto at = static_cast<std::size_t>(row.position);
       if (at >= sink.tags.size()) sink.tags.resize(at + 1);
       for (StoredTag& t : row.tags)
         sink.tags[at].push_back({sink.name(t.tag), t.added_at, sink.name(t.rule), t.expires_at, t.order});
     }
-    sink.committed = sink.tags;
   }
   return std::unique_ptr<DurableEngine>(new DurableEngine(std::move(impl)));
 }
@@ -200,12 +197,10 @@ Engine& DurableEngine::start(const Program& program, const DurableStart& options
 
 // The held views point into the program; before it goes, into `names`.
 void DurableEngine::Impl::rehome_names() {
-  for (std::vector<DurableSink::Tags>* all : {&sink.tags, &sink.committed}) {
-    for (DurableSink::Tags& held : *all) {
-      for (DurableSink::HeldTag& t : held) {
-        t.tag = sink.name(t.tag);
-        t.rule = sink.name(t.rule);
-      }
+  for (DurableSink::Tags& held : sink.tags) {
+    for (DurableSink::HeldTag& t : held) {
+      t.tag = sink.name(t.tag);
+      t.rule = sink.name(t.rule);
     }
   }
 }
@@ -240,7 +235,7 @@ std::vector<StoredTag> DurableEngine::partner_tags(std::size_t index) const {
   return out;
 }
 
-// A partner's metrics and times as they are now.
+// A partner's metrics, times and tags as they are now.
 PartnerRow DurableEngine::Impl::row(std::uint32_t index) const {
   const Engine& e = *engine;
   PartnerRow row;
@@ -256,37 +251,13 @@ PartnerRow DurableEngine::Impl::row(std::uint32_t index) const {
   row.joined_at = at.joined_at;
   row.last_activity = at.last_activity;
   row.last_referral = at.last_referral;
+  if (index < sink.tags.size()) {
+    row.tags.reserve(sink.tags[index].size());
+    for (const DurableSink::HeldTag& t : sink.tags[index])
+      row.tags.push_back({std::string(t.tag), t.added_at, std::string(t.rule), e.partner_tag_expiry(index, t.tag),
+                          t.order});
+  }
   return row;
-}
-
-// Only the difference reaches the store: a tag added and removed between two
-// commits writes nothing, and one whose expiry moved (re-adding an expiring
-// tag writes no record) is one row.
-void DurableEngine::Impl::tag_changes(std::uint32_t index, bool marked, std::vector<TagChange>& out) {
-  if (index >= sink.tags.size()) return;
-  DurableSink::Tags& now = sink.tags[index];
-  bool expiry_moved = false;
-  for (DurableSink::HeldTag& t : now) {
-    std::optional<Seconds> expires = engine->partner_tag_expiry(index, t.tag);
-    expiry_moved |= expires != t.expires_at;
-    t.expires_at = expires;
-  }
-  if (!marked && !expiry_moved) return;
-  if (index >= sink.committed.size()) sink.committed.resize(index + 1);
-  DurableSink::Tags& before = sink.committed[index];
-  std::string partner(engine->partner_id(index));
-  auto find = [](const DurableSink::Tags& in, std::string_view tag) {
-    return std::find_if(in.begin(), in.end(), [&](const DurableSink::HeldTag& t) { return t.tag == tag; });
-  };
-  for (const DurableSink::HeldTag& t : before) {
-    if (find(now, t.tag) == now.end()) out.push_back({partner, std::string(t.tag), false, 0, {}, {}, 0});
-  }
-  for (const DurableSink::HeldTag& t : now) {
-    auto was = find(before, t.tag);
-    if (was != before.end() && was->order == t.order && was->expires_at == t.expires_at) continue;
-    out.push_back({partner, std::string(t.tag), true, t.added_at, std::string(t.rule), t.expires_at, t.order});
-  }
-  before = now;
 }
 
 Store& DurableEngine::store() {
@@ -313,10 +284,9 @@ std::uint64_t DurableEngine::commit(const InputPosition& at, std::vector<Deliver
   d.carried.clear();
   batch.partners.reserve(all.size());
   for (std::uint32_t n : all) {
-    bool marked = n < d.sink.marked.size() && d.sink.marked[n];
-    if (marked) d.sink.marked[n] = false;
+    if (n < d.sink.marked.size()) d.sink.marked[n] = false;
     batch.partners.push_back(d.row(n));
-    d.tag_changes(n, marked, batch.tags);
+    d.times.tags += batch.partners.back().tags.size();
   }
   batch.records = std::move(d.sink.records);
   d.sink.records.clear();
@@ -326,7 +296,6 @@ std::uint64_t DurableEngine::commit(const InputPosition& at, std::vector<Deliver
   d.times.changes += std::chrono::duration<double>(t1 - t0).count();
   d.times.snapshot += std::chrono::duration<double>(t2 - t1).count();
   d.times.partner_rows += batch.partners.size();
-  d.times.tag_changes += batch.tags.size();
   ++d.times.commits;
   batch.input = at;
   batch.deliveries = std::move(deliveries);

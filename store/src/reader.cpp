@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <iterator>
 #include <unordered_map>
 
 #include "schema.hpp"
@@ -36,6 +37,7 @@ struct StoreReader::Impl {
     return s.integer(0) == 1;
   }
 
+  // Versions 1-3 (not yet migrated): the `partner_tags` table.
   void add_tags(std::vector<PartnerRow>& rows) {
     Stmt tags(db,
               "SELECT tag, added_at, rule, expires_at, position FROM partner_tags WHERE partner = ? "
@@ -49,6 +51,37 @@ struct StoreReader::Impl {
       tags.reset();
     }
   }
+
+  // Partners with their tags: `where` completes the query; each run()
+  // appends the rows of its bindings.
+  struct PartnerQuery {
+    Impl& impl;
+    bool in_rows;
+    store_detail::Names names;
+    Stmt s;
+    PartnerQuery(Impl& i, const char* where)
+        : impl(i),
+          in_rows(store_detail::tags_in_rows(i.db)),
+          names(in_rows ? store_detail::load_names(i.db) : store_detail::Names{}),
+          s(i.db, fmt::format("SELECT {}{} FROM partners {}", store_detail::kPartnerColumns,
+                              in_rows ? ", tags" : "", where)
+                      .c_str()) {}
+    void run(std::vector<PartnerRow>& rows) {
+      std::size_t first = rows.size();
+      while (s.step()) {
+        rows.push_back(store_detail::read_partner(s));
+        if (in_rows) store_detail::read_tags(s.text_view(11), names, impl.db.path(), rows.back().partner, rows.back().tags);
+      }
+      s.reset();
+      if (!in_rows) {
+        std::vector<PartnerRow> added(std::make_move_iterator(rows.begin() + static_cast<std::ptrdiff_t>(first)),
+                                      std::make_move_iterator(rows.end()));
+        impl.add_tags(added);
+        rows.resize(first);
+        std::move(added.begin(), added.end(), std::back_inserter(rows));
+      }
+    }
+  };
 };
 
 StoreReader::StoreReader(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -73,22 +106,7 @@ StoreContents StoreReader::contents() const {
 std::vector<PartnerRow> StoreReader::partners() const {
   return impl_->read([&] {
     std::vector<PartnerRow> rows;
-    Stmt s(impl_->db, (std::string("SELECT ") + store_detail::kPartnerColumns +
-                       " FROM partners ORDER BY position")
-                          .c_str());
-    while (s.step()) rows.push_back(store_detail::read_partner(s));
-    // One pass over the tags, in partner order.
-    std::unordered_map<std::string, std::size_t> index;
-    for (std::size_t i = 0; i < rows.size(); ++i) index.emplace(rows[i].partner, i);
-    Stmt t(impl_->db,
-           "SELECT partner, tag, added_at, rule, expires_at, position FROM partner_tags ORDER BY "
-           "partner, position");
-    while (t.step()) {
-      auto it = index.find(t.text(0));
-      if (it != index.end())
-        rows[it->second].tags.push_back(
-            StoredTag{t.text(1), t.time(2).value_or(0), t.text(3), t.time(4), t.integer(5)});
-    }
+    Impl::PartnerQuery(*impl_, "ORDER BY position").run(rows);
     return rows;
   });
 }
@@ -97,19 +115,15 @@ std::vector<std::optional<PartnerRow>> StoreReader::partners(
     const std::vector<std::string>& ids) const {
   return impl_->read([&] {
     std::vector<std::optional<PartnerRow>> out;
-    Stmt s(impl_->db, (std::string("SELECT ") + store_detail::kPartnerColumns +
-                       " FROM partners WHERE partner = ?")
-                          .c_str());
+    Impl::PartnerQuery query(*impl_, "WHERE partner = ?");
     for (const std::string& id : ids) {
-      s.bind(1, id);
-      if (s.step()) {
-        std::vector<PartnerRow> one{store_detail::read_partner(s)};
-        s.reset();
-        impl_->add_tags(one);
-        out.emplace_back(std::move(one.front()));
-      } else {
-        s.reset();
+      std::vector<PartnerRow> one;
+      query.s.bind(1, id);
+      query.run(one);
+      if (one.empty()) {
         out.emplace_back(std::nullopt);
+      } else {
+        out.emplace_back(std::move(one.front()));
       }
     }
     return out;
@@ -226,11 +240,8 @@ void StoreReader::tag_changes(const std::vector<std::string>& tags, bool adds_on
     }
     sql += fmt::format(" ORDER BY {}", l.seq);
     // Version 3 gives tags as numbers: their names, read once.
-    std::unordered_map<std::int64_t, std::string> names;
-    if (l.compact) {
-      Stmt n(impl_->db, "SELECT id, text FROM names");
-      while (n.step()) names.emplace(n.integer(0), n.text(1));
-    }
+    store_detail::Names names;
+    if (l.compact) names = store_detail::load_names(impl_->db);
     Stmt s(impl_->db, sql.c_str());
     s.bind(1, after);
     for (std::size_t i = 0; i < tags.size(); ++i) s.bind(static_cast<int>(i + 2), tags[i]);

@@ -1,6 +1,7 @@
 #include "schema.hpp"
 
 #include <fmt/format.h>
+#include <simdjson.h>
 
 #include <cstdio>
 #include <cstring>
@@ -73,10 +74,30 @@ constexpr const char* kFormat = "ptag store";
   "    r.event\n" \
   "  FROM record_rows r LEFT JOIN names t ON t.id = r.tag LEFT JOIN names u ON u.id = r.rule;\n"
 
-// Version 3. The public tables (partners, partner_tags, records) are the
-// read-only interface of docs/store.md; the others are ptag's own. No index on
-// records: it would halve the writer's speed. A partner's position is its
-// rowid, so that a commit updates metrics without touching an index.
+// Version 4 keeps a partner's current tags in its `partners` row, as a JSON
+// object from each tag to `[added_at, rule, expires_at, position]`, in the
+// order added, with the rule as a `names.id` and times in seconds (as text
+// outside years 0000-9999). A commit then writes one row per changed partner
+// instead of a row and an index entry per changed tag (docs/store.md,
+// "Speed"); `partner_tags` is the view that gives the rows of version 3. The
+// tag is the key so that a query by tag needs no lookup per tag.
+#define PTAG_PARTNER_TAGS_VIEW \
+  "CREATE VIEW partner_tags (partner, tag, position, added_at, rule, expires_at) AS\n" \
+  "  SELECT p.partner, j.key, json_extract(j.value, '$[3]'),\n" \
+  "    CASE json_type(j.value, '$[0]') WHEN 'integer'\n" \
+  "      THEN strftime('%Y-%m-%dT%H:%M:%SZ', json_extract(j.value, '$[0]'), 'unixepoch')\n" \
+  "      ELSE json_extract(j.value, '$[0]') END,\n" \
+  "    u.text,\n" \
+  "    CASE json_type(j.value, '$[2]') WHEN 'integer'\n" \
+  "      THEN strftime('%Y-%m-%dT%H:%M:%SZ', json_extract(j.value, '$[2]'), 'unixepoch')\n" \
+  "      ELSE json_extract(j.value, '$[2]') END\n" \
+  "  FROM partners p, json_each(p.tags) j\n" \
+  "  LEFT JOIN names u ON u.id = json_extract(j.value, '$[1]');\n"
+
+// Version 4. The public tables and views (partners, partner_tags, records)
+// are the read-only interface of docs/store.md; the others are ptag's own. No
+// index on records: it would halve the writer's speed. A partner's position
+// is its rowid, so that a commit updates a partner without touching an index.
 constexpr const char* kSchema =
     "CREATE TABLE meta (\n"
     "  id INTEGER PRIMARY KEY CHECK (id = 1),\n"
@@ -99,19 +120,10 @@ constexpr const char* kSchema =
     "  out_path TEXT NOT NULL,\n"
     "  out_length INTEGER NOT NULL\n"
     ");\n"
-    "CREATE TABLE partners (\n" PTAG_PARTNERS_COLUMNS ");\n"
-    "CREATE TABLE partner_tags (\n"
-    "  partner TEXT NOT NULL,\n"
-    "  tag TEXT NOT NULL,\n"
-    "  position INTEGER NOT NULL,\n"
-    "  added_at TEXT NOT NULL,\n"
-    "  rule TEXT NOT NULL,\n"
-    "  expires_at TEXT,\n"
-    "  PRIMARY KEY (partner, tag)\n"
-    ") WITHOUT ROWID;\n"
-    "CREATE INDEX partner_tags_by_tag ON partner_tags (tag);\n"
+    "CREATE TABLE partners (\n" PTAG_PARTNERS_COLUMNS ",  tags TEXT NOT NULL DEFAULT '{}'\n);\n"
     PTAG_OUTBOX_TABLE
-    PTAG_RECORDS_TABLES;
+    PTAG_RECORDS_TABLES
+    PTAG_PARTNER_TAGS_VIEW;
 
 // Version 1 keyed partners by their id (an index write for every metric
 // update); version 2 by position (same columns, same order), and has the
@@ -149,6 +161,28 @@ constexpr const char* kFrom2To3 =
     "DROP TABLE records_2;\n"
     "PRAGMA user_version = 3;\n";
 
+// Version 4: the rows of version 3's partner_tags table move into their
+// partners' rows (a time stays text where strftime() would not give it back).
+#define PTAG_SECONDS_OR_TEXT(t) \
+  "CASE WHEN strftime('%Y-%m-%dT%H:%M:%SZ', strftime('%s', " t "), 'unixepoch') = " t \
+  " THEN CAST(strftime('%s', " t ") AS INTEGER) ELSE " t " END"
+constexpr const char* kFrom3To4 =
+    "ALTER TABLE partners ADD COLUMN tags TEXT NOT NULL DEFAULT '{}';\n"
+    "INSERT OR IGNORE INTO names (text) SELECT rule FROM partner_tags;\n"
+    "UPDATE partners SET tags = (\n"
+    "  SELECT json_group_object(g.tag, json_array(\n"
+    "      " PTAG_SECONDS_OR_TEXT("g.added_at") ",\n"
+    "      (SELECT id FROM names WHERE text = g.rule),\n"
+    "      CASE WHEN g.expires_at IS NULL THEN NULL ELSE " PTAG_SECONDS_OR_TEXT("g.expires_at") " END,\n"
+    "      g.position))\n"
+    "    FROM (SELECT * FROM partner_tags WHERE partner = partners.partner ORDER BY position) g)\n"
+    "  WHERE partner IN (SELECT partner FROM partner_tags);\n"
+    "DROP TABLE partner_tags;\n"
+    PTAG_PARTNER_TAGS_VIEW
+    "PRAGMA user_version = 4;\n";
+
+#undef PTAG_SECONDS_OR_TEXT
+#undef PTAG_PARTNER_TAGS_VIEW
 #undef PTAG_PARTNERS_COLUMNS
 #undef PTAG_OUTBOX_TABLE
 #undef PTAG_RECORDS_TABLES
@@ -243,11 +277,11 @@ void migrate_schema(Db& db) {
       version.step();
       v = version.integer(0);
     }
-    if (v != 1 && v != 2) return;
+    if (v < 1 || v > 3) return;
     std::string what = fmt::format("cannot migrate the store from schema version {}", v);
     db.exec("BEGIN IMMEDIATE", what);
     try {
-      db.exec(v == 1 ? kFrom1To2 : kFrom2To3, what);
+      db.exec(v == 1 ? kFrom1To2 : v == 2 ? kFrom2To3 : kFrom3To4, what);
       db.exec("COMMIT", what);
     } catch (...) {
       db.try_exec("ROLLBACK");
@@ -392,6 +426,57 @@ PartnerRow read_partner(const Stmt& s) {
   p.last_activity = s.time(9);
   p.last_referral = s.time(10);
   return p;
+}
+
+Names load_names(Db& db) {
+  Names names;
+  Stmt s(db, "SELECT id, text FROM names");
+  while (s.step()) names.emplace(s.integer(0), s.text(1));
+  return names;
+}
+
+bool tags_in_rows(Db& db) {
+  Stmt version(db, "PRAGMA user_version");
+  version.step();
+  return version.integer(0) >= 4;
+}
+
+void read_tags(std::string_view json, const Names& names, const std::string& path, std::string_view partner,
+               std::vector<StoredTag>& out) {
+  auto malformed = [&](std::string_view what) -> void {
+    throw StoreError(fmt::format("{}: not a ptag store (the tags of partner {} in `partners.tags`: {})", path,
+                                 partner, what));
+  };
+  thread_local simdjson::dom::parser parser;
+  simdjson::padded_string padded(json);
+  simdjson::dom::object tags;
+  if (parser.parse(padded).get_object().get(tags)) return malformed("not a JSON object");
+  auto time = [&](simdjson::dom::element e) -> Seconds {
+    std::int64_t seconds = 0;
+    if (!e.get_int64().get(seconds)) return seconds;
+    std::string_view text;
+    std::optional<Seconds> t;
+    if (!e.get_string().get(text)) t = parse_stored_time(text);
+    if (!t) malformed("a time that is neither seconds nor RFC 3339");
+    return *t;
+  };
+  for (simdjson::dom::key_value_pair field : tags) {
+    simdjson::dom::array tag;
+    if (field.value.get_array().get(tag) || tag.size() != 4)
+      malformed("a tag's value that is not [added_at, rule, expires_at, position]");
+    StoredTag t;
+    t.tag = std::string(field.key);
+    t.added_at = time(tag.at(0).value_unsafe());
+    std::int64_t rule = 0;
+    if (tag.at(1).get_int64().get(rule)) malformed("a rule that is not a number");
+    auto it = names.find(rule);
+    if (it == names.end()) malformed(fmt::format("no name {}", rule));
+    t.rule = it->second;
+    simdjson::dom::element expires = tag.at(2).value_unsafe();
+    if (!expires.is_null()) t.expires_at = time(expires);
+    if (tag.at(3).get_int64().get(t.order)) malformed("a position that is not a number");
+    out.push_back(std::move(t));
+  }
 }
 
 }  // namespace ptag::store_detail

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "sqlite.hpp"
@@ -75,6 +76,17 @@ struct RecordLayout {
 const RecordLayout& record_layout(Db& db);
 // A row of RecordLayout::select from column `first` (the time) on.
 StoredRecord read_record(const Stmt& s, int first);
+// Names (`names.id` to text), for reading version 4's tags and version 3's records.
+using Names = std::unordered_map<std::int64_t, std::string>;
+Names load_names(Db& db);
+// Whether partners' tags are in their rows (`partners.tags`, version 4) or
+// in the `partner_tags` table (versions 1-3, read before their migration).
+bool tags_in_rows(Db& db);
+// Version 4's `partners.tags` (`{"TAG": [added_at, rule, expires_at,
+// position], ...}`, written by the store's writer) into `out`; throws
+// StoreError naming the file and the partner on anything else.
+void read_tags(std::string_view json, const Names& names, const std::string& path, std::string_view partner,
+               std::vector<StoredTag>& out);
 // The columns of kPartnerColumns; tags are left empty.
 inline constexpr const char* kPartnerColumns =
     "partner, position, signups, customers, revenue_micros, sales, clicks, commissions_micros, "

@@ -99,9 +99,7 @@ void Stmt::bind_time(int i, std::optional<Seconds> t) {
 }
 
 void Stmt::bind_seconds(int i, Seconds t) {
-  constexpr Seconds kYear0 = -62'167'219'200;     // 0000-01-01T00:00:00Z
-  constexpr Seconds kYear10000 = 253'402'300'800;  // 10000-01-01T00:00:00Z
-  if (t >= kYear0 && t < kYear10000) return bind(i, t);
+  if (strftime_reads(t)) return bind(i, t);
   bind_time(i, t);
 }
 

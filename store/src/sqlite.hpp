@@ -18,6 +18,14 @@ namespace ptag::store_detail {
 // The words for an SQLite result code a user can act on (disk full, read-only, ...).
 std::string explain(int rc);
 
+// Whether SQLite's strftime() gives back format_time(t): years 0000-9999.
+// Such a time is stored as seconds, any other as its text.
+inline bool strftime_reads(Seconds t) {
+  constexpr Seconds kYear0 = -62'167'219'200;      // 0000-01-01T00:00:00Z
+  constexpr Seconds kYear10000 = 253'402'300'800;  // 10000-01-01T00:00:00Z
+  return t >= kYear0 && t < kYear10000;
+}
+
 class Db {
  public:
   Db() = default;

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <charconv>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -16,6 +17,7 @@
 #include <unordered_map>
 
 #include "ptag/decimal.hpp"
+#include "ptag/text.hpp"
 #include "schema.hpp"
 
 namespace ptag {
@@ -191,8 +193,9 @@ struct Store::Impl {
   std::int64_t records = 0;  // the writer's: records durable (the next seq - 1)
   std::thread thread;
 
-  Stmt insert_record, insert_records, insert_name, update_partner, insert_partner, delete_tag, put_tag, update_meta,
-      put_snapshot, put_input, insert_delivery, update_delivery;
+  Stmt insert_record, insert_records, insert_name, update_partner, insert_partner, update_meta, put_snapshot,
+      put_input, insert_delivery, update_delivery;
+  std::string tags_text;  // the writer's: a partner's tags as JSON (reused)
   // The writer's: `names` (tags, notification names, rules) by text. Names
   // added in an open transaction are dropped again by a rollback.
   struct NameHash {
@@ -212,8 +215,8 @@ struct Store::Impl {
       thread.join();
     }
     // Statements first: the last one finalized closes the file (and checkpoints).
-    for (Stmt* st : {&insert_record, &insert_records, &insert_name, &update_partner, &insert_partner, &delete_tag, &put_tag,
-                     &update_meta, &put_snapshot, &put_input, &insert_delivery, &update_delivery})
+    for (Stmt* st : {&insert_record, &insert_records, &insert_name, &update_partner, &insert_partner, &update_meta,
+                     &put_snapshot, &put_input, &insert_delivery, &update_delivery})
       *st = Stmt();
     db.close();
     if (lock_fd >= 0) ::close(lock_fd);
@@ -231,16 +234,12 @@ struct Store::Impl {
         db,
         "UPDATE partners SET signups = ?2, customers = ?3, revenue = ?4, sales = ?5, clicks = ?6, "
         "commissions = ?7, revenue_micros = ?8, commissions_micros = ?9, joined_at = ?10, "
-        "last_activity = ?11, last_referral = ?12 WHERE position = ?1");
+        "last_activity = ?11, last_referral = ?12, tags = ?13 WHERE position = ?1");
     insert_partner = Stmt(
         db,
         "INSERT INTO partners (position, signups, customers, revenue, sales, clicks, commissions, "
-        "revenue_micros, commissions_micros, joined_at, last_activity, last_referral, partner) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)");
-    delete_tag = Stmt(db, "DELETE FROM partner_tags WHERE partner = ? AND tag = ?");
-    put_tag = Stmt(db,
-                   "INSERT OR REPLACE INTO partner_tags (partner, tag, position, added_at, rule, "
-                   "expires_at) VALUES (?, ?, ?, ?, ?, ?)");
+        "revenue_micros, commissions_micros, joined_at, last_activity, last_referral, tags, partner) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
     insert_delivery = Stmt(db,
                            "INSERT INTO outbox (id, webhook, partner, record, body, status, attempts, "
                            "next_attempt, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
@@ -283,9 +282,46 @@ struct Store::Impl {
     u.bind_time(10, p.joined_at);
     u.bind_time(11, p.last_activity);
     u.bind_time(12, p.last_referral);
+    u.bind(13, tags_text);
+  }
+
+  // `partners.tags` (docs/store.md): `{"TAG": [added_at, rule, expires_at,
+  // position], ...}` with the rule as a `names.id`.
+  void append_number(std::int64_t n) {
+    char digits[24];
+    auto [end, ec] = std::to_chars(digits, digits + sizeof digits, n);
+    tags_text.append(digits, end);
+  }
+  void append_time(Seconds t) {
+    if (store_detail::strftime_reads(t)) return append_number(t);
+    tags_text += '"';
+    tags_text += format_time(t);
+    tags_text += '"';
+  }
+  void format_tags(const PartnerRow& p) {
+    tags_text.assign(1, '{');
+    for (const StoredTag& t : p.tags) {
+      if (tags_text.size() > 1) tags_text += ',';
+      append_json_quoted(tags_text, t.tag);
+      tags_text += ":[";
+      append_time(t.added_at);
+      tags_text += ',';
+      append_number(name_id(t.rule));
+      tags_text += ',';
+      if (t.expires_at) {
+        append_time(*t.expires_at);
+      } else {
+        tags_text += "null";
+      }
+      tags_text += ',';
+      append_number(t.order);
+      tags_text += ']';
+    }
+    tags_text += '}';
   }
 
   void write_partner(const PartnerRow& p) {
+    format_tags(p);
     // Positions are given in order of first appearance: one past the last
     // stored is a new partner, and needs no update tried first.
     bool known = p.position < partners_stored;
@@ -295,27 +331,10 @@ struct Store::Impl {
     }
     if (!known || sqlite3_changes(db.get()) == 0) {
       bind_partner(insert_partner, p);
-      insert_partner.bind(13, p.partner);
+      insert_partner.bind(14, p.partner);
       step(insert_partner, "cannot write partner ", p.partner);
       partners_stored = std::max(partners_stored, p.position + 1);
     }
-  }
-
-  void write_tag(const TagChange& t) {
-    if (!t.present) {
-      delete_tag.bind(1, t.partner);
-      delete_tag.bind(2, t.tag);
-      step(delete_tag, "cannot write the tags of partner ", t.partner);
-      return;
-    }
-    Stmt& s = put_tag;
-    s.bind(1, t.partner);
-    s.bind(2, t.tag);
-    s.bind(3, t.order);
-    s.bind_time(4, t.added_at);
-    s.bind(5, t.rule);
-    s.bind_time(6, t.expires_at);
-    step(s, "cannot write the tags of partner ", t.partner);
   }
 
   void write_delivery(const Delivery& d) {
@@ -360,7 +379,7 @@ struct Store::Impl {
     std::int64_t id = next_name++;
     insert_name.bind(1, id);
     insert_name.bind(2, text);
-    step(insert_name, "cannot write the records");
+    step(insert_name, "cannot write the names of tags and rules");
     names.emplace(std::string(text), id);
     return id;
   }
@@ -416,33 +435,6 @@ struct Store::Impl {
     step(meta, "cannot commit");
   }
 
-  // Tag changes in key order (partner, tag): the B-tree takes them as
-  // appends rather than random inserts. Each partner's changes come
-  // together, so the partners are sorted, then each one's few tags, instead
-  // of comparing partner ids for every change.
-  static std::vector<const TagChange*> in_key_order(const std::vector<TagChange>& tags) {
-    std::vector<std::pair<std::size_t, std::size_t>> runs;  // [begin, end) of one partner
-    for (std::size_t i = 0; i < tags.size();) {
-      std::size_t j = i + 1;
-      while (j < tags.size() && tags[j].partner == tags[i].partner) ++j;
-      runs.emplace_back(i, j);
-      i = j;
-    }
-    std::sort(runs.begin(), runs.end(), [&](const auto& a, const auto& b) {
-      int by_partner = tags[a.first].partner.compare(tags[b.first].partner);
-      return by_partner != 0 ? by_partner < 0 : a.first < b.first;
-    });
-    std::vector<const TagChange*> out;
-    out.reserve(tags.size());
-    for (const auto& [begin, end] : runs) {
-      std::size_t from = out.size();
-      for (std::size_t i = begin; i < end; ++i) out.push_back(&tags[i]);
-      std::sort(out.begin() + static_cast<std::ptrdiff_t>(from), out.end(),
-                [](const TagChange* a, const TagChange* b) { return a->tag < b->tag; });
-    }
-    return out;
-  }
-
   // Records go into an open transaction as they come; a commit adds the
   // partners, tags and state of its batch and ends it. When several commits
   // wait, one transaction takes them all (the last one's state). Records
@@ -463,8 +455,6 @@ struct Store::Impl {
           StoreCommit& c = group[i].batch;
           write_records(c.records, seq);
           for (const PartnerRow& p : c.partners) write_partner(p);
-          std::vector<const TagChange*> in_order = in_key_order(c.tags);
-          for (const TagChange* t : in_order) write_tag(*t);
           for (const Delivery& d : c.deliveries) write_delivery(d);
           write_updates(group[i].updates);
           if (c.program) program = &*c.program;

@@ -1,8 +1,8 @@
 # The store's public tables after many commits equal those after one: a
 # commit writes only what changed (partner rows, tag differences), and that
 # must add up to the whole. The `records` view gives back every record as
-# --out wrote it. Also: an expiry moved without a record, and a store of
-# schema version 1 migrated (through version 2) and continued.
+# --out wrote it. Also: an expiry moved without a record, and stores of
+# schema versions 1 and 3 migrated and continued.
 # Usage: store_tables.sh PTAG WORK PTAG_GEN SOURCE_DIR
 source "$(dirname "$0")/lib.sh"
 PTAG_GEN=$3
@@ -99,7 +99,7 @@ run run onboarding.ptag tiers.ptag --events all80.jsonl --out all80.out --tags-o
 expect_status 0
 run run onboarding.ptag tiers.ptag --events "$D/schema1-more.jsonl" --state v1.db --out more.out --tags-out more-tags.jsonl
 expect_status 0 "continuing a version 1 store"
-[ "$(sqlite3 v1.db 'PRAGMA user_version')" = 3 ] || fail "the store was not migrated to version 3"
+[ "$(sqlite3 v1.db 'PRAGMA user_version')" = 4 ] || fail "the store was not migrated to version 4"
 cmp -s more-tags.jsonl all80-tags.jsonl || fail "the migrated store's final tags differ from one run's"
 tail -n "$(wc -l <more.out)" all80.out | cmp -s - more.out || fail "the migrated store's new records differ from one run's"
 [ "$(sqlite3 v1.db 'SELECT count(*) FROM records')" = "$(wc -l <all80.out)" ] || fail "records lost in the migration"
@@ -108,5 +108,54 @@ cmp -s v1.view all80.out || fail "the migrated records differ from one run's: $(
 run tags --state v1.db
 [ "$out" = "$(cat all80-tags.jsonl)" ] || fail "ptag tags on the migrated store"
 sqlite3 v1.db "PRAGMA integrity_check" | grep -qx ok || fail "the migrated store is not intact"
+
+# 4. A store of schema version 3 (partner_tags a table; generated rules with
+# expiring tags, 600 events) is migrated to version 4 (tags in the partners'
+# rows, partner_tags a view) with the same rows, and continues like one run.
+cp "$D/schema3.ptag" .
+current_tags() {
+  sqlite3 "$1" "SELECT partner, tag, position, added_at, rule, coalesce(expires_at, '-') FROM partner_tags ORDER BY partner, position"
+}
+sqlite3 v3.db <"$D/schema3.sql"
+[ "$(sqlite3 v3.db 'PRAGMA user_version')" = 3 ] || fail "the fixture is not schema version 3"
+[ "$(sqlite3 v3.db "SELECT count(*) FROM partner_tags WHERE expires_at IS NOT NULL")" -gt 10 ] ||
+  fail "the fixture has no expiring tags"
+current_tags v3.db >v3.before
+[ "$(wc -l <v3.before)" -gt 500 ] || fail "the fixture has few tags"
+run tags --state v3.db
+expect_status 0 "a reader reads version 3"
+echo "$out" >v3-tags.before
+cp v3.db v3-copy.db
+: >empty.jsonl
+run run schema3.ptag --events empty.jsonl --state v3-copy.db --out /dev/null
+expect_status 0 "migrating a version 3 store"
+[ "$(sqlite3 v3-copy.db 'PRAGMA user_version')" = 4 ] || fail "the store was not migrated to version 4"
+[ "$(sqlite3 v3-copy.db "SELECT type FROM sqlite_schema WHERE name = 'partner_tags'")" = view ] ||
+  fail "partner_tags is not a view after the migration"
+current_tags v3-copy.db >v3.after
+cmp -s v3.before v3.after || fail "partner_tags changed in the migration: $(diff v3.before v3.after | head -5)"
+run tags --state v3-copy.db
+[ "$out" = "$(cat v3-tags.before)" ] || fail "ptag tags changed in the migration"
+# A time that strftime() would not give back (an expiry past 9999) stays text.
+cp v3.db v3-far.db
+sqlite3 v3-far.db "UPDATE partner_tags SET expires_at = '10499-05-03T00:00:00Z' WHERE (partner, tag) = (SELECT partner, tag FROM partner_tags WHERE expires_at IS NOT NULL ORDER BY partner, tag LIMIT 1)"
+current_tags v3-far.db >far.before
+grep -q 10499-05-03 far.before || fail "the far expiry was not set up"
+run run schema3.ptag --events empty.jsonl --state v3-far.db --out /dev/null
+expect_status 0 "migrating a version 3 store with a far expiry"
+current_tags v3-far.db >far.after
+cmp -s far.before far.after || fail "a far expiry changed in the migration: $(diff far.before far.after | head -5)"
+# Continuing the migrated store equals one run over all 1,200 events.
+cat "$D/schema3-events.jsonl" "$D/schema3-more.jsonl" >all1200.jsonl
+run run schema3.ptag --events all1200.jsonl --out all1200.out --tags-out all1200-tags.jsonl --state one3.db
+expect_status 0
+run run schema3.ptag --events "$D/schema3-more.jsonl" --state v3.db --out more3.out --tags-out more3-tags.jsonl
+expect_status 0 "continuing a version 3 store"
+cmp -s more3-tags.jsonl all1200-tags.jsonl || fail "the migrated store's final tags differ from one run's"
+tail -n "$(wc -l <more3.out)" all1200.out | cmp -s - more3.out || fail "the migrated store's new records differ from one run's"
+current_tags v3.db >v3.continued
+current_tags one3.db >one3.tags
+cmp -s v3.continued one3.tags || fail "partner_tags of the continued store differ from one run's: $(diff v3.continued one3.tags | head -5)"
+sqlite3 v3.db "PRAGMA integrity_check" | grep -qx ok || fail "the migrated version 3 store is not intact"
 
 finish

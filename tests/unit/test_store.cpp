@@ -70,12 +70,7 @@ StoreCommit batch(std::int64_t first_seq, std::int64_t per, std::int64_t partner
   StoreCommit c;
   for (std::int64_t k = 0; k < per; ++k) c.records.add(record_number(first_seq + k));
   for (std::int64_t i = 0; i < partners; ++i) {
-    PartnerRow p = partner_number(i, version);
-    for (const StoredTag& t : p.tags)
-      c.tags.push_back(TagChange{p.partner, t.tag, true, t.added_at, t.rule, t.expires_at, t.order});
-    if (p.tags.size() == 1) c.tags.push_back(TagChange{p.partner, "VIP", false, 0, "", {}, 0});
-    p.tags.clear();  // the writer takes tags from `tags` alone
-    c.partners.push_back(p);
+    c.partners.push_back(partner_number(i, version));
   }
   c.snapshot = std::string("snap\0", 5) + std::to_string(first_seq + per - 1);
   c.input = InputPosition{"events.jsonl", "fp",        first_seq + per - 1,
@@ -211,6 +206,72 @@ TEST_CASE("store: a commit round-trips through reopening", "[store]") {
                   "WHERE seq = 7") == "2026-01-01T00:00:07Z timer NULL");
   CHECK(sql_value(path, "PRAGMA user_version") == std::to_string(kStoreSchemaVersion));
   CHECK(sql_value(path, "PRAGMA journal_mode") == "wal");
+}
+
+TEST_CASE("store: tags with any characters go through partners.tags and back", "[store]") {
+  TempDir dir;
+  std::string path = dir.file("state.db");
+  const std::string odd = "Q \"\\ /\n\t\x01 \u00e9 \U0001F600 end";
+  {
+    auto store = Store::open(path);
+    StoreCommit c = batch(1, 0, 1, 1);
+    c.partners[0].tags.push_back(StoredTag{odd, -62'167'219'200, "rule \"odd\"", 253'402'300'800, 9});
+    store->commit(std::move(c));
+    store->flush();
+  }
+  std::vector<PartnerRow> rows = StoreReader::open(path)->partners();
+  REQUIRE(rows.size() == 1);
+  REQUIRE(rows[0].tags.size() == 3);
+  CHECK(rows[0].tags[2] == StoredTag{odd, -62'167'219'200, "rule \"odd\"", 253'402'300'800, 9});
+  std::vector<StoredTag> first = partner_number(0, 1).tags;
+  CHECK(std::vector<StoredTag>(rows[0].tags.begin(), rows[0].tags.begin() + 2) == first);
+  CHECK(sql_value(path, "SELECT added_at || ' ' || expires_at || ' ' || rule FROM partner_tags WHERE position = 9") ==
+        "0000-01-01T00:00:00Z 10000-01-01T00:00:00Z rule \"odd\"");
+  CHECK(sql_value(path, "SELECT count(*) FROM partner_tags WHERE tag = 'Q \"\\ /' || char(10, 9, 1) || ' \u00e9 \U0001F600 end'") == "1");
+}
+
+TEST_CASE("store: malformed tags in a partner's row are refused, naming the partner", "[store]") {
+  TempDir dir;
+  std::string path = dir.file("state.db");
+  {
+    auto store = Store::open(path);
+    store->commit(batch(1, 4, 2, 1));
+    store->flush();
+  }
+  REQUIRE(StoreReader::open(path)->partners().size() == 2);
+  std::string good = sql_value(path, "SELECT tags FROM partners WHERE partner = 'p-1'");
+  REQUIRE(good.starts_with("{\"New Partner\":["));
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"{\"A\":[1,", "not a JSON object"},
+      {"[]", "not a JSON object"},
+      {"{\"A\":[1,2,3]}", "a tag's value that is not [added_at, rule, expires_at, position]"},
+      {"{\"A\":7}", "a tag's value that is not [added_at, rule, expires_at, position]"},
+      {"{\"A\":[1767225600,999,null,1]}", "no name 999"},
+      {"{\"A\":[1767225600,\"vip\",null,1]}", "a rule that is not a number"},
+      {"{\"A\":[\"yesterday\",1,null,1]}", "a time that is neither seconds nor RFC 3339"},
+      {"{\"A\":[1767225600,1,true,1]}", "a time that is neither seconds nor RFC 3339"},
+      {"{\"A\":[1767225600,1,null,\"x\"]}", "a position that is not a number"},
+  };
+  for (const auto& [tags, why] : bad) {
+    sql_exec(path, ("UPDATE partners SET tags = '" + tags + "' WHERE partner = 'p-1'").c_str());
+    auto reader = StoreReader::open(path);
+    std::string message = path + ": not a ptag store (the tags of partner p-1 in `partners.tags`: " + why + ")";
+    CHECK_THROWS_WITH(reader->partners(), message);
+    CHECK_THROWS_WITH(reader->partners({"p-1"}), message);
+    CHECK(reader->partners({"p-0"}).front().has_value());  // the other partner still reads
+  }
+  // A far expiry is kept as its text, and read back.
+  // And a tag named with JSON's escapes reads back as its text.
+  sql_exec(path,
+           "UPDATE partners SET tags = '{\"Far \\\"x\\\" \\u00e9\":[1767225600,1,\"10499-05-03T00:00:00Z\",1]}' "
+           "WHERE partner = 'p-1'");
+  std::vector<std::optional<PartnerRow>> far = StoreReader::open(path)->partners({"p-1"});
+  REQUIRE(far.front());
+  REQUIRE(far.front()->tags.size() == 1);
+  CHECK(far.front()->tags[0].expires_at == parse_stored_time("10499-05-03T00:00:00Z"));
+  CHECK(far.front()->tags[0].tag == "Far \"x\" \u00e9");
+  CHECK(sql_value(path, "SELECT tag FROM partner_tags WHERE partner = 'p-1'") == "Far \"x\" \u00e9");
+  CHECK(sql_value(path, "SELECT expires_at FROM partner_tags WHERE partner = 'p-1'") == "10499-05-03T00:00:00Z");
 }
 
 TEST_CASE("store: many commits keep the records in output order", "[store]") {
@@ -790,8 +851,9 @@ TEST_CASE("store: record times of every year, and every action and cause, throug
                         "FROM records ORDER BY seq") ==
         "add VIP - event|remove At Risk - timer|emit - VIP backfill|add At Risk - event|remove VIP - timer|"
         "emit - At Risk backfill");
-  // Names are kept once each.
-  CHECK(sql_value(path, "SELECT count(*) FROM names") == "4");
+  // Names are kept once each: the records' four, and the rules of the
+  // partner's tags (New Partner by welcome, VIP by vip; tags are keys).
+  CHECK(sql_value(path, "SELECT count(*) FROM names") == "6");
   std::vector<StoredRecord> vip = reader->records("p-4", "VIP");
   REQUIRE(vip.size() == 1);
   CHECK(vip[0] == written[4]);

@@ -46,8 +46,8 @@ struct DurableStart {
 
 // Where a durable engine's extra time goes (the caller's thread).
 struct DurableTimes {
-  std::uint64_t commits = 0, partner_rows = 0, tag_changes = 0;
-  double changes = 0;     // finding the changed partners and tags
+  std::uint64_t commits = 0, partner_rows = 0, tags = 0;  // tags: in the partner rows written
+  double changes = 0;     // finding the changed partners, with their tags
   double snapshot = 0;    // making the engine's snapshot
   double wait = 0;        // waiting for room in the writer's queue
   double flush_wait = 0;  // waiting in flush() for commits to be durable

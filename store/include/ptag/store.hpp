@@ -19,7 +19,7 @@
 namespace ptag {
 
 // SQLite's `PRAGMA user_version` of the stores this build writes.
-inline constexpr int kStoreSchemaVersion = 3;
+inline constexpr int kStoreSchemaVersion = 4;
 
 // Every refusal and failure; what() names the file.
 class StoreError : public std::runtime_error {
@@ -122,7 +122,7 @@ struct StoredTag {
   Seconds added_at = 0;
   std::string rule;  // the rule that added it
   std::optional<Seconds> expires_at;
-  std::int64_t order = 0;  // `partner_tags.position`: orders a partner's tags by when added
+  std::int64_t order = 0;  // `partner_tags.position`: the seq of the record that added it
   friend bool operator==(const StoredTag&, const StoredTag&) = default;
 };
 
@@ -140,21 +140,8 @@ struct PartnerRow {
   std::optional<Seconds> joined_at;
   std::optional<Seconds> last_activity;
   std::optional<Seconds> last_referral;
-  std::vector<StoredTag> tags;  // current tags, in the order they were added (reading only)
+  std::vector<StoredTag> tags;  // current tags, in the order they were added
   friend bool operator==(const PartnerRow&, const PartnerRow&) = default;
-};
-
-// A partner gained (or re-gained, or got a new expiry for) a tag, or lost it.
-struct TagChange {
-  std::string partner;
-  std::string tag;
-  bool present = true;  // false: the partner no longer has it
-  Seconds added_at = 0;
-  std::string rule;
-  std::optional<Seconds> expires_at;
-  // Orders a partner's tags by when they were added (`partner_tags.position`).
-  std::int64_t order = 0;
-  friend bool operator==(const TagChange&, const TagChange&) = default;
 };
 
 // An outgoing webhook delivery (docs/serve.md, "Outgoing webhooks"): one
@@ -200,8 +187,7 @@ struct InputPosition {
 // One batch, handed over whole (owned data: the writer thread keeps it).
 struct StoreCommit {
   RecordBatch records;                // new since the last commit, in output order
-  std::vector<PartnerRow> partners;   // the partners that changed, as they are now (no tags)
-  std::vector<TagChange> tags;        // what changed in `partner_tags`, in order
+  std::vector<PartnerRow> partners;   // the partners that changed, as they are now, with their tags
   std::vector<Delivery> deliveries;   // new in the outbox, with the records they carry
   std::string snapshot;               // the engine's state
   InputPosition input;
