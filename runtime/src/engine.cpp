@@ -417,7 +417,10 @@ struct Engine::State : DurableState {
       TimerEntry e = *top;
       timers.pop();
       // A later entry's partner loads while this one is handled.
-      timers.for_next([this](const TimerEntry& next) { __builtin_prefetch(&partners[next.partner]); });
+      timers.for_next([this](const TimerEntry& next) {
+        __builtin_prefetch(&partners[next.partner]);
+        sink.prefetch(next.partner);
+      });
       std::uint32_t n = e.partner;
       if (partners[n].queued != e.deadline) continue;  // superseded since its bucket came due
       partners[n].queued = kNotQueued;
@@ -736,6 +739,7 @@ PushCounts Engine::push(std::span<const Event> events, std::vector<Rejection>* r
       if (n != PartnerIndex::kMissing) {
         __builtin_prefetch(&s.partners[n]);
         __builtin_prefetch(reinterpret_cast<const char*>(&s.partners[n]) + 64);
+        s.sink.prefetch(n);
       }
     }
     const Hashes& h = ring[i % kRing];

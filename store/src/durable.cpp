@@ -5,8 +5,10 @@
 #include "ptag/durable.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <iterator>
+#include <unordered_map>
 
 namespace ptag {
 
@@ -20,14 +22,14 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 
 // Records go to the store's batch (and on to the caller's sink), and the
 // sink keeps since when and by which rule each partner has each tag: the
-// records say it, the engine does not keep it.
+// records say it, the engine does not keep it. Tags and rules are numbers
+// into `names`, so that a partner's held tags are 24 bytes each (the
+// lookup is a cache miss per record) and outlive any program.
 class DurableSink : public Sink {
  public:
   struct HeldTag {
-    std::string_view tag;  // the program's, or held in `names`
+    std::uint32_t tag = 0, rule = 0;  // into names
     Seconds added_at = 0;
-    std::string_view rule;
-    std::optional<Seconds> expires_at;
     std::int64_t order = 0;  // the seq of the record that added it
   };
   using Tags = std::vector<HeldTag>;
@@ -41,15 +43,15 @@ class DurableSink : public Sink {
       } catch (const StoreError&) {
         // The store has failed: the next commit says so.
       }
-      records.clear();
+      records = store->recycled();
     }
     std::int64_t seq = next_seq++;
     if (r.action != RecordAction::emit) {
       if (r.partner_index >= tags.size()) tags.resize(r.partner_index + 1);
       Tags& held = tags[r.partner_index];
-      auto it = std::find_if(held.begin(), held.end(), [&](const HeldTag& t) { return t.tag == r.tag; });
-      // The views live as long as the program (ChangeRecord); reload() re-homes them.
-      if (r.action == RecordAction::add && it == held.end()) held.push_back({r.tag, r.time, r.rule, {}, seq});
+      std::uint32_t tag = name(r.tag);
+      auto it = std::find_if(held.begin(), held.end(), [&](const HeldTag& t) { return t.tag == tag; });
+      if (r.action == RecordAction::add && it == held.end()) held.push_back({tag, name(r.rule), r.time, seq});
       if (r.action == RecordAction::remove && it != held.end()) held.erase(it);
       mark(r.partner_index);
     }
@@ -58,6 +60,15 @@ class DurableSink : public Sink {
   void flush() override {
     if (inner) inner->flush();
   }
+  // A partner's held tags take two loads (the vector, then its elements):
+  // the vector now, and the elements of the partner named kLater hints
+  // ago, whose vector has arrived by then.
+  void prefetch(std::uint32_t partner) override {
+    if (partner < tags.size()) __builtin_prefetch(&tags[partner]);
+    std::uint32_t earlier = hinted[hint % kLater];
+    hinted[hint++ % kLater] = partner;
+    if (earlier < tags.size() && !tags[earlier].empty()) __builtin_prefetch(tags[earlier].data());
+  }
 
   void mark(std::uint32_t partner) {
     if (partner >= marked.size()) marked.resize(partner + 1);
@@ -65,9 +76,26 @@ class DurableSink : public Sink {
     marked[partner] = true;
     marked_list.push_back(partner);
   }
-  std::string_view name(std::string_view text) { return *names.emplace(text).first; }
+
+  // A name's number. The last name seen at each of a few addresses is
+  // remembered: a record's names are the program's, at the same address
+  // every time (the text is compared too, so a reused address is no harm).
+  std::uint32_t name(std::string_view text) {
+    Recent& r = recent[((reinterpret_cast<std::uintptr_t>(text.data()) >> 3) ^ text.size()) % recent.size()];
+    if (r.data == text.data() && r.size == text.size() && names[r.id] == text) return r.id;
+    auto it = ids.find(text);
+    if (it == ids.end()) {
+      it = ids.emplace(std::string(text), static_cast<std::uint32_t>(names.size())).first;
+      names.emplace_back(text);
+    }
+    r = Recent{text.data(), text.size(), it->second};
+    return it->second;
+  }
 
   static constexpr std::size_t kAppendEvery = 16384;
+  static constexpr std::size_t kLater = 4;
+  std::array<std::uint32_t, kLater> hinted{};
+  std::size_t hint = 0;
   Sink* inner = nullptr;
   Store* store = nullptr;
   RecordBatch records;      // since the last commit (or the last append)
@@ -75,7 +103,18 @@ class DurableSink : public Sink {
   std::vector<Tags> tags;       // by partner position: as they are now
   std::vector<std::uint32_t> marked_list;  // partners whose tags changed since the last commit
   std::vector<bool> marked;                // in marked_list
-  std::unordered_set<std::string> names;   // tag and rule names not held by the program
+  std::vector<std::string> names;          // tags and rules by number
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view t) const { return std::hash<std::string_view>{}(t); }
+  };
+  std::unordered_map<std::string, std::uint32_t, NameHash, std::equal_to<>> ids;
+  struct Recent {
+    const char* data = nullptr;
+    std::size_t size = 0;
+    std::uint32_t id = 0;
+  };
+  std::array<Recent, 64> recent{};
 };
 
 }  // namespace
@@ -132,7 +171,6 @@ struct DurableEngine::Impl {
   DurableTimes times;
 
   PartnerRow row(std::uint32_t index) const;
-  void rehome_names();
 };
 
 DurableEngine::DurableEngine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -150,7 +188,7 @@ std::unique_ptr<DurableEngine> DurableEngine::open(const std::string& path, cons
       auto at = static_cast<std::size_t>(row.position);
       if (at >= sink.tags.size()) sink.tags.resize(at + 1);
       for (StoredTag& t : row.tags)
-        sink.tags[at].push_back({sink.name(t.tag), t.added_at, sink.name(t.rule), t.expires_at, t.order});
+        sink.tags[at].push_back({sink.name(t.tag), sink.name(t.rule), t.added_at, t.order});
     }
   }
   return std::unique_ptr<DurableEngine>(new DurableEngine(std::move(impl)));
@@ -195,16 +233,6 @@ Engine& DurableEngine::start(const Program& program, const DurableStart& options
   return *d.engine;
 }
 
-// The held views point into the program; before it goes, into `names`.
-void DurableEngine::Impl::rehome_names() {
-  for (DurableSink::Tags& held : sink.tags) {
-    for (DurableSink::HeldTag& t : held) {
-      t.tag = sink.name(t.tag);
-      t.rule = sink.name(t.rule);
-    }
-  }
-}
-
 const RuleChanges& DurableEngine::reload(const Program& program, bool backfill, std::string program_text) {
   Impl& d = *impl_;
   Engine& old = engine();
@@ -217,7 +245,6 @@ const RuleChanges& DurableEngine::reload(const Program& program, bool backfill, 
   std::vector<std::uint32_t> merged;
   std::set_union(d.carried.begin(), d.carried.end(), changed.begin(), changed.end(), std::back_inserter(merged));
   d.carried = std::move(merged);
-  d.rehome_names();
   *d.engine = std::move(next);
   d.engine->track_changed_partners();
   d.changes = std::move(changes);
@@ -229,9 +256,10 @@ std::vector<StoredTag> DurableEngine::partner_tags(std::size_t index) const {
   const Impl& d = *impl_;
   std::vector<StoredTag> out;
   if (!d.engine || index >= d.sink.tags.size()) return out;
-  for (const DurableSink::HeldTag& t : d.sink.tags[index])
-    out.push_back({std::string(t.tag), t.added_at, std::string(t.rule),
-                   d.engine->partner_tag_expiry(index, t.tag), t.order});
+  for (const DurableSink::HeldTag& t : d.sink.tags[index]) {
+    const std::string& tag = d.sink.names[t.tag];
+    out.push_back({tag, t.added_at, d.sink.names[t.rule], d.engine->partner_tag_expiry(index, tag), t.order});
+  }
   return out;
 }
 
@@ -253,9 +281,10 @@ PartnerRow DurableEngine::Impl::row(std::uint32_t index) const {
   row.last_referral = at.last_referral;
   if (index < sink.tags.size()) {
     row.tags.reserve(sink.tags[index].size());
-    for (const DurableSink::HeldTag& t : sink.tags[index])
-      row.tags.push_back({std::string(t.tag), t.added_at, std::string(t.rule), e.partner_tag_expiry(index, t.tag),
-                          t.order});
+    for (const DurableSink::HeldTag& t : sink.tags[index]) {
+      const std::string& tag = sink.names[t.tag];
+      row.tags.push_back({tag, t.added_at, sink.names[t.rule], e.partner_tag_expiry(index, tag), t.order});
+    }
   }
   return row;
 }

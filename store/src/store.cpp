@@ -190,6 +190,8 @@ struct Store::Impl {
   bool stop = false;
   std::optional<std::string> error;
   std::atomic<std::int64_t> durable{0};
+  std::vector<RecordBatch> spare;  // written batches, emptied, for recycled()
+  static constexpr std::size_t kSpareBatches = 4;
   std::int64_t records = 0;  // the writer's: records durable (the next seq - 1)
   std::thread thread;
 
@@ -516,9 +518,18 @@ struct Store::Impl {
       }
       durable.store(records);
       std::uint64_t commits_written = 0;
-      for (const Item& item : group) commits_written += item.commit;
+      std::vector<RecordBatch> emptied;
+      for (Item& item : group) {
+        commits_written += item.commit;
+        if (!item.commit && emptied.size() < kSpareBatches) {
+          item.batch.records.clear();
+          emptied.push_back(std::move(item.batch.records));
+        }
+      }
       group.clear();  // free the batches outside the lock
       lock.lock();
+      for (RecordBatch& b : emptied)
+        if (spare.size() < kSpareBatches) spare.push_back(std::move(b));
       busy = false;
       if (!failure) commits_durable += commits_written;
       if (failure) {
@@ -628,6 +639,15 @@ void Store::append(RecordBatch&& records) {
   item.records = std::move(records);
   s.queue.push_back({std::move(item), false, {}});
   s.work.notify_one();
+}
+
+RecordBatch Store::recycled() {
+  Impl& s = *impl_;
+  std::lock_guard lock(s.m);
+  if (s.spare.empty()) return {};
+  RecordBatch b = std::move(s.spare.back());
+  s.spare.pop_back();
+  return b;
 }
 
 void Store::flush() {

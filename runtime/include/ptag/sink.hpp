@@ -47,6 +47,10 @@ class Sink {
   virtual ~Sink() = default;
   virtual void record(const ChangeRecord& r) = 0;
   virtual void flush() {}
+  // A hint, given a few events or timers ahead: records of this partner
+  // (ChangeRecord::partner_index) may follow soon. A sink that keeps state
+  // per partner can start loading it from memory.
+  virtual void prefetch(std::uint32_t partner_index) { (void)partner_index; }
 };
 
 // One JSON object per line, fields in the order of docs/language.md, "Records";

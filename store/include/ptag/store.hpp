@@ -232,6 +232,9 @@ class Store {
   // thread stores them while the engine goes on; they are durable (and
   // visible) with the next commit() only, and lost with a crash before it.
   void append(RecordBatch&& records);
+  // An empty batch with the room of one the writer has written (or a new
+  // one): the next append's, without allocating again.
+  RecordBatch recycled();
   // Queues what delivery attempts changed. They join the open transaction
   // if records wait in one (durable with the next commit), else commit at
   // once on their own. A crash before may send a delivery again (receivers
