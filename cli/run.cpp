@@ -20,6 +20,7 @@
 #include "ptag/program.hpp"
 #include "ptag/text.hpp"
 #include "async_sink.hpp"
+#include "engine_choice.hpp"
 #include "read_ahead.hpp"
 #include "run_files.hpp"
 #include "run_state.hpp"
@@ -44,6 +45,7 @@ struct Options {
   bool stats = false;
   bool sort = false;
   unsigned threads = 0;  // 0: as many as help (docs/cli.md)
+  EngineChoice engine;
 };
 
 using Clock = std::chrono::steady_clock;
@@ -404,6 +406,13 @@ int run(const Options& o) {
     return kFailed;
   }
   Program program = lower(unit);
+  double jit_seconds = 0;
+  try {
+    jit_seconds = prepare_engine(program, o.engine);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ptag run: %s\n", e.what());
+    return kUsage;
+  }
 
   // --state: the store, and where its last commit left this input.
   std::unique_ptr<DurableEngine> durable;
@@ -520,6 +529,8 @@ int run(const Options& o) {
     double evaluate = ahead ? runner.push_seconds : std::max(0.0, runner.push_seconds - output);
     std::fprintf(stderr, "ptag run: time: parse %.3f s, evaluate %.3f s, output %.3f s%s\n", runner.parse_seconds,
                  evaluate, output, ahead ? " (parse and output on threads of their own)" : "");
+    if (program.native)
+      std::fprintf(stderr, "ptag run: jit: guards compiled at -O%d in %.3f s\n", o.engine.jit_opt, jit_seconds);
     if (durable) {
       const DurableTimes& t = durable->times();
       std::fprintf(stderr,
@@ -575,6 +586,7 @@ Run add_run(CLI::App& app) {
                  "(the output is identical). Default: 2 on two or more cores, for a file")
       ->check(CLI::Range(1u, 256u));
   app.add_flag("--stats", o->stats, "Print per-rule fire counts and time per phase (parse, evaluate, output)");
+  add_engine_options(app, o->engine);
   app.add_option("--state", o->state,
                  "Keep the state in this SQLite store: a later run continues from it, a killed "
                  "one resumes (docs/store.md)");

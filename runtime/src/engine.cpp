@@ -265,7 +265,16 @@ struct Engine::State : DurableState {
   void run_rule(std::uint32_t n, RuleId id, const Context& ctx) {
     const ProgramRule& rule = program.rules[id];
     if (rule.guard != kNone) {
-      int result = evaluate_guard(program, rule.guard, view(n), ctx.event, now);
+      NativeGuard native = program.native ? program.native->guard(id) : nullptr;
+      PartnerView seen = view(n);
+      int result = 0;
+      if (native) {
+        NativeFrame frame{reinterpret_cast<const unsigned char*>(&seen.partner), seen.more_tags, seen.more_words,
+                          &seen, ctx.event, now};
+        result = native(&frame);
+      } else {
+        result = evaluate_guard(program, rule.guard, seen, ctx.event, now);
+      }
       if (result < 0) ++stats.guard_errors[id];
       if (result <= 0) return;
     }

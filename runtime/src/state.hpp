@@ -249,6 +249,11 @@ inline std::int64_t whole_days(Seconds from, Seconds to) {
   return days * 1'000'000;
 }
 
+// Guards' `*` and `/` on millionths, rounded half-to-even; false when the
+// result does not fit (or for `/ 0`).
+bool exact_multiply(std::int64_t a, std::int64_t b, std::int64_t* out);
+bool exact_divide(std::int64_t a, std::int64_t b, std::int64_t* out);
+
 // Evaluates a rule's guard: 1 true, 0 false, -1 error (§9.15).
 int evaluate_guard(const Program& program, std::uint32_t pc, const PartnerView& partner,
                    const Event* event, Seconds now);

@@ -69,6 +69,21 @@ bool equal(const Value& a, const Value& b, bool* ok) {
 
 }  // namespace
 
+bool exact_multiply(std::int64_t a, std::int64_t b, std::int64_t* out) {
+  Wide r = divide_half_even(Wide(a) * b, kMillion);
+  if (!fits(r)) return false;
+  *out = static_cast<std::int64_t>(r);
+  return true;
+}
+
+bool exact_divide(std::int64_t a, std::int64_t b, std::int64_t* out) {
+  if (b == 0) return false;
+  Wide r = divide_half_even(Wide(a) * kMillion, b);
+  if (!fits(r)) return false;
+  *out = static_cast<std::int64_t>(r);
+  return true;
+}
+
 int evaluate_guard(const Program& p, std::uint32_t start, const PartnerView& view,
                    const Event* event, Seconds now) {
   // Raw storage: constructing kMaxStack values on every call would cost more
@@ -212,9 +227,20 @@ int evaluate_guard(const Program& p, std::uint32_t start, const PartnerView& vie
   }
   PTAG_ARITHMETIC(ADD, x + y)
   PTAG_ARITHMETIC(SUB, x - y)
-  PTAG_ARITHMETIC(MUL, divide_half_even(x * y, kMillion))
-  PTAG_ARITHMETIC(DIV, y == 0 ? Wide(INT64_MAX) + 1 : divide_half_even(x * kMillion, y))
 #undef PTAG_ARITHMETIC
+#define PTAG_ROUNDED(name, function)                                               \
+  VM_CASE(name) {                                                                  \
+    const Value &a = stack[sp - 2], &b = stack[sp - 1];                            \
+    if (a.kind != Value::Kind::number || b.kind != Value::Kind::number) return -1; \
+    std::int64_t r = 0;                                                            \
+    if (!function(a.number, b.number, &r)) return -1;                              \
+    stack[sp - 2] = number(r);                                                     \
+    --sp;                                                                          \
+    VM_NEXT(name);                                                                 \
+  }
+  PTAG_ROUNDED(MUL, exact_multiply)
+  PTAG_ROUNDED(DIV, exact_divide)
+#undef PTAG_ROUNDED
 #if PTAG_COMPUTED_GOTO
 #define VM_JUMP goto* kLabels[code[pc]]
 #else

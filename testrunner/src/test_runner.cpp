@@ -266,6 +266,7 @@ TestSummary run_test_files(const std::vector<std::string>& files, const TestOpti
       continue;
     }
     Program program = lower(unit);
+    if (options.prepare) options.prepare(program);
     for (const ast::Item& item : unit.modules[0].items) {
       const auto* test = std::get_if<ast::Test>(&item);
       if (!test || test->name.value.find(options.filter) == std::string::npos) continue;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdio>
+#include <functional>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -40,8 +41,11 @@ struct Outcome {
   std::vector<std::string> diagnostics;
 };
 
+// `prepare`, when given, sees the program before the engine does (the JIT
+// attaches its native code there).
 inline Outcome run(const std::string& rules, const std::string& events,
-                   std::optional<std::string> until = std::nullopt) {
+                   std::optional<std::string> until = std::nullopt,
+                   const std::function<void(Program&)>& prepare = {}) {
   Outcome out;
   Unit unit = load_text("t.ptag", rules);
   check(unit);
@@ -50,6 +54,7 @@ inline Outcome run(const std::string& rules, const std::string& events,
   }
   if (unit.diagnostics.has_errors()) return out;
   Program program = lower(unit);
+  if (prepare) prepare(program);
   ShortSink sink;
   Engine engine(program, sink);
   std::string text = events;

@@ -5,11 +5,13 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "ptag/catalogue.hpp"
+#include "ptag/native.hpp"
 #include "ptag/opcodes.hpp"
 #include "ptag/string_map.hpp"
 #include "ptag/time.hpp"
@@ -86,6 +88,9 @@ struct Program {
   // A segment query (compile_segment): one guard at pc 0, its tags those of
   // the program it was compiled against, then any it names that are new.
   bool segment_query = false;
+  // Native code for the guards (the JIT, jit/), or null: the bytecode
+  // interpreter runs them. Engines use it for every rule it compiled.
+  std::shared_ptr<const NativeCode> native;
 
   template <typename T>
   T read(std::size_t pc) const {

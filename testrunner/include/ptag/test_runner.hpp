@@ -4,14 +4,20 @@
 #pragma once
 
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <vector>
 
 namespace ptag {
 
+struct Program;
+
 struct TestOptions {
   std::string filter;   // run only tests whose name contains this
   bool verbose = false; // print every record and every passing test
+  // Sees each file's program before its tests run (`--engine jit` attaches
+  // native code there).
+  std::function<void(Program&)> prepare;
 };
 
 struct TestSummary {

@@ -1,0 +1,65 @@
+// Native code for a Program (the optional JIT, jit/): the contract between
+// the runtime, which calls it, and a code generator, which writes it. Only
+// plain types: no LLVM header, no runtime internals.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "ptag/time.hpp"
+
+namespace ptag {
+
+struct Event;
+using RuleId = std::uint32_t;
+
+// What a compiled guard sees: the partner as the VM's PartnerView does.
+// `partner` points at the runtime's partner record, read at the offsets of
+// NativeLayout; `view` and `event` are only passed back to NativeHost.
+struct NativeFrame {
+  const unsigned char* partner;
+  const std::uint64_t* more_tags;  // words for tags 64 and up
+  std::uint64_t more_words;
+  const void* view;
+  const Event* event;  // null for timers
+  Seconds now;
+};
+
+// A value a host function gives back (ptag::Value, flattened).
+struct NativeValue {
+  std::uint8_t kind;  // Value::Kind
+  std::int64_t number;
+  const char* text;
+  std::uint64_t size;
+};
+
+// What native code calls: each returns 1 for a value (or success) and 0 for
+// a guard error, except compare_text, which returns the sign.
+struct NativeHost {
+  int (*event_field)(const NativeFrame*, const char* name, std::uint64_t size, NativeValue* out);
+  int (*partner_field)(const NativeFrame*, const char* name, std::uint64_t size, NativeValue* out);
+  int (*compare_text)(const char* a, std::uint64_t a_size, const char* b, std::uint64_t b_size);
+  int (*multiply)(std::int64_t a, std::int64_t b, std::int64_t* out);  // exact, half-even
+  int (*divide)(std::int64_t a, std::int64_t b, std::int64_t* out);    // b != 0
+};
+
+// Where guards find a partner's metrics, times and tags (offsetof in the runtime).
+struct NativeLayout {
+  std::uint32_t counts;         // std::uint32_t[4]: signups, customers, sales, clicks
+  std::uint32_t money;          // std::int64_t[2]: revenue, commissions (millionths)
+  std::uint32_t joined_at;      // Seconds
+  std::uint32_t last_activity;  // Seconds
+  std::uint32_t tag_bits;       // std::uint64_t: tags 0-63
+};
+
+// 1 true, 0 false, -1 error: evaluate_guard's result for the same rule.
+using NativeGuard = int (*)(const NativeFrame*);
+
+class NativeCode {
+ public:
+  virtual ~NativeCode() = default;
+  // The rule's compiled guard; null when it has none or it was left to the VM.
+  virtual NativeGuard guard(RuleId rule) const = 0;
+};
+
+}  // namespace ptag

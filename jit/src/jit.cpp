@@ -1,0 +1,130 @@
+// The JIT: one LLVM module per program, optimized with LLVM's default
+// pipeline at the chosen level, compiled by ORC's LLJIT; the host functions
+// are absolute symbols, so the code needs nothing else from the process.
+#include "ptag/jit.hpp"
+
+#include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/TargetSelect.h>
+#include <llvm/Support/raw_ostream.h>
+
+#include <chrono>
+#include <deque>
+#include <mutex>
+#include <vector>
+
+#include "codegen.hpp"
+#include "ptag/native_host.hpp"
+
+namespace ptag::jit {
+namespace {
+
+class CompiledProgram : public NativeCode {
+ public:
+  NativeGuard guard(RuleId rule) const override { return rule < guards.size() ? guards[rule] : nullptr; }
+
+  std::unique_ptr<llvm::orc::LLJIT> jit;  // owns the code
+  std::deque<std::string> texts;          // the texts the code points at
+  std::vector<NativeGuard> guards;        // by rule
+};
+
+std::string message(llvm::Error e) {
+  std::string text;
+  llvm::raw_string_ostream out(text);
+  out << e;
+  return out.str();
+}
+
+template <typename T>
+T take(llvm::Expected<T> value, const char* what) {
+  if (!value) throw JitError(std::string("the JIT cannot ") + what + ": " + message(value.takeError()));
+  return std::move(*value);
+}
+
+void optimize(llvm::Module& module, int level) {
+  if (level <= 0) return;
+  llvm::LoopAnalysisManager loops;
+  llvm::FunctionAnalysisManager functions;
+  llvm::CGSCCAnalysisManager sccs;
+  llvm::ModuleAnalysisManager modules;
+  llvm::PassBuilder builder;
+  builder.registerModuleAnalyses(modules);
+  builder.registerCGSCCAnalyses(sccs);
+  builder.registerFunctionAnalyses(functions);
+  builder.registerLoopAnalyses(loops);
+  builder.crossRegisterProxies(loops, functions, sccs, modules);
+  llvm::ModulePassManager passes =
+      builder.buildPerModuleDefaultPipeline(level == 1 ? llvm::OptimizationLevel::O1 : llvm::OptimizationLevel::O2);
+  passes.run(module, modules);
+}
+
+llvm::CodeGenOpt::Level codegen_level(int level) {
+  return level <= 0 ? llvm::CodeGenOpt::None : level == 1 ? llvm::CodeGenOpt::Less : llvm::CodeGenOpt::Default;
+}
+
+void init_llvm() {
+  static std::once_flag once;
+  static bool ok = false;
+  std::call_once(once, [] { ok = !llvm::InitializeNativeTarget() && !llvm::InitializeNativeTargetAsmPrinter(); });
+  if (!ok) throw JitError("the JIT cannot set up LLVM's native target");
+}
+
+}  // namespace
+
+std::shared_ptr<const NativeCode> compile(const Program& program, const JitOptions& options, JitStats* stats) {
+  auto start = std::chrono::steady_clock::now();
+  if (options.opt_level < 0 || options.opt_level > 2) throw JitError("--jit-opt must be 0, 1 or 2");
+  init_llvm();
+  auto code = std::make_shared<CompiledProgram>();
+  auto context = std::make_unique<llvm::LLVMContext>();
+  auto module = std::make_unique<llvm::Module>("ptag", *context);
+  NativeLayout layout = native_layout();
+  std::vector<bool> compiled(program.rules.size(), false);
+  JitStats counted;
+  for (RuleId r = 0; r < program.rules.size(); ++r) {
+    std::uint32_t pc = program.rules[r].guard;
+    if (pc == kNone) continue;
+    compiled[r] = emit_guard(*module, program, pc, r, layout, code->texts);
+    ++(compiled[r] ? counted.guards : counted.left_to_vm);
+  }
+  std::string broken;
+  llvm::raw_string_ostream why(broken);
+  if (llvm::verifyModule(*module, &why)) throw JitError("the JIT made a malformed module: " + why.str());
+
+  auto machine = take(llvm::orc::JITTargetMachineBuilder::detectHost(), "find the host machine");
+  machine.setCodeGenOptLevel(codegen_level(options.opt_level));
+  auto layout_of = take(machine.getDefaultDataLayoutForTarget(), "find the data layout");
+  module->setDataLayout(layout_of);
+  module->setTargetTriple(machine.getTargetTriple().str());
+  optimize(*module, options.opt_level);
+
+  code->jit = take(llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(machine)).create(), "start");
+  llvm::orc::LLJIT& jit = *code->jit;
+  const NativeHost& h = native_host();
+  llvm::orc::SymbolMap host;
+  auto define = [&](const char* name, auto* function) {
+    host[jit.mangleAndIntern(name)] = llvm::JITEvaluatedSymbol(
+        llvm::pointerToJITTargetAddress(function), llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable);
+  };
+  define(kEventField, h.event_field);
+  define(kPartnerField, h.partner_field);
+  define(kCompareText, h.compare_text);
+  define(kMultiply, h.multiply);
+  define(kDivide, h.divide);
+  if (llvm::Error e = jit.getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(host))))
+    throw JitError("the JIT cannot define the host functions: " + message(std::move(e)));
+  if (llvm::Error e = jit.addIRModule(llvm::orc::ThreadSafeModule(std::move(module), std::move(context))))
+    throw JitError("the JIT cannot add the program: " + message(std::move(e)));
+  code->guards.assign(program.rules.size(), nullptr);
+  for (RuleId r = 0; r < program.rules.size(); ++r) {
+    if (!compiled[r]) continue;
+    auto symbol = take(jit.lookup(guard_name(r)), "compile a guard");
+    code->guards[r] = reinterpret_cast<NativeGuard>(static_cast<std::uintptr_t>(symbol.getAddress()));
+  }
+  counted.compile_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (stats) *stats = counted;
+  return code;
+}
+
+}  // namespace ptag::jit
