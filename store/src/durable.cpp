@@ -77,20 +77,7 @@ class DurableSink : public Sink {
     marked_list.push_back(partner);
   }
 
-  // A name's number. The last name seen at each of a few addresses is
-  // remembered: a record's names are the program's, at the same address
-  // every time (the text is compared too, so a reused address is no harm).
-  std::uint32_t name(std::string_view text) {
-    Recent& r = recent[((reinterpret_cast<std::uintptr_t>(text.data()) >> 3) ^ text.size()) % recent.size()];
-    if (r.data == text.data() && r.size == text.size() && names[r.id] == text) return r.id;
-    auto it = ids.find(text);
-    if (it == ids.end()) {
-      it = ids.emplace(std::string(text), static_cast<std::uint32_t>(names.size())).first;
-      names.emplace_back(text);
-    }
-    r = Recent{text.data(), text.size(), it->second};
-    return it->second;
-  }
+  std::uint32_t name(std::string_view text) { return names.number(text); }
 
   static constexpr std::size_t kAppendEvery = 16384;
   static constexpr std::size_t kLater = 4;
@@ -103,18 +90,7 @@ class DurableSink : public Sink {
   std::vector<Tags> tags;       // by partner position: as they are now
   std::vector<std::uint32_t> marked_list;  // partners whose tags changed since the last commit
   std::vector<bool> marked;                // in marked_list
-  std::vector<std::string> names;          // tags and rules by number
-  struct NameHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view t) const { return std::hash<std::string_view>{}(t); }
-  };
-  std::unordered_map<std::string, std::uint32_t, NameHash, std::equal_to<>> ids;
-  struct Recent {
-    const char* data = nullptr;
-    std::size_t size = 0;
-    std::uint32_t id = 0;
-  };
-  std::array<Recent, 64> recent{};
+  NameNumbers names;                       // tags and rules by number
 };
 
 }  // namespace

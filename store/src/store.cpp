@@ -52,23 +52,29 @@ ChangeRecord StoredRecord::view() const {
   return r;
 }
 
-std::uint32_t RecordBatch::name(std::string_view text) {
+std::uint32_t NameNumbers::number(std::string_view text) {
   Recent& r = recent_[((reinterpret_cast<std::uintptr_t>(text.data()) >> 3) ^ text.size()) % recent_.size()];
   if (r.data == text.data() && r.size == text.size() && r.id < names_.size() && names_[r.id] == text) return r.id;
-  auto it = name_ids_.find(text);
-  if (it == name_ids_.end()) {
-    it = name_ids_.emplace(std::string(text), static_cast<std::uint32_t>(names_.size())).first;
+  auto it = ids_.find(text);
+  if (it == ids_.end()) {
+    it = ids_.emplace(std::string(text), static_cast<std::uint32_t>(names_.size())).first;
     names_.emplace_back(text);
   }
   r = Recent{text.data(), text.size(), it->second};
   return it->second;
 }
 
+void NameNumbers::clear() {
+  names_.clear();
+  ids_.clear();
+  recent_.fill(Recent{});
+}
+
 void RecordBatch::push(Seconds time, std::string_view partner, RecordAction action,
                        std::string_view tag, std::string_view rule, RecordCause cause,
                        const std::string_view* event) {
   auto length = [](std::string_view v) { return static_cast<std::uint32_t>(v.size()); };
-  Row row{time, text_.size(), length(partner), event ? length(*event) : 0, name(tag), name(rule), action, cause,
+  Row row{time, text_.size(), length(partner), event ? length(*event) : 0, names_.number(tag), names_.number(rule), action, cause,
           event != nullptr};
   text_.append(partner);
   if (event) text_.append(*event);
@@ -89,8 +95,6 @@ void RecordBatch::clear() {
   text_.clear();
   rows_.clear();
   names_.clear();
-  name_ids_.clear();
-  recent_.fill(Recent{});
 }
 
 RecordBatch::View RecordBatch::operator[](std::size_t i) const {

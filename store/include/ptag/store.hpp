@@ -61,6 +61,32 @@ struct NumberedRecord {
   StoredRecord record;
 };
 
+// Tags, notification names and rules, each numbered once in the order first
+// seen. The last name seen at each of a few addresses is remembered: a
+// record's names are usually the program's own, at the same address every
+// time. The text is compared too, so the cache is never wrong.
+class NameNumbers {
+ public:
+  std::uint32_t number(std::string_view text);
+  const std::string& operator[](std::uint32_t id) const { return names_[id]; }
+  const std::vector<std::string>& all() const { return names_; }
+  void clear();
+
+ private:
+  struct Hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view t) const { return std::hash<std::string_view>{}(t); }
+  };
+  struct Recent {
+    const char* data = nullptr;
+    std::size_t size = 0;
+    std::uint32_t id = 0;
+  };
+  std::vector<std::string> names_;
+  std::unordered_map<std::string, std::uint32_t, Hash, std::equal_to<>> ids_;
+  std::array<Recent, 64> recent_{};
+};
+
 // Records for the writer thread, packed in one buffer: a commit of 100,000
 // records is a few allocations instead of half a million strings. Tags,
 // notification names and rules are few: each is kept once per batch, and a
@@ -84,7 +110,7 @@ class RecordBatch {
   };
   View operator[](std::size_t i) const;
   // The batch's tags, notification names and rules, each once.
-  const std::vector<std::string>& names() const { return names_; }
+  const std::vector<std::string>& names() const { return names_.all(); }
 
  private:
   struct Row {
@@ -97,24 +123,9 @@ class RecordBatch {
   };
   void push(Seconds time, std::string_view partner, RecordAction action, std::string_view tag,
             std::string_view rule, RecordCause cause, const std::string_view* event);
-  std::uint32_t name(std::string_view text);
-  struct NameHash {
-    using is_transparent = void;
-    std::size_t operator()(std::string_view t) const { return std::hash<std::string_view>{}(t); }
-  };
-  // The last name seen at each of a few addresses: a record's names are
-  // usually the program's own, at the same address every time. The text is
-  // compared too, so the cache is never wrong.
-  struct Recent {
-    const char* data = nullptr;
-    std::size_t size = 0;
-    std::uint32_t id = 0;
-  };
   std::string text_;
   std::vector<Row> rows_;
-  std::vector<std::string> names_;
-  std::unordered_map<std::string, std::uint32_t, NameHash, std::equal_to<>> name_ids_;
-  std::array<Recent, 64> recent_{};
+  NameNumbers names_;
 };
 
 struct StoredTag {
