@@ -68,9 +68,13 @@ ptag::Program example_rules() {
   return std::move(rules.value());
 }
 
-ptag::Program generated_rules(std::uint64_t count, bool sparse = false) {
-  auto rules = ptag::compile(
-      {{"generated.ptag", sparse ? ptag::bench::make_sparse_rules(count) : ptag::bench::make_rules(count)}});
+enum class Shape { realistic, sparse, guarded };
+
+ptag::Program generated_rules(std::uint64_t count, Shape shape = Shape::realistic) {
+  std::string text = shape == Shape::sparse    ? ptag::bench::make_sparse_rules(count)
+                     : shape == Shape::guarded ? ptag::bench::make_guarded_rules(count)
+                                               : ptag::bench::make_rules(count);
+  auto rules = ptag::compile({{"generated.ptag", text}});
   if (!rules) {
     std::fputs(rules.render().c_str(), stderr);
     std::exit(1);
@@ -159,8 +163,14 @@ Row w1_parse(const fs::path& events) {
   return row;
 }
 
-Row api(const fs::path& events, const ptag::Program& program, const char* label) {
+// The host API over events parsed beforehand (the first `limit`, 0 for all);
+// with `jit`, the program's guards and rules as native code first (the
+// compile time is not in the row's seconds but in its note).
+Row api(const fs::path& events, ptag::Program program, const char* label, bool jit = false, std::size_t limit = 0) {
   ParsedEvents parsed(events);
+  if (limit && parsed.events.size() > limit) parsed.events.resize(limit);
+  double compile_seconds = 0;
+  if (jit) compile_seconds = ptag::prepare_engine(program, {.kind = ptag::EngineKind::jit}).compile_seconds;
   CountingSink sink;
   ptag::Engine engine(program, {.sink = &sink});
   auto start = std::chrono::steady_clock::now();
@@ -168,8 +178,10 @@ Row api(const fs::path& events, const ptag::Program& program, const char* label)
   Row row;
   row.seconds = since(start);
   row.events = static_cast<double>(parsed.events.size());
-  std::snprintf(row.note, sizeof row.note, "%s: %llu records, %.0f ns/event", label,
-                static_cast<unsigned long long>(sink.records), row.seconds * 1e9 / row.events);
+  std::snprintf(row.note, sizeof row.note, "%s: %llu records, %.0f ns/event%s", label,
+                static_cast<unsigned long long>(sink.records), row.seconds * 1e9 / row.events,
+                jit ? (", JIT -O2 compile " + std::to_string(static_cast<int>(compile_seconds * 1000)) + " ms").c_str()
+                    : "");
   return row;
 }
 
@@ -195,6 +207,18 @@ Row partners(std::uint64_t count) {
   row.bytes_per_partner = static_cast<double>(current_rss_bytes() - before) / static_cast<double>(count);
   std::snprintf(row.note, sizeof row.note, "1 tag each (\"New Partner\"), %zu timers each",
                 program.timer_rules.size());
+  return row;
+}
+
+// The JIT's compile time for the program of compile_time(rules).
+Row jit_compile_time(std::uint64_t rules) {
+  ptag::Program program = generated_rules(rules);
+  auto start = std::chrono::steady_clock::now();
+  ptag::prepare_engine(program, {.kind = ptag::EngineKind::jit});
+  Row row;
+  row.seconds = since(start);
+  std::snprintf(row.note, sizeof row.note, "JIT -O2 of %llu generated rules (%zu guarded)",
+                static_cast<unsigned long long>(rules), ptag::guarded_rules(program));
   return row;
 }
 
@@ -269,10 +293,10 @@ void measure(const char* name, const std::function<Row()>& work) {
   int status = 0;
   waitpid(child, &status, 0);
   if (!ok || status != 0) {
-    std::printf("| %-9s | failed |\n", name);
+    std::printf("| %-16s | failed |\n", name);
     return;
   }
-  std::printf("| %-9s | %10.0f | %8.3f | %12.0f | %8.1f | %10s | %s |\n", name, row.events, row.seconds,
+  std::printf("| %-16s | %10.0f | %8.3f | %12.0f | %8.1f | %10s | %s |\n", name, row.events, row.seconds,
               row.events > 0 ? row.events / row.seconds : 0.0, static_cast<double>(rss) / 1024.0,
               row.bytes_per_partner > 0 ? std::to_string(static_cast<long>(row.bytes_per_partner)).c_str() : "",
               row.note);
@@ -302,8 +326,8 @@ int main(int argc, char** argv) {
   std::printf("W1 input: %s, %llu partners, %llu events, %.1f MB\n\n", events.c_str(),
               static_cast<unsigned long long>(mix.partners), static_cast<unsigned long long>(mix.events),
               static_cast<double>(fs::file_size(events)) / 1e6);
-  std::printf("| workload  |     events |  seconds |     events/s | peak MiB | B/partner  | notes |\n");
-  std::printf("|-----------|------------|----------|--------------|----------|------------|-------|\n");
+  std::printf("| workload         |     events |  seconds |     events/s | peak MiB | B/partner  | notes |\n");
+  std::printf("|------------------|------------|----------|--------------|----------|------------|-------|\n");
   auto want = [&](const char* name) { return only.empty() || only == name; };
   if (want("W1")) measure("W1", [&] { return w1(events, dir / "w1-records.jsonl"); });
   if (want("W1-cli")) measure("W1-cli", [&] { return cli_run(events, mix.events, dir, false); });
@@ -314,10 +338,28 @@ int main(int argc, char** argv) {
   if (want("R10")) measure("R10", [&] { return api(events, generated_rules(10), "10 generated rules"); });
   if (want("R1000")) measure("R1000", [&] { return api(events, generated_rules(1000), "1000 generated rules"); });
   if (want("R10-sparse"))
-    measure("R10-sparse", [&] { return api(events, generated_rules(10, true), "10 rules that fire rarely"); });
+    measure("R10-sparse", [&] { return api(events, generated_rules(10, Shape::sparse), "10 rules that fire rarely"); });
   if (want("R1000-sparse"))
-    measure("R1000-sparse", [&] { return api(events, generated_rules(1000, true), "1000 rules that fire rarely"); });
+    measure("R1000-sparse", [&] { return api(events, generated_rules(1000, Shape::sparse), "1000 rules that fire rarely"); });
+  // A quarter of W1's events: each click runs 500 guards.
+  std::size_t guarded_events = mix.events / 4;
+  if (want("R1000-guards"))
+    measure("R1000-guards", [&] {
+      return api(events, generated_rules(1000, Shape::guarded), "1000 guarded rules", false, guarded_events);
+    });
+  if (ptag::jit_available()) {
+    if (want("W1-jit")) measure("W1-jit", [&] { return api(events, example_rules(), "example rules", true); });
+    if (want("R1000-sparse-jit"))
+      measure("R1000-sparse-jit",
+              [&] { return api(events, generated_rules(1000, Shape::sparse), "1000 rules that fire rarely", true); });
+    if (want("R1000-guards-jit"))
+      measure("R1000-guards-jit", [&] {
+        return api(events, generated_rules(1000, Shape::guarded), "1000 guarded rules", true, guarded_events);
+      });
+  }
   if (want("M10M")) measure("M10M", [&] { return partners(10'000'000 / scale); });
   if (want("C10k")) measure("C10k", [&] { return compile_time(10'000 / (small ? 10 : 1)); });
+  if (ptag::jit_available() && want("C10k-jit"))
+    measure("C10k-jit", [&] { return jit_compile_time(10'000 / (small ? 10 : 1)); });
   return 0;
 }

@@ -148,4 +148,42 @@ std::string make_sparse_rules(std::uint64_t count, std::uint64_t seed) {
   return out;
 }
 
+std::string make_guarded_rules(std::uint64_t count, std::uint64_t seed) {
+  static constexpr const char* kCountries[] = {"DE", "AT", "FR", "ES", "GB", "US", "NL", "IT"};
+  Random rng{seed};
+  std::string out = "# Generated rules, every one guarded.\n";
+  for (std::uint64_t i = 0; i < count; ++i) {
+    std::uint64_t n = rng.below(1000) + 1;
+    const char* country = kCountries[n % 8];
+    std::uint64_t tag = i % 40, other = (i + 7) % 40;
+    switch (i % 10) {
+      case 0:
+        out += fmt::format("on click when clicks >= {} and partner.country in [\"DE\", \"AT\"] and not tagged \"G{}\" add \"G{}\"\n",
+                           n % 300 + 20, tag, tag);
+        break;
+      case 1: out += fmt::format("on click when days_since_join > {} and clicks < {} add \"G{}\"\n", n % 400, n % 50 + 5, tag); break;
+      case 2: out += fmt::format("on click when tagged \"G{}\" and clicks == {} remove \"G{}\"\n", other, n % 200 + 10, tag); break;
+      case 3:
+        out += fmt::format("on click when partner.country == \"{}\" and (sales > {} or revenue >= {}) add \"G{}\"\n", country,
+                           n % 20 + 5, n * 10 + 2000, tag);
+        break;
+      case 4:
+        out += fmt::format("on sale when event.amount >= {} and revenue >= {} and not tagged \"G{}\" add \"G{}\"\n", n % 400 + 100,
+                           n * 5 + 1000, tag, tag);
+        break;
+      case 5:
+        out += fmt::format("on sale when revenue >= {} and partner.country in [\"DE\", \"AT\"] and not tagged \"G{}\" add \"G{}\"\n",
+                           n * 10 + 5000, tag, tag);
+        break;
+      case 6: out += fmt::format("on signup when signups >= {} and sales > {} add \"G{}\"\n", n % 40 + 5, n % 10, tag); break;
+      case 7:
+        out += fmt::format("on commission when commissions > {} and partner.country == \"{}\" add \"G{}\"\n", n * 2 + 100, country, tag);
+        break;
+      case 8: out += fmt::format("on refund when event.amount * 2 > revenue / {} emit \"refund {}\"\n", n % 20 + 5, i); break;
+      default: out += fmt::format("on click when revenue - commissions > {} and not tagged \"G{}\" add \"G{}\"\n", n * 20, tag, tag); break;
+    }
+  }
+  return out;
+}
+
 }  // namespace ptag::bench

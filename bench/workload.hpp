@@ -27,5 +27,10 @@ std::string make_rules(std::uint64_t count, std::uint64_t seed = 1);
 // almost every rule guarded by a condition few events meet, one timer rule
 // in a hundred. For measuring dispatch rather than what rules do.
 std::string make_sparse_rules(std::uint64_t count, std::uint64_t seed = 1);
+// Every rule guarded and on an every-event trigger, spread over the event
+// types like W1's events (four in ten on click), so that an event runs
+// hundreds of guards: metrics, partner and event fields, `in` lists, tag
+// tests, exact `*` and `/`. For measuring guards (the JIT against the VM).
+std::string make_guarded_rules(std::uint64_t count, std::uint64_t seed = 1);
 
 }  // namespace ptag::bench

@@ -1,6 +1,7 @@
 #include "engine_choice.hpp"
 
 #include <stdexcept>
+#include <string>
 
 #ifdef PTAG_HAVE_JIT
 #include "ptag/jit.hpp"
@@ -10,25 +11,28 @@ namespace ptag::cli {
 
 void add_engine_options(CLI::App& app, EngineChoice& choice) {
   app.add_option("--engine", choice.engine,
-                 "What runs the guards: vm (the bytecode interpreter, the default) or jit (native code; "
-                 "only in a build with -DPTAG_JIT=ON)")
-      ->check(CLI::IsMember({"vm", "jit"}));
+                 "What runs the guards and rules: vm (the bytecode interpreter), jit (native code; only in a "
+                 "build with -DPTAG_JIT=ON) or auto (the default: the JIT when built in and the program has more "
+                 "than " + std::to_string(kJitGuardedRules) + " guarded rules)")
+      ->check(CLI::IsMember({"auto", "vm", "jit"}));
   app.add_option("--jit-opt", choice.jit_opt, "The JIT's optimization level: 0, 1 or 2 (the default)")
       ->check(CLI::Range(0, 2));
 }
 
-double prepare_engine(Program& program, const EngineChoice& choice) {
-  if (choice.engine != "jit") return 0;
+EngineUsed prepare_engine(Program& program, const EngineChoice& choice) {
 #ifdef PTAG_HAVE_JIT
+  bool jit = choice.engine == "jit" || (choice.engine == "auto" && guarded_rules(program) > kJitGuardedRules);
+  if (!jit) return {};
   jit::JitStats stats;
   try {
     program.native = jit::compile(program, {.opt_level = choice.jit_opt}, &stats);
   } catch (const jit::JitError& e) {
     throw std::runtime_error(e.what());
   }
-  return stats.compile_seconds;
+  return {true, stats.compile_seconds};
 #else
   (void)program;
+  if (choice.engine != "jit") return {};
   throw std::runtime_error("--engine jit: this ptag was built without the JIT (configure with -DPTAG_JIT=ON)");
 #endif
 }

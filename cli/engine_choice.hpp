@@ -9,15 +9,20 @@
 namespace ptag::cli {
 
 struct EngineChoice {
-  std::string engine = "vm";
+  std::string engine = "auto";  // auto: the JIT if built in and the program has > kJitGuardedRules guarded rules
   int jit_opt = 2;
 };
 
 void add_engine_options(CLI::App& app, EngineChoice& choice);
 
-// For --engine jit, compiles the program's guards to native code (attached
-// to `program`) and returns the seconds it took; 0 for the VM. Throws
-// std::runtime_error with the message to print when it cannot.
-double prepare_engine(Program& program, const EngineChoice& choice);
+struct EngineUsed {
+  bool jit = false;
+  double compile_seconds = 0;
+};
+
+// For the JIT, compiles the program's guards and rules to native code
+// (attached to `program`). Throws std::runtime_error with the message to
+// print when it cannot.
+EngineUsed prepare_engine(Program& program, const EngineChoice& choice);
 
 }  // namespace ptag::cli

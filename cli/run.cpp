@@ -406,9 +406,9 @@ int run(const Options& o) {
     return kFailed;
   }
   Program program = lower(unit);
-  double jit_seconds = 0;
+  EngineUsed engine_used;
   try {
-    jit_seconds = prepare_engine(program, o.engine);
+    engine_used = prepare_engine(program, o.engine);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ptag run: %s\n", e.what());
     return kUsage;
@@ -529,8 +529,9 @@ int run(const Options& o) {
     double evaluate = ahead ? runner.push_seconds : std::max(0.0, runner.push_seconds - output);
     std::fprintf(stderr, "ptag run: time: parse %.3f s, evaluate %.3f s, output %.3f s%s\n", runner.parse_seconds,
                  evaluate, output, ahead ? " (parse and output on threads of their own)" : "");
-    if (program.native)
-      std::fprintf(stderr, "ptag run: jit: guards compiled at -O%d in %.3f s\n", o.engine.jit_opt, jit_seconds);
+    if (engine_used.jit)
+      std::fprintf(stderr, "ptag run: jit: %zu guarded rules compiled at -O%d in %.3f s\n", guarded_rules(program),
+                   o.engine.jit_opt, engine_used.compile_seconds);
     if (durable) {
       const DurableTimes& t = durable->times();
       std::fprintf(stderr,

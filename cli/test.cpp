@@ -26,7 +26,7 @@ Run add_test(CLI::App& app) {
       "  ptag test examples/*.ptag\n"
       "  ptag test tests/conformance/*.ptag --filter exclusive --verbose");
   return [o] {
-    if (o->engine.engine == "jit") {
+    if (o->engine.engine == "jit") {  // auto is the VM here: a test's few events never repay a compile
       try {
         Program none;
         prepare_engine(none, o->engine);  // refused here, before any file, if the build lacks the JIT

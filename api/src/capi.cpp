@@ -155,6 +155,28 @@ void ptag_program_free(ptag_program* program) {
   delete program;
 }
 
+int ptag_jit_available(void) {
+  return ptag::jit_available() ? 1 : 0;
+}
+
+ptag_status ptag_program_set_engine(ptag_program* program, ptag_engine_kind kind, int jit_opt,
+                                    ptag_engine_kind* chosen) {
+  if (!program) return fail(PTAG_ERROR_ARGUMENT, "ptag_program_set_engine: NULL program");
+  if (kind != PTAG_ENGINE_AUTOMATIC && kind != PTAG_ENGINE_VM && kind != PTAG_ENGINE_JIT)
+    return fail(PTAG_ERROR_ARGUMENT, "ptag_program_set_engine: unknown engine kind");
+  if (jit_opt < 0 || jit_opt > 2) return fail(PTAG_ERROR_ARGUMENT, "ptag_program_set_engine: jit_opt must be 0, 1 or 2");
+  if (kind == PTAG_ENGINE_JIT && !ptag::jit_available())
+    return fail(PTAG_ERROR_ARGUMENT, "ptag_program_set_engine: this libptag was built without the JIT");
+  return guarded([&] {
+    ptag::EngineKind want = kind == PTAG_ENGINE_JIT  ? ptag::EngineKind::jit
+                            : kind == PTAG_ENGINE_VM ? ptag::EngineKind::vm
+                                                     : ptag::EngineKind::automatic;
+    ptag::EngineChosen got = ptag::prepare_engine(program->program, {.kind = want, .jit_opt = jit_opt});
+    if (chosen) *chosen = got.kind == ptag::EngineKind::jit ? PTAG_ENGINE_JIT : PTAG_ENGINE_VM;
+    return PTAG_OK;
+  });
+}
+
 ptag_status ptag_engine_new(const ptag_program* program, ptag_record_fn on_record, void* user_data,
                             ptag_engine** out) {
   if (!program || !out) return fail(PTAG_ERROR_ARGUMENT, "ptag_engine_new: NULL argument");

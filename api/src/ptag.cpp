@@ -1,6 +1,11 @@
 #include "ptag/ptag.hpp"
 
+#include <stdexcept>
+
 #include "ptag/compiler.hpp"
+#ifdef PTAG_HAVE_JIT
+#include "ptag/jit.hpp"
+#endif
 
 namespace ptag {
 namespace {
@@ -28,6 +33,35 @@ Result<Program> compile(std::initializer_list<RuleSource> sources, const Compile
 
 Result<Program> compile_files(std::span<const std::string> paths, const CompileOptions& options) {
   return finish(load_files(std::vector<std::string>(paths.begin(), paths.end())), options);
+}
+
+bool jit_available() {
+#ifdef PTAG_HAVE_JIT
+  return true;
+#else
+  return false;
+#endif
+}
+
+EngineChosen prepare_engine(Program& program, const EngineSetup& setup) {
+  if (setup.jit_opt < 0 || setup.jit_opt > 2) throw std::runtime_error("jit_opt must be 0, 1 or 2");
+  bool jit = setup.kind == EngineKind::jit ||
+             (setup.kind == EngineKind::automatic && jit_available() && guarded_rules(program) > kJitGuardedRules);
+  if (!jit) {
+    program.native.reset();
+    return {};
+  }
+#ifdef PTAG_HAVE_JIT
+  jit::JitStats stats;
+  try {
+    program.native = jit::compile(program, {.opt_level = setup.jit_opt}, &stats);
+  } catch (const jit::JitError& e) {
+    throw std::runtime_error(e.what());
+  }
+  return {EngineKind::jit, stats.compile_seconds};
+#else
+  throw std::runtime_error("the JIT: this libptag was built without it (configure with -DPTAG_JIT=ON)");
+#endif
 }
 
 std::string encode_program(std::span<const RuleSource> sources) {

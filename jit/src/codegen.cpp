@@ -9,6 +9,8 @@
 #include <llvm/IR/IRBuilder.h>
 
 #include <map>
+#include <span>
+#include <utility>
 #include <vector>
 
 #include "ptag/event.hpp"
@@ -43,22 +45,53 @@ class GuardEmitter {
   GuardEmitter(llvm::Module& m, const Program& p, const NativeLayout& layout, std::deque<std::string>& texts)
       : m_(m), p_(p), layout_(layout), texts_(texts), ctx_(m.getContext()), b_(ctx_) {}
 
+  // `int NAME(const NativeFrame*)`: 1, 0 or -1, as evaluate_guard().
   bool emit(std::uint32_t start, RuleId rule) {
     if (!takes(start)) return false;
+    begin(guard_name(rule), b_.getInt32Ty());
+    BasicBlock* yes = returning(1);
+    BasicBlock* no = returning(0);
+    BasicBlock* error = returning(-1);
+    b_.SetInsertPoint(body_);
+    guard(start, yes, no, error);
+    finish();
+    return true;
+  }
+
+  // `void NAME(NativeFrame*)`: the rules in order, each guard inline, each
+  // rule that fires handed to the host. An event's and the partner's fields
+  // are looked up once, at the entry: neither changes while an event's
+  // rules run (actions change tags only), and a missing one is still an
+  // error only in the guards that reach it.
+  bool emit_rules(const std::string& name, std::span<const RuleId> rules) {
+    for (RuleId r : rules) {
+      if (p_.rules[r].guard != kNone && !takes(p_.rules[r].guard)) return false;
+    }
+    hoist_fields_ = true;
+    begin(name, b_.getVoidTy());
     auto* i8p = b_.getInt8PtrTy();
-    auto* type = llvm::FunctionType::get(b_.getInt32Ty(), {i8p}, false);
-    fn_ = llvm::Function::Create(type, llvm::Function::ExternalLinkage, guard_name(rule), m_);
-    frame_ = fn_->getArg(0);
-    BasicBlock* entry = BasicBlock::Create(ctx_, "entry", fn_);
-    error_ = BasicBlock::Create(ctx_, "error", fn_);
-    b_.SetInsertPoint(error_);
-    b_.CreateRet(b_.getInt32(-1));
-    b_.SetInsertPoint(entry);
-    out_ = b_.CreateAlloca(b_.getInt8Ty(), b_.getInt64(sizeof(NativeValue)));
-    out_->setAlignment(llvm::Align(alignof(NativeValue)));
-    result_ = b_.CreateAlloca(b_.getInt64Ty());
-    partner_ = load_at(frame_, offsetof(NativeFrame, partner), i8p);
-    walk(start);
+    auto fire = host(kFire, b_.getVoidTy(), {i8p, b_.getInt32Ty()});
+    auto guard_error = host(kGuardError, b_.getVoidTy(), {i8p, b_.getInt32Ty()});
+    b_.SetInsertPoint(body_);
+    for (RuleId r : rules) {
+      BasicBlock* next = BasicBlock::Create(ctx_, "rule", fn_);
+      BasicBlock* fires = BasicBlock::Create(ctx_, "fires", fn_);
+      if (p_.rules[r].guard == kNone) {
+        b_.CreateBr(fires);
+      } else {
+        BasicBlock* error = BasicBlock::Create(ctx_, "guard_error", fn_);
+        guard(p_.rules[r].guard, fires, next, error);
+        b_.SetInsertPoint(error);
+        b_.CreateCall(guard_error, {frame_, b_.getInt32(r)});
+        b_.CreateBr(next);
+      }
+      b_.SetInsertPoint(fires);
+      b_.CreateCall(fire, {frame_, b_.getInt32(r)});
+      b_.CreateBr(next);
+      b_.SetInsertPoint(next);
+    }
+    b_.CreateRetVoid();
+    finish();
     return true;
   }
 
@@ -87,6 +120,40 @@ class GuardEmitter {
       list_before = op == Op::PUSH_LIST;
       pc += static_cast<std::uint32_t>(op_info(op).size);
     }
+  }
+
+  // The function, its entry (where the scratch slots and hoisted fields
+  // go) and the block the code starts in.
+  void begin(const std::string& name, llvm::Type* result) {
+    auto* type = llvm::FunctionType::get(result, {b_.getInt8PtrTy()}, false);
+    fn_ = llvm::Function::Create(type, llvm::Function::ExternalLinkage, name, m_);
+    frame_ = fn_->getArg(0);
+    entry_ = BasicBlock::Create(ctx_, "entry", fn_);
+    body_ = BasicBlock::Create(ctx_, "body", fn_);
+    b_.SetInsertPoint(entry_);
+    out_ = b_.CreateAlloca(b_.getInt8Ty(), b_.getInt64(sizeof(NativeValue)));
+    out_->setAlignment(llvm::Align(alignof(NativeValue)));
+    result_ = b_.CreateAlloca(b_.getInt64Ty());
+    entry_end_ = b_.CreateBr(body_);
+  }
+  void finish() { fields_.clear(); }
+
+  BasicBlock* returning(int value) {
+    BasicBlock* bb = BasicBlock::Create(ctx_, "return", fn_);
+    llvm::IRBuilder<> at(bb);
+    at.CreateRet(at.getInt32(value));
+    return bb;
+  }
+
+  // One guard from the current block: to `yes`, `no`, or `error` (a failed check).
+  void guard(std::uint32_t start, BasicBlock* yes, BasicBlock* no, BasicBlock* error) {
+    yes_ = yes;
+    no_ = no;
+    error_ = error;
+    blocks_.clear();
+    pending_.clear();
+    partner_ = load_at(frame_, offsetof(NativeFrame, partner), b_.getInt8PtrTy());
+    walk(start);
   }
 
   // ---- values ------------------------------------------------------------
@@ -140,16 +207,35 @@ class GuardEmitter {
     return m_.getOrInsertFunction(name, llvm::FunctionType::get(result, args, false));
   }
 
-  // A field through the host: an error when it is missing.
+  // A field through the host: an error when it is missing. Hoisted, the
+  // lookup is made once, at the function's entry.
   Slot field(const char* host_name, const std::string& name) {
+    if (!hoist_fields_) {
+      auto [found, slot] = look_up(host_name, name, out_);
+      check(b_.CreateICmpNE(found, b_.getInt32(0)));
+      return slot;
+    }
+    std::string key = std::string(host_name) + '\0' + name;
+    auto it = fields_.find(key);
+    if (it == fields_.end()) {
+      llvm::IRBuilderBase::InsertPointGuard keep(b_);
+      b_.SetInsertPoint(entry_end_);
+      llvm::AllocaInst* out = b_.CreateAlloca(b_.getInt8Ty(), b_.getInt64(sizeof(NativeValue)));
+      out->setAlignment(llvm::Align(alignof(NativeValue)));
+      it = fields_.emplace(key, look_up(host_name, name, out)).first;
+    }
+    check(b_.CreateICmpNE(it->second.first, b_.getInt32(0)));
+    return it->second.second;
+  }
+  std::pair<Value*, Slot> look_up(const char* host_name, const std::string& name, Value* out) {
     Slot n = text(name);
     auto* i8p = b_.getInt8PtrTy();
     auto callee = host(host_name, b_.getInt32Ty(), {i8p, i8p, b_.getInt64Ty(), i8p});
-    Value* found = b_.CreateCall(callee, {frame_, n.ptr, n.len, out_});
-    check(b_.CreateICmpNE(found, b_.getInt32(0)));
-    return {load_at(out_, offsetof(NativeValue, kind), b_.getInt8Ty()),
-            load_at(out_, offsetof(NativeValue, number), b_.getInt64Ty()),
-            load_at(out_, offsetof(NativeValue, text), i8p), load_at(out_, offsetof(NativeValue, size), b_.getInt64Ty())};
+    Value* found = b_.CreateCall(callee, {frame_, n.ptr, n.len, out});
+    return {found,
+            {load_at(out, offsetof(NativeValue, kind), b_.getInt8Ty()),
+             load_at(out, offsetof(NativeValue, number), b_.getInt64Ty()), load_at(out, offsetof(NativeValue, text), i8p),
+             load_at(out, offsetof(NativeValue, size), b_.getInt64Ty())}};
   }
 
   Value* metric(Metric m) {
@@ -465,7 +551,7 @@ class GuardEmitter {
         case Op::RETURN: {
           Slot a = pop();
           check(is(a, kBoolean));
-          b_.CreateRet(b_.CreateSelect(b_.CreateICmpNE(a.num, b_.getInt64(0)), b_.getInt32(1), b_.getInt32(0)));
+          b_.CreateCondBr(b_.CreateICmpNE(a.num, b_.getInt64(0)), yes_, no_);
           return;
         }
         default:
@@ -486,7 +572,12 @@ class GuardEmitter {
   Value* partner_ = nullptr;
   llvm::AllocaInst* out_ = nullptr;
   llvm::AllocaInst* result_ = nullptr;
-  BasicBlock* error_ = nullptr;
+  BasicBlock* entry_ = nullptr;
+  BasicBlock* body_ = nullptr;
+  llvm::Instruction* entry_end_ = nullptr;  // hoisted code goes before it
+  BasicBlock *yes_ = nullptr, *no_ = nullptr, *error_ = nullptr;
+  bool hoist_fields_ = false;
+  std::map<std::string, std::pair<Value*, Slot>> fields_;  // hoisted: found, value
   std::map<std::uint32_t, BasicBlock*> blocks_;
   std::map<std::uint32_t, std::vector<Incoming>> pending_;
 };
@@ -500,6 +591,11 @@ std::string guard_name(RuleId rule) {
 bool emit_guard(llvm::Module& module, const Program& program, std::uint32_t pc, RuleId rule,
                 const NativeLayout& layout, std::deque<std::string>& texts) {
   return GuardEmitter(module, program, layout, texts).emit(pc, rule);
+}
+
+bool emit_rules(llvm::Module& module, const Program& program, const std::string& name,
+                std::span<const RuleId> rules, const NativeLayout& layout, std::deque<std::string>& texts) {
+  return GuardEmitter(module, program, layout, texts).emit_rules(name, rules);
 }
 
 }  // namespace ptag::jit

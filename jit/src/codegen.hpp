@@ -1,4 +1,5 @@
-// Bytecode to LLVM IR: one function per guard.
+// Bytecode to LLVM IR: one function per guard, and functions that run an
+// event type's rules.
 #pragma once
 
 #include <llvm/IR/LLVMContext.h>
@@ -6,6 +7,7 @@
 
 #include <deque>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "ptag/native.hpp"
@@ -19,6 +21,8 @@ inline constexpr const char* kPartnerField = "ptag_host_partner_field";
 inline constexpr const char* kCompareText = "ptag_host_compare_text";
 inline constexpr const char* kMultiply = "ptag_host_multiply";
 inline constexpr const char* kDivide = "ptag_host_divide";
+inline constexpr const char* kFire = "ptag_host_fire";
+inline constexpr const char* kGuardError = "ptag_host_guard_error";
 
 std::string guard_name(RuleId rule);
 
@@ -28,5 +32,11 @@ std::string guard_name(RuleId rule);
 // adding nothing, for code it does not take (the VM then runs that guard).
 bool emit_guard(llvm::Module& module, const Program& program, std::uint32_t pc, RuleId rule,
                 const NativeLayout& layout, std::deque<std::string>& texts);
+
+// Adds `void NAME(NativeFrame*)` running `rules` (every-event rules of one
+// type, in source order) as NativeRules: each guard inline, each rule that
+// fires given to the host. False, adding nothing, if it does not take a guard.
+bool emit_rules(llvm::Module& module, const Program& program, const std::string& name,
+                std::span<const RuleId> rules, const NativeLayout& layout, std::deque<std::string>& texts);
 
 }  // namespace ptag::jit

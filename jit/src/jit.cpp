@@ -9,7 +9,10 @@
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
+#include <span>
 #include <deque>
 #include <mutex>
 #include <vector>
@@ -23,11 +26,23 @@ namespace {
 class CompiledProgram : public NativeCode {
  public:
   NativeGuard guard(RuleId rule) const override { return rule < guards.size() ? guards[rule] : nullptr; }
+  std::span<const NativeRules> event_rules(std::size_t type) const override {
+    return type < by_type.size() ? std::span<const NativeRules>(by_type[type]) : std::span<const NativeRules>();
+  }
 
   std::unique_ptr<llvm::orc::LLJIT> jit;  // owns the code
   std::deque<std::string> texts;          // the texts the code points at
   std::vector<NativeGuard> guards;        // by rule
+  std::array<std::vector<NativeRules>, kEventTypes> by_type;
 };
+
+// Rules per NativeRules function: LLVM's time grows faster than linearly
+// with a function's size, so a type with many rules is several functions.
+constexpr std::size_t kRulesPerFunction = 64;
+
+std::string rules_name(std::size_t type, std::size_t part) {
+  return "ptag_rules_" + std::to_string(type) + "_" + std::to_string(part);
+}
 
 std::string message(llvm::Error e) {
   std::string text;
@@ -80,11 +95,44 @@ std::shared_ptr<const NativeCode> compile(const Program& program, const JitOptio
   auto context = std::make_unique<llvm::LLVMContext>();
   auto module = std::make_unique<llvm::Module>("ptag", *context);
   NativeLayout layout = native_layout();
-  std::vector<bool> compiled(program.rules.size(), false);
   JitStats counted;
+  // Each type's every-event rules in source order, as the engine's plain
+  // rules: what an event runs unless it is a first or passes a milestone.
+  std::array<std::vector<RuleId>, kEventTypes> plain;
+  for (RuleId r = 0; r < program.rules.size(); ++r) {
+    const ProgramRule& rule = program.rules[r];
+    if (rule.kind == TriggerKind::each_event) plain[static_cast<std::size_t>(rule.event_type)].push_back(r);
+  }
+  std::vector<bool> inline_only(program.rules.size(), false);  // its guard only inside NativeRules
+  std::array<std::size_t, kEventTypes> parts{};
+  for (std::size_t t = 0; t < kEventTypes; ++t) {
+    std::span<const RuleId> all(plain[t]);
+    for (std::size_t at = 0; at < all.size(); at += kRulesPerFunction) {
+      auto part = all.subspan(at, std::min(kRulesPerFunction, all.size() - at));
+      if (emit_rules(*module, program, rules_name(t, parts[t]), part, layout, code->texts)) {
+        ++parts[t];
+        continue;
+      }
+      for (; parts[t] > 0; --parts[t]) module->getFunction(rules_name(t, parts[t] - 1))->eraseFromParent();
+      break;  // the engine's loop runs this type's rules
+    }
+    counted.functions += parts[t];
+    if (parts[t] > 0) {
+      for (RuleId r : all) inline_only[r] = program.rules[r].guard != kNone;
+    }
+  }
+  // A guard alone for every other rule: timers, tag changes, firsts,
+  // milestones, custom events. An every-event rule's guard is only inline:
+  // on the rare event that is a first or passes a milestone, the engine
+  // runs it with the VM (a function of its own costs ~1 ms of compile time).
+  std::vector<bool> compiled(program.rules.size(), false);
   for (RuleId r = 0; r < program.rules.size(); ++r) {
     std::uint32_t pc = program.rules[r].guard;
     if (pc == kNone) continue;
+    if (inline_only[r]) {
+      ++counted.guards;
+      continue;
+    }
     compiled[r] = emit_guard(*module, program, pc, r, layout, code->texts);
     ++(compiled[r] ? counted.guards : counted.left_to_vm);
   }
@@ -112,6 +160,8 @@ std::shared_ptr<const NativeCode> compile(const Program& program, const JitOptio
   define(kCompareText, h.compare_text);
   define(kMultiply, h.multiply);
   define(kDivide, h.divide);
+  define(kFire, h.fire);
+  define(kGuardError, h.guard_error);
   if (llvm::Error e = jit.getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(host))))
     throw JitError("the JIT cannot define the host functions: " + message(std::move(e)));
   if (llvm::Error e = jit.addIRModule(llvm::orc::ThreadSafeModule(std::move(module), std::move(context))))
@@ -121,6 +171,12 @@ std::shared_ptr<const NativeCode> compile(const Program& program, const JitOptio
     if (!compiled[r]) continue;
     auto symbol = take(jit.lookup(guard_name(r)), "compile a guard");
     code->guards[r] = reinterpret_cast<NativeGuard>(static_cast<std::uintptr_t>(symbol.getAddress()));
+  }
+  for (std::size_t t = 0; t < kEventTypes; ++t) {
+    for (std::size_t part = 0; part < parts[t]; ++part) {
+      auto symbol = take(jit.lookup(rules_name(t, part)), "compile an event type's rules");
+      code->by_type[t].push_back(reinterpret_cast<NativeRules>(static_cast<std::uintptr_t>(symbol.getAddress())));
+    }
   }
   counted.compile_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (stats) *stats = counted;

@@ -4,9 +4,12 @@
 #include <algorithm>
 #include <cassert>
 #include <cstring>
+#include <optional>
+#include <span>
 #include <stdexcept>
 
 #include "ptag/decimal.hpp"
+#include "ptag/native_host.hpp"
 #include "ptag/string_map.hpp"
 #include "ptag/text.hpp"
 #include "state.hpp"
@@ -270,7 +273,7 @@ struct Engine::State : DurableState {
       int result = 0;
       if (native) {
         NativeFrame frame{reinterpret_cast<const unsigned char*>(&seen.partner), seen.more_tags, seen.more_words,
-                          &seen, ctx.event, now};
+                          &seen, ctx.event, now, nullptr};
         result = native(&frame);
       } else {
         result = evaluate_guard(program, rule.guard, seen, ctx.event, now);
@@ -278,6 +281,12 @@ struct Engine::State : DurableState {
       if (result < 0) ++stats.guard_errors[id];
       if (result <= 0) return;
     }
+    fire_rule(n, id, ctx);
+  }
+
+  // A rule whose guard held: its actions.
+  void fire_rule(std::uint32_t n, RuleId id, const Context& ctx) {
+    const ProgramRule& rule = program.rules[id];
     ++stats.rule_fires[id];
     const std::uint8_t* code = program.code.data();
     for (std::size_t pc = rule.actions;;) {
@@ -317,6 +326,36 @@ struct Engine::State : DurableState {
     while (cascade_head < cascade.size()) run_rule(n, cascade[cascade_head++], ctx);
     cascade.clear();
     cascade_head = 0;
+  }
+
+  // An event type's every-event rules as native code (NativeRules): the
+  // code runs the guards, and each rule that fires comes back here for its
+  // actions and cascade, after which the frame sees the partner anew (its
+  // further tags may have moved).
+  struct NativeRun final : NativeRunner {
+    State& s;
+    std::uint32_t n;
+    const Context& ctx;
+    std::optional<PartnerView> seen;
+    NativeFrame frame{};
+
+    NativeRun(State& state, std::uint32_t partner, const Context& c) : s(state), n(partner), ctx(c) { look(); }
+    void look() {
+      seen.emplace(s.view(n));
+      frame = {reinterpret_cast<const unsigned char*>(&seen->partner), seen->more_tags, seen->more_words, &*seen,
+               ctx.event, s.now, this};
+    }
+    void fire(NativeFrame&, RuleId id) override {
+      s.fire_rule(n, id, ctx);
+      s.drain_cascade(n, ctx);
+      look();
+    }
+    void guard_error(RuleId id) override { ++s.stats.guard_errors[id]; }
+  };
+
+  void run_native(std::uint32_t n, std::span<const NativeRules> code, const Context& ctx) {
+    NativeRun run(*this, n, ctx);
+    for (NativeRules rules : code) rules(&run.frame);
   }
 
   // ---- timers ----------------------------------------------------------------------
@@ -574,6 +613,10 @@ struct Engine::State : DurableState {
       p.milestone_next[m] = static_cast<std::uint16_t>(next);
     }
     if (!more && triggered.empty()) {
+      if (program.native && !plain.empty()) {
+        std::span<const NativeRules> code = program.native->event_rules(index_of(type));
+        if (!code.empty()) return run_native(n, code, ctx);
+      }
       for (RuleId id : plain) run_with_cascade(n, id, ctx);
       return;
     }

@@ -45,10 +45,18 @@ int divide(std::int64_t a, std::int64_t b, std::int64_t* out) {
   return exact_divide(a, b, out) ? 1 : 0;
 }
 
+void fire(NativeFrame* frame, std::uint32_t rule) {
+  static_cast<NativeRunner*>(frame->runner)->fire(*frame, rule);
+}
+
+void guard_error(NativeFrame* frame, std::uint32_t rule) {
+  static_cast<NativeRunner*>(frame->runner)->guard_error(rule);
+}
+
 }  // namespace
 
 const NativeHost& native_host() {
-  static const NativeHost host{event_field, partner_field, compare_text, multiply, divide};
+  static const NativeHost host{event_field, partner_field, compare_text, multiply, divide, fire, guard_error};
   return host;
 }
 

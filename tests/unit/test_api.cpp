@@ -256,3 +256,40 @@ TEST_CASE("a record's partner view is valid during the record call") {
   REQUIRE(sink.records.size() == ids.size());
   for (std::size_t i = 0; i < ids.size(); ++i) CHECK(sink.records[i] == ids[i] + " C");
 }
+
+TEST_CASE("prepare_engine: the VM, the JIT where built in, and the automatic choice") {
+  auto few = ptag::compile({{"r.ptag", "on join add \"A\"\non click when clicks >= 2 add \"B\"\n"}});
+  REQUIRE(few.ok());
+  ptag::Program program = std::move(few.value());
+  CHECK(ptag::guarded_rules(program) == 1);
+  // One guarded rule: automatic is the VM, with or without the JIT.
+  ptag::EngineChosen chosen = ptag::prepare_engine(program);
+  CHECK(chosen.kind == ptag::EngineKind::vm);
+  CHECK(program.native == nullptr);
+  CHECK_THROWS_AS(ptag::prepare_engine(program, {.kind = ptag::EngineKind::jit, .jit_opt = 3}), std::runtime_error);
+  if (!ptag::jit_available()) {
+    CHECK_THROWS_WITH(ptag::prepare_engine(program, {.kind = ptag::EngineKind::jit}),
+                      Catch::Contains("built without"));
+    return;
+  }
+  chosen = ptag::prepare_engine(program, {.kind = ptag::EngineKind::jit, .jit_opt = 0});
+  CHECK(chosen.kind == ptag::EngineKind::jit);
+  CHECK(chosen.compile_seconds > 0);
+  REQUIRE(program.native != nullptr);
+  Collect sink;
+  ptag::Engine engine(program, {.sink = &sink});
+  engine.push(event("join", "p1", "2026-01-01T00:00:00Z"));
+  engine.push(event("click", "p1", "2026-01-02T00:00:00Z"));
+  engine.push(event("click", "p1", "2026-01-03T00:00:00Z"));
+  CHECK(sink.records == std::vector<std::string>{"p1 A", "p1 B"});
+  // Asking for the VM again drops the native code.
+  CHECK(ptag::prepare_engine(program, {.kind = ptag::EngineKind::vm}).kind == ptag::EngineKind::vm);
+  CHECK(program.native == nullptr);
+  // More than kJitGuardedRules guarded rules: automatic compiles.
+  std::string many;
+  for (std::size_t i = 0; i <= ptag::kJitGuardedRules; ++i)
+    many += "on click when clicks == " + std::to_string(i) + " add \"C" + std::to_string(i % 5) + "\"\n";
+  auto big = ptag::compile({{"many.ptag", many}});
+  REQUIRE(big.ok());
+  CHECK(ptag::prepare_engine(big.value(), {.jit_opt = 0}).kind == ptag::EngineKind::jit);
+}

@@ -299,6 +299,23 @@ int main(void) {
                      "rule \"vip\" on milestone revenue >= 5000 add \"VIP\"\n"
                      "rule \"quiet\" on inactive 10d add \"Quiet\"\n",
                      &program) == PTAG_OK);
+  {
+    /* The engine kind: automatic is the VM for so few guarded rules; the
+     * JIT where built in (then the records below come from native code). */
+    ptag_engine_kind chosen = PTAG_ENGINE_JIT;
+    CHECK(ptag_program_set_engine(program, PTAG_ENGINE_AUTOMATIC, 2, &chosen) == PTAG_OK);
+    CHECK(chosen == PTAG_ENGINE_VM);
+    CHECK(ptag_program_set_engine(program, PTAG_ENGINE_VM, 3, &chosen) == PTAG_ERROR_ARGUMENT);
+    CHECK(strstr(ptag_last_error(), "jit_opt") != NULL);
+    CHECK(ptag_program_set_engine(NULL, PTAG_ENGINE_VM, 2, &chosen) == PTAG_ERROR_ARGUMENT);
+    if (ptag_jit_available()) {
+      CHECK(ptag_program_set_engine(program, PTAG_ENGINE_JIT, 0, &chosen) == PTAG_OK);
+      CHECK(chosen == PTAG_ENGINE_JIT);
+    } else {
+      CHECK(ptag_program_set_engine(program, PTAG_ENGINE_JIT, 2, &chosen) == PTAG_ERROR_ARGUMENT);
+      CHECK(strstr(ptag_last_error(), "without the JIT") != NULL);
+    }
+  }
   CHECK(ptag_engine_new(program, on_record, &seen, &engine) == PTAG_OK);
 
   memset(&e, 0, sizeof e);

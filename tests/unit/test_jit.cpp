@@ -96,7 +96,59 @@ std::string rules(std::uint32_t seed, int count) {
   return out;
 }
 
+// Many click rules (more than one function's worth), some unguarded, with
+// cascades from tag_added and tag_removed rules, a first_click and a
+// milestone rule (the engine's own path for those events), exclusive tags,
+// and more than 64 tags, so that a firing rule moves the partner's further
+// tags while the native code runs.
+std::string whole_program(std::uint32_t seed) {
+  Guards g(seed);
+  std::mt19937 rng(seed);
+  auto pick = [&](int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng); };
+  std::string out = "exclusive \"T0\", \"T1\"\n";
+  for (int r = 0; r < 150; ++r) {
+    std::string tag = "T" + std::to_string(pick(80));
+    std::string action = pick(3) == 0 ? "remove \"" + tag + "\"" : "add \"" + tag + "\"";
+    switch (pick(10)) {
+      case 0: out += "on click " + action + "\n"; break;
+      case 1: out += "on tag_added \"T" + std::to_string(pick(80)) + "\" when " + g.boolean(2) + " " + action + "\n"; break;
+      case 2: out += "on tag_removed \"T" + std::to_string(pick(80)) + "\" " + action + "\n"; break;
+      case 3: out += "on click when " + g.boolean(2) + " emit \"e" + std::to_string(r) + "\"\n"; break;
+      default: out += "on click when " + g.boolean(3) + " " + action + "\n"; break;
+    }
+  }
+  out += "on first_click when clicks >= 1 add \"T70\"\n";
+  out += "on milestone clicks >= 3 add \"T71\"\n";
+  return out;
+}
+
 }  // namespace
+
+TEST_CASE("jit: an event type's rules as whole functions give the VM's records", "[jit]") {
+  int compared = 0;
+  std::uint64_t fires = 0;
+  for (std::uint32_t seed = 1; seed <= 12; ++seed) {
+    std::string text = whole_program(seed);
+    std::string input = events(seed, 150);
+    ptag::testing::Outcome vm = ptag::testing::run(text, input);
+    if (!vm.diagnostics.empty()) continue;
+    ptag::testing::Outcome native = ptag::testing::run(text, input, std::nullopt, [&](Program& p) {
+      jit::JitStats stats;
+      p.native = jit::compile(p, {}, &stats);
+      CHECK(stats.functions >= 2);  // the click rules in more than one function
+    });
+    INFO("seed " << seed << "\n" << text);
+    REQUIRE(native.diagnostics.empty());
+    CHECK(native.json == vm.json);
+    CHECK(native.stats.rule_fires == vm.stats.rule_fires);
+    CHECK(native.stats.guard_errors == vm.stats.guard_errors);
+    CHECK(native.tags == vm.tags);
+    ++compared;
+    for (std::uint64_t f : vm.stats.rule_fires) fires += f;
+  }
+  CHECK(compared >= 6);
+  CHECK(fires > 500);
+}
 
 TEST_CASE("jit: random guards give the VM's records, fires and guard errors", "[jit]") {
   int compared = 0, skipped = 0;
@@ -134,17 +186,23 @@ TEST_CASE("jit: random guards give the VM's records, fires and guard errors", "[
 }
 
 TEST_CASE("jit: a program without guards, and the compile statistics", "[jit]") {
-  Unit unit = load_text("t.ptag", "on join add \"A\"\non click when clicks > 2 add \"B\"\n");
+  Unit unit = load_text("t.ptag",
+                        "on join add \"A\"\non click when clicks > 2 add \"B\"\n"
+                        "on tag_added \"B\" when clicks > 3 add \"C\"\n");
   check(unit);
   REQUIRE_FALSE(unit.diagnostics.has_errors());
   Program program = lower(unit);
   jit::JitStats stats;
   auto code = jit::compile(program, {}, &stats);
-  CHECK(stats.guards == 1);
+  CHECK(stats.guards == 2);
   CHECK(stats.left_to_vm == 0);
   CHECK(stats.compile_seconds > 0);
-  CHECK(code->guard(0) == nullptr);
-  CHECK(code->guard(1) != nullptr);
+  CHECK(code->guard(0) == nullptr);  // no guard
+  CHECK(code->guard(1) == nullptr);  // inline in click's rules only
+  CHECK(code->guard(2) != nullptr);  // a cascade's rule: a guard of its own
   CHECK(code->guard(7) == nullptr);
+  CHECK(stats.functions == 2);  // join's rule, click's rule
+  CHECK(code->event_rules(static_cast<std::size_t>(EventType::click)).size() == 1);
+  CHECK(code->event_rules(static_cast<std::size_t>(EventType::sale)).empty());
   CHECK_THROWS_AS(jit::compile(program, {.opt_level = 3}), jit::JitError);
 }

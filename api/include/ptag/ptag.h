@@ -82,6 +82,20 @@ ptag_status ptag_compile(const char* name, const char* text, ptag_program** out)
 ptag_status ptag_compile_files(const char* const* paths, size_t count, ptag_program** out);
 void ptag_program_free(ptag_program* program);
 
+/* What runs a program's guards and rules (docs/jit.md): AUTOMATIC is the
+ * JIT when this libptag has it and the program has more than 100 guarded
+ * rules, else the bytecode interpreter. */
+typedef enum ptag_engine_kind { PTAG_ENGINE_AUTOMATIC = 0, PTAG_ENGINE_VM = 1, PTAG_ENGINE_JIT = 2 } ptag_engine_kind;
+
+/* 1 if this libptag was built with the JIT (-DPTAG_JIT=ON), else 0. */
+int ptag_jit_available(void);
+/* Prepares `program` for an engine kind, before any engine uses it;
+ * `jit_opt` is 0, 1 or 2 (LLVM's optimization level). *chosen (may be
+ * NULL) is PTAG_ENGINE_VM or PTAG_ENGINE_JIT. PTAG_ERROR_ARGUMENT for
+ * PTAG_ENGINE_JIT without the JIT or a bad jit_opt. */
+ptag_status ptag_program_set_engine(ptag_program* program, ptag_engine_kind kind, int jit_opt,
+                                    ptag_engine_kind* chosen);
+
 /* A new engine on `program` (which must outlive it). `on_record` may be NULL. */
 ptag_status ptag_engine_new(const ptag_program* program, ptag_record_fn on_record, void* user_data,
                             ptag_engine** out);

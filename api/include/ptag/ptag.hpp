@@ -19,6 +19,7 @@
 // is used from one thread; its store's writer thread is its own.
 #pragma once
 
+#include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
@@ -63,6 +64,31 @@ std::string encode_program(std::span<const RuleSource> sources);
 // Compiles a segment query, a guard such as `tagged "VIP" and revenue > 1000`,
 // for Engine::segment(). Event fields are not allowed: there is no event.
 Result<Program> compile_segment_query(const Program& program, std::string_view expression);
+
+// What runs a program's guards and rules (docs/jit.md): the bytecode
+// interpreter, native code from the optional JIT (a libptag built with
+// -DPTAG_JIT=ON), or `automatic`: the JIT when it is built in and the
+// program has more than kJitGuardedRules guarded rules.
+enum class EngineKind : std::uint8_t { automatic, vm, jit };
+
+struct EngineSetup {
+  EngineKind kind = EngineKind::automatic;
+  int jit_opt = 2;  // 0, 1 or 2: LLVM's optimization level
+};
+
+struct EngineChosen {
+  EngineKind kind = EngineKind::vm;  // vm or jit
+  double compile_seconds = 0;        // the JIT's, 0 for the VM
+};
+
+// Whether this libptag has the JIT.
+bool jit_available();
+
+// Prepares `program` for the engine `setup` asks for, before any Engine uses
+// it (native code is attached to the program and shared by its engines).
+// Throws std::runtime_error for `jit` in a libptag without the JIT, for a
+// bad jit_opt, or when LLVM cannot compile.
+EngineChosen prepare_engine(Program& program, const EngineSetup& setup = {});
 
 // The ids of the partners an engine's segment query matches, in order of
 // first appearance. The views live until the engine's next push.

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "ptag/time.hpp"
 
@@ -23,6 +24,7 @@ struct NativeFrame {
   const void* view;
   const Event* event;  // null for timers
   Seconds now;
+  void* runner;  // the engine's, for fire and guard_error (NativeRules only)
 };
 
 // A value a host function gives back (ptag::Value, flattened).
@@ -41,6 +43,10 @@ struct NativeHost {
   int (*compare_text)(const char* a, std::uint64_t a_size, const char* b, std::uint64_t b_size);
   int (*multiply)(std::int64_t a, std::int64_t b, std::int64_t* out);  // exact, half-even
   int (*divide)(std::int64_t a, std::int64_t b, std::int64_t* out);    // b != 0
+  // For NativeRules: a rule whose guard held (or that has none) runs its
+  // actions and the cascade they start; the frame is brought up to date.
+  void (*fire)(NativeFrame*, std::uint32_t rule);
+  void (*guard_error)(NativeFrame*, std::uint32_t rule);  // counted as the VM counts it
 };
 
 // Where guards find a partner's metrics, times and tags (offsetof in the runtime).
@@ -55,11 +61,24 @@ struct NativeLayout {
 // 1 true, 0 false, -1 error: evaluate_guard's result for the same rule.
 using NativeGuard = int (*)(const NativeFrame*);
 
+// A run of an event type's every-event rules, in source order, each guard
+// inline and each firing rule handed to NativeHost::fire: what the engine's
+// loop over those rules does (§4 step 3), in one call.
+using NativeRules = void (*)(NativeFrame*);
+
+// The engine a program runs on when its user does not say: the JIT when the
+// build has it and the program has more than this many guarded rules (below
+// that, the compile time is not won back; docs/jit.md has the measurements).
+inline constexpr std::size_t kJitGuardedRules = 100;
+
 class NativeCode {
  public:
   virtual ~NativeCode() = default;
   // The rule's compiled guard; null when it has none or it was left to the VM.
   virtual NativeGuard guard(RuleId rule) const = 0;
+  // The every-event rules of a built-in event type (by EventType's number),
+  // as functions to call one after the other; empty when left to the engine.
+  virtual std::span<const NativeRules> event_rules(std::size_t type) const = 0;
 };
 
 }  // namespace ptag

@@ -100,6 +100,13 @@ struct Program {
   }
 };
 
+// Rules with a guard: what decides whether the JIT pays (kJitGuardedRules).
+inline std::size_t guarded_rules(const Program& program) {
+  std::size_t n = 0;
+  for (const ProgramRule& r : program.rules) n += r.guard != kNone;
+  return n;
+}
+
 // Prints the Program readably: tables, then each rule's trigger, guard and
 // actions as instructions. The compiler's tests compare this text.
 std::string disassemble(const Program& program);

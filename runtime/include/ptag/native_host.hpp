@@ -6,6 +6,16 @@
 
 namespace ptag {
 
+// What NativeHost::fire and guard_error reach through NativeFrame::runner.
+class NativeRunner {
+ public:
+  virtual void fire(NativeFrame& frame, RuleId rule) = 0;
+  virtual void guard_error(RuleId rule) = 0;
+
+ protected:
+  ~NativeRunner() = default;
+};
+
 const NativeHost& native_host();
 NativeLayout native_layout();
 
