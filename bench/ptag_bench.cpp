@@ -1,4 +1,4 @@
-// ptag-bench [--small] [--dir DIR] [--only NAME]
+// ptag-bench [--small] [--dir DIR] [--only NAME] [--jit-opt 0|1|2]
 //
 // Runs the named workloads of docs/performance.md, each in its own process
 // (so peak RSS is its own), and prints one table. --small is the CI smoke
@@ -24,6 +24,8 @@
 namespace fs = std::filesystem;
 
 namespace {
+
+int jit_opt = 2;  // the JIT rows' --jit-opt
 
 struct Row {
   double events = 0;
@@ -170,7 +172,8 @@ Row api(const fs::path& events, ptag::Program program, const char* label, bool j
   ParsedEvents parsed(events);
   if (limit && parsed.events.size() > limit) parsed.events.resize(limit);
   double compile_seconds = 0;
-  if (jit) compile_seconds = ptag::prepare_engine(program, {.kind = ptag::EngineKind::jit}).compile_seconds;
+  if (jit)
+    compile_seconds = ptag::prepare_engine(program, {.kind = ptag::EngineKind::jit, .jit_opt = jit_opt}).compile_seconds;
   CountingSink sink;
   ptag::Engine engine(program, {.sink = &sink});
   auto start = std::chrono::steady_clock::now();
@@ -180,7 +183,9 @@ Row api(const fs::path& events, ptag::Program program, const char* label, bool j
   row.events = static_cast<double>(parsed.events.size());
   std::snprintf(row.note, sizeof row.note, "%s: %llu records, %.0f ns/event%s", label,
                 static_cast<unsigned long long>(sink.records), row.seconds * 1e9 / row.events,
-                jit ? (", JIT -O2 compile " + std::to_string(static_cast<int>(compile_seconds * 1000)) + " ms").c_str()
+                jit ? (", JIT -O" + std::to_string(jit_opt) + " compile " +
+                       std::to_string(static_cast<int>(compile_seconds * 1000)) + " ms")
+                          .c_str()
                     : "");
   return row;
 }
@@ -214,10 +219,10 @@ Row partners(std::uint64_t count) {
 Row jit_compile_time(std::uint64_t rules) {
   ptag::Program program = generated_rules(rules);
   auto start = std::chrono::steady_clock::now();
-  ptag::prepare_engine(program, {.kind = ptag::EngineKind::jit});
+  ptag::prepare_engine(program, {.kind = ptag::EngineKind::jit, .jit_opt = jit_opt});
   Row row;
   row.seconds = since(start);
-  std::snprintf(row.note, sizeof row.note, "JIT -O2 of %llu generated rules (%zu guarded)",
+  std::snprintf(row.note, sizeof row.note, "JIT -O%d of %llu generated rules (%zu guarded)", jit_opt,
                 static_cast<unsigned long long>(rules), ptag::guarded_rules(program));
   return row;
 }
@@ -313,6 +318,7 @@ int main(int argc, char** argv) {
     if (!std::strcmp(argv[i], "--small")) small = true;
     else if (!std::strcmp(argv[i], "--dir") && i + 1 < argc) dir = argv[++i];
     else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
+    else if (!std::strcmp(argv[i], "--jit-opt") && i + 1 < argc) jit_opt = std::atoi(argv[++i]);
   }
   fs::create_directories(dir);
   std::uint64_t scale = small ? 100 : 1;
@@ -339,6 +345,8 @@ int main(int argc, char** argv) {
   if (want("R1000")) measure("R1000", [&] { return api(events, generated_rules(1000), "1000 generated rules"); });
   if (want("R10-sparse"))
     measure("R10-sparse", [&] { return api(events, generated_rules(10, Shape::sparse), "10 rules that fire rarely"); });
+  if (want("R100-sparse"))
+    measure("R100-sparse", [&] { return api(events, generated_rules(100, Shape::sparse), "100 rules that fire rarely"); });
   if (want("R1000-sparse"))
     measure("R1000-sparse", [&] { return api(events, generated_rules(1000, Shape::sparse), "1000 rules that fire rarely"); });
   // A quarter of W1's events: each click runs 500 guards.
@@ -349,6 +357,9 @@ int main(int argc, char** argv) {
     });
   if (ptag::jit_available()) {
     if (want("W1-jit")) measure("W1-jit", [&] { return api(events, example_rules(), "example rules", true); });
+    if (want("R100-sparse-jit"))
+      measure("R100-sparse-jit",
+              [&] { return api(events, generated_rules(100, Shape::sparse), "100 rules that fire rarely", true); });
     if (want("R1000-sparse-jit"))
       measure("R1000-sparse-jit",
               [&] { return api(events, generated_rules(1000, Shape::sparse), "1000 rules that fire rarely", true); });

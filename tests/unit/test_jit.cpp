@@ -161,7 +161,7 @@ TEST_CASE("jit: random guards give the VM's records, fires and guard errors", "[
       ++skipped;  // the checker refused a statically mixed guard
       continue;
     }
-    for (int level : {0, 2}) {
+    for (int level : {0, 1, 2}) {
       ptag::testing::Outcome native = ptag::testing::run(text, input, std::nullopt, [&](Program& p) {
         jit::JitStats stats;
         p.native = jit::compile(p, {.opt_level = level}, &stats);

@@ -68,7 +68,7 @@ using NativeRules = void (*)(NativeFrame*);
 
 // The engine a program runs on when its user does not say: the JIT when the
 // build has it and the program has more than this many guarded rules (below
-// that, the compile time is not won back; docs/jit.md has the measurements).
+// that, few runs win the compile time back; docs/jit.md has the figures).
 inline constexpr std::size_t kJitGuardedRules = 100;
 
 class NativeCode {
