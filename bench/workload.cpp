@@ -114,13 +114,15 @@ std::string make_rules(std::uint64_t count, std::uint64_t seed) {
   return out;
 }
 
+// The countries generated rules test (most of them are W1's joins' countries).
+constexpr const char* kRuleCountries[] = {"DE", "AT", "FR", "ES", "GB", "US", "NL", "IT"};
+
 std::string make_sparse_rules(std::uint64_t count, std::uint64_t seed) {
-  static constexpr const char* kCountries[] = {"DE", "AT", "FR", "ES", "GB", "US", "NL", "IT"};
   Random rng{seed};
   std::string out = "# Generated rules that fire rarely.\n";
   for (std::uint64_t i = 0; i < count; ++i) {
     std::uint64_t n = rng.below(1000) + 1;
-    const char* country = kCountries[n % 8];
+    const char* country = kRuleCountries[n % 8];
     switch (i % 10) {
       case 0: out += fmt::format("rule \"r{}\" on join when partner.country == \"{}\" add \"Region {}\"\n", i, country, i); break;
       case 1: out += fmt::format("rule \"r{}\" on click when clicks == {} add \"Clicker {}\"\n", i, n % 400 + 50, i); break;
@@ -149,12 +151,11 @@ std::string make_sparse_rules(std::uint64_t count, std::uint64_t seed) {
 }
 
 std::string make_guarded_rules(std::uint64_t count, std::uint64_t seed) {
-  static constexpr const char* kCountries[] = {"DE", "AT", "FR", "ES", "GB", "US", "NL", "IT"};
   Random rng{seed};
   std::string out = "# Generated rules, every one guarded.\n";
   for (std::uint64_t i = 0; i < count; ++i) {
     std::uint64_t n = rng.below(1000) + 1;
-    const char* country = kCountries[n % 8];
+    const char* country = kRuleCountries[n % 8];
     std::uint64_t tag = i % 40, other = (i + 7) % 40;
     switch (i % 10) {
       case 0:

@@ -1,5 +1,6 @@
 #include "engine_choice.hpp"
 
+#include <cstdio>
 #include <stdexcept>
 #include <string>
 
@@ -35,6 +36,14 @@ EngineUsed prepare_engine(Program& program, const EngineChoice& choice) {
   if (choice.engine != "jit") return {};
   throw std::runtime_error("--engine jit: this ptag was built without the JIT (configure with -DPTAG_JIT=ON)");
 #endif
+}
+
+std::string describe(const Program& program, const EngineChoice& choice, const EngineUsed& used) {
+  if (!used.jit) return "vm";
+  char text[96];
+  std::snprintf(text, sizeof text, "jit (%zu guarded rules, -O%d, %.3f s)", guarded_rules(program), choice.jit_opt,
+                used.compile_seconds);
+  return text;
 }
 
 }  // namespace ptag::cli

@@ -25,4 +25,7 @@ struct EngineUsed {
 // print when it cannot.
 EngineUsed prepare_engine(Program& program, const EngineChoice& choice);
 
+// What runs it, in words for logs: "vm" or "jit (N guarded rules, -O2, 0.012 s)".
+std::string describe(const Program& program, const EngineChoice& choice, const EngineUsed& used);
+
 }  // namespace ptag::cli

@@ -1,7 +1,9 @@
 #include <cstdio>
 #include <map>
+#include <memory>
 
 #include "commands.hpp"
+#include "engine_choice.hpp"
 #include "ptag/lsp.hpp"
 #include "ptag/serve.hpp"
 #include "ptag/text.hpp"
@@ -98,7 +100,14 @@ int main(int argc, char** argv) {
   add("query", ptag::cli::add_query, "Print the partners of a store that match a guard expression");
   add("why", ptag::cli::add_why, "Print the records that added and removed a partner's tag");
   add("diff", ptag::cli::add_diff, "Compare the tags two rule files give over the same events");
-  add("serve", ptag::serve::add_serve_command, "Serve the rules always-on: webhooks in, wall-clock timers, webhooks out");
+  {
+    CLI::App* sub = app.add_subcommand("serve", "Serve the rules always-on: webhooks in, wall-clock timers, webhooks out");
+    auto engine = std::make_shared<ptag::cli::EngineChoice>();
+    ptag::cli::add_engine_options(*sub, *engine);
+    commands[sub] = ptag::serve::add_serve_command(*sub, [engine](ptag::Program& program) {
+      return ptag::cli::describe(program, *engine, ptag::cli::prepare_engine(program, *engine));
+    });
+  }
   add("lsp", ptag::lsp::add_lsp_command, "Serve editors over the Language Server Protocol (stdio)");
   add("version", ptag::cli::add_version, "Print the version");
 

@@ -271,7 +271,7 @@ void Applier::run_reload(Job& job) {
     body += R"(],"backfilled":)" + std::to_string(changes.backfilled) + "}";
     log("info", "rules reloaded",
         {{"kept", std::to_string(changes.kept.size())}, {"added", std::to_string(changes.added.size())},
-         {"removed", std::to_string(changes.removed.size())}});
+         {"removed", std::to_string(changes.removed.size())}, {"engine", json_text(rules_.engine)}});
     job.ready = Answer{200, body};
   } catch (const std::exception& e) {
     log("error", "reload refused", {{"reason", json_text(e.what())}});

@@ -39,7 +39,8 @@ struct Answer {
 // The program and the files it came from (reloads replace both).
 struct LoadedRules {
   std::unique_ptr<Program> program;
-  std::string text;  // encode_program() of the files
+  std::string text;    // encode_program() of the files
+  std::string engine = "vm";  // what runs it, for the log
 };
 
 // Between the engine and the store: counts records and makes an outbox

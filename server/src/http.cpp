@@ -269,7 +269,7 @@ void add_admin(httplib::Server& server, Routes& r) {
   })));
   server.Post("/v1/reload", timed(r.metrics, "POST /v1/reload", [&r, admin_ok](const httplib::Request& req, httplib::Response& res) {
     if (!admin_ok(req)) return answer(res, kUnauthorized);
-    Compiled compiled = compile_rules(r.rules);
+    Compiled compiled = compile_rules(r.rules, r.prepare);
     if (!compiled.rules) {
       log("error", "reload refused: the rules have errors; the old rules keep running",
           {{"diagnostics", json_text(compiled.rendered)}});
@@ -312,14 +312,24 @@ void add_admin(httplib::Server& server, Routes& r) {
 
 }  // namespace
 
-Compiled compile_rules(const std::vector<std::string>& files) {
+Compiled compile_rules(const std::vector<std::string>& files, const PrepareProgram& prepare) {
   Compiled out;
   Unit unit = compile_files(files);
   out.diagnostics = render_json_rendered(unit.diagnostics.all(), unit.sources);
   if (!out.diagnostics.empty() && out.diagnostics.back() == '\n') out.diagnostics.pop_back();
   for (const Diagnostic& d : unit.diagnostics.all()) out.rendered += render_text(d, unit.sources);
   if (unit.diagnostics.has_errors()) return out;
-  out.rules = LoadedRules{std::make_unique<Program>(lower(unit)), encode_program(files, unit.sources)};
+  auto program = std::make_unique<Program>(lower(unit));
+  out.engine = "vm";
+  if (prepare) {
+    try {
+      out.engine = prepare(*program);
+    } catch (const std::exception& e) {
+      out.rendered += std::string(e.what()) + "\n";
+      return out;
+    }
+  }
+  out.rules = LoadedRules{std::move(program), encode_program(files, unit.sources), out.engine};
   return out;
 }
 

@@ -9,6 +9,7 @@
 #include "applier.hpp"
 #include "config.hpp"
 #include "metrics.hpp"
+#include "ptag/serve.hpp"
 #include "ptag/store.hpp"
 
 namespace httplib {
@@ -27,6 +28,7 @@ struct Routes {
   // POST /v1/deliveries/{id}/retry; false: no such delivery pending a retry.
   std::function<bool(const Delivery&)> retry;
   std::function<Seconds()> now;
+  PrepareProgram prepare;  // for reloads, as at the start
 };
 
 // Compiles the rule files for a reload: the program, or the diagnostics as JSON.
@@ -34,8 +36,11 @@ struct Compiled {
   std::optional<LoadedRules> rules;
   std::string diagnostics;  // [{"severity","code","file","line","column",...,"rendered"}]
   std::string rendered;     // as `ptag check` prints them
+  std::string engine;       // what runs the program (PrepareProgram's answer)
 };
-Compiled compile_rules(const std::vector<std::string>& files);
+// With `prepare`, the program is readied for its engine; if that fails,
+// there are no rules and `rendered` says why.
+Compiled compile_rules(const std::vector<std::string>& files, const PrepareProgram& prepare);
 
 void add_routes(httplib::Server& server, Routes& routes);
 

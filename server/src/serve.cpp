@@ -26,6 +26,7 @@ struct Options {
   std::string listen;
   std::string config;
   std::string clock = "wall";
+  PrepareProgram prepare;
 };
 
 Seconds wall_clock() {
@@ -62,7 +63,17 @@ int run(const Options& o) {
   }
   ClockMode clock = o.clock == "event" ? ClockMode::event : ClockMode::wall;
 
-  Compiled compiled = compile_rules(o.rules);
+  if (o.prepare) {
+    // An engine the build cannot give is a usage error, before any rule is read.
+    try {
+      Program none;
+      o.prepare(none);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "ptag serve: %s; not started\n", e.what());
+      return 2;
+    }
+  }
+  Compiled compiled = compile_rules(o.rules, o.prepare);
   if (!compiled.rendered.empty()) std::fprintf(stderr, "%s", compiled.rendered.c_str());
   if (!compiled.rules) {
     std::fprintf(stderr, "ptag serve: the rules have errors; not started\n");
@@ -130,7 +141,7 @@ int run(const Options& o) {
   // body back for the client's delayed ACK (40 ms per small answer).
   server.set_tcp_nodelay(true);
   Routes routes{config, clock, applier, metrics, o.state, o.rules,
-                [&deliverer](const Delivery& d) { return deliverer.retry(d); }, wall_clock};
+                [&deliverer](const Delivery& d) { return deliverer.retry(d); }, wall_clock, o.prepare};
   add_routes(server, routes);
   server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
     if (res.status == 413)
@@ -146,6 +157,7 @@ int run(const Options& o) {
   log("info", "listening",
       {{"address", json_text(config.host + ":" + std::to_string(port))},
        {"clock", json_text(o.clock)},
+       {"engine", json_text(compiled.engine)},
        {"partners", std::to_string(durable->engine().partner_count())}});
 
   std::thread waiter([&] {
@@ -153,7 +165,7 @@ int run(const Options& o) {
       int sig = 0;
       if (sigwait(&signals, &sig) != 0) continue;
       if (sig == SIGHUP) {
-        Compiled again = compile_rules(o.rules);
+        Compiled again = compile_rules(o.rules, o.prepare);
         if (!again.rules) {
           log("error", "reload refused: the rules have errors; the old rules keep running",
               {{"diagnostics", json_text(again.rendered)}});
@@ -178,8 +190,9 @@ int run(const Options& o) {
 
 }  // namespace
 
-std::function<int()> add_serve_command(CLI::App& app) {
+std::function<int()> add_serve_command(CLI::App& app, PrepareProgram prepare) {
   auto o = std::make_shared<Options>();
+  o->prepare = std::move(prepare);
   app.add_option("rules", o->rules, "Rule files (.ptag)")->required();
   app.add_option("--state", o->state, "The SQLite store of the state, records and outbox")->required();
   app.add_option("--listen", o->listen, "HOST:PORT to listen on (default 127.0.0.1:8080; port 0: any free one)");

@@ -122,6 +122,15 @@ std::string whole_program(std::uint32_t seed) {
   return out;
 }
 
+// The same records, rule fires, guard errors and final tags.
+void same_outcome(const ptag::testing::Outcome& native, const ptag::testing::Outcome& vm) {
+  REQUIRE(native.diagnostics.empty());
+  CHECK(native.json == vm.json);
+  CHECK(native.stats.rule_fires == vm.stats.rule_fires);
+  CHECK(native.stats.guard_errors == vm.stats.guard_errors);
+  CHECK(native.tags == vm.tags);
+}
+
 }  // namespace
 
 TEST_CASE("jit: an event type's rules as whole functions give the VM's records", "[jit]") {
@@ -138,11 +147,7 @@ TEST_CASE("jit: an event type's rules as whole functions give the VM's records",
       CHECK(stats.functions >= 2);  // the click rules in more than one function
     });
     INFO("seed " << seed << "\n" << text);
-    REQUIRE(native.diagnostics.empty());
-    CHECK(native.json == vm.json);
-    CHECK(native.stats.rule_fires == vm.stats.rule_fires);
-    CHECK(native.stats.guard_errors == vm.stats.guard_errors);
-    CHECK(native.tags == vm.tags);
+    same_outcome(native, vm);
     ++compared;
     for (std::uint64_t f : vm.stats.rule_fires) fires += f;
   }
@@ -168,11 +173,7 @@ TEST_CASE("jit: random guards give the VM's records, fires and guard errors", "[
         CHECK(stats.guards == p.rules.size());
       });
       INFO("seed " << seed << " at -O" << level << "\n" << text);
-      REQUIRE(native.diagnostics.empty());
-      CHECK(native.json == vm.json);
-      CHECK(native.stats.rule_fires == vm.stats.rule_fires);
-      CHECK(native.stats.guard_errors == vm.stats.guard_errors);
-      CHECK(native.tags == vm.tags);
+      same_outcome(native, vm);
     }
     ++compared;
     for (std::uint64_t e : vm.stats.guard_errors) errors += e;
