@@ -8,6 +8,7 @@
 
 #include <llvm/IR/IRBuilder.h>
 
+#include <algorithm>
 #include <map>
 #include <span>
 #include <utility>
@@ -59,11 +60,11 @@ class GuardEmitter {
   }
 
   // `void NAME(NativeFrame*)`: the rules in order, each guard inline, each
-  // rule that fires handed to the host. An event's and the partner's fields
-  // are looked up once, at the entry: neither changes while an event's
-  // rules run (actions change tags only), and a missing one is still an
-  // error only in the guards that reach it.
-  bool emit_rules(const std::string& name, std::span<const RuleId> rules) {
+  // rule that fires handed to the host, the frame's other rules in their places.
+  // An event's and the partner's fields are looked up once, at the entry:
+  // neither changes while an event's rules run (actions change tags only),
+  // and a missing one is still an error only in the guards that reach it.
+  bool emit_rules(const std::string& name, std::span<const RuleId> rules, std::span<const RuleId> others) {
     for (RuleId r : rules) {
       if (p_.rules[r].guard != kNone && !takes(p_.rules[r].guard)) return false;
     }
@@ -72,8 +73,25 @@ class GuardEmitter {
     auto* i8p = b_.getInt8PtrTy();
     auto fire = host(kFire, b_.getVoidTy(), {i8p, b_.getInt32Ty()});
     auto guard_error = host(kGuardError, b_.getVoidTy(), {i8p, b_.getInt32Ty()});
+    auto run_before = host(kOthers, b_.getVoidTy(), {i8p, b_.getInt32Ty()});
+    RuleId previous = kNone;
     b_.SetInsertPoint(body_);
     for (RuleId r : rules) {
+      // First the event's other triggered rules that come before this one,
+      // where there can be any.
+      auto candidate = std::lower_bound(others.begin(), others.end(), previous == kNone ? 0 : previous + 1);
+      if (candidate != others.end() && *candidate < r) {
+        BasicBlock* run_others = BasicBlock::Create(ctx_, "others", fn_);
+        BasicBlock* rule = BasicBlock::Create(ctx_, "guard", fn_);
+        Value* at = load_at(frame_, offsetof(NativeFrame, others), b_.getInt32Ty()->getPointerTo());
+        Value* pending = b_.CreateLoad(b_.getInt32Ty(), at);
+        b_.CreateCondBr(b_.CreateICmpULT(pending, b_.getInt32(r)), run_others, rule);
+        b_.SetInsertPoint(run_others);
+        b_.CreateCall(run_before, {frame_, b_.getInt32(r)});
+        b_.CreateBr(rule);
+        b_.SetInsertPoint(rule);
+      }
+      previous = r;
       BasicBlock* next = BasicBlock::Create(ctx_, "rule", fn_);
       BasicBlock* fires = BasicBlock::Create(ctx_, "fires", fn_);
       if (p_.rules[r].guard == kNone) {
@@ -594,8 +612,9 @@ bool emit_guard(llvm::Module& module, const Program& program, std::uint32_t pc, 
 }
 
 bool emit_rules(llvm::Module& module, const Program& program, const std::string& name,
-                std::span<const RuleId> rules, const NativeLayout& layout, std::deque<std::string>& texts) {
-  return GuardEmitter(module, program, layout, texts).emit_rules(name, rules);
+                std::span<const RuleId> rules, std::span<const RuleId> others, const NativeLayout& layout,
+                std::deque<std::string>& texts) {
+  return GuardEmitter(module, program, layout, texts).emit_rules(name, rules, others);
 }
 
 }  // namespace ptag::jit

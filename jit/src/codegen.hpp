@@ -23,6 +23,7 @@ inline constexpr const char* kMultiply = "ptag_host_multiply";
 inline constexpr const char* kDivide = "ptag_host_divide";
 inline constexpr const char* kFire = "ptag_host_fire";
 inline constexpr const char* kGuardError = "ptag_host_guard_error";
+inline constexpr const char* kOthers = "ptag_host_others";
 
 std::string guard_name(RuleId rule);
 
@@ -35,8 +36,12 @@ bool emit_guard(llvm::Module& module, const Program& program, std::uint32_t pc, 
 
 // Adds `void NAME(NativeFrame*)` running `rules` (every-event rules of one
 // type, in source order) as NativeRules: each guard inline, each rule that
-// fires given to the host. False, adding nothing, if it does not take a guard.
+// fires given to the host. `others` (ascending) are the rules the type's
+// events may trigger besides: the frame's others are run, through the
+// host, wherever one of them can come. False, adding nothing, if it does
+// not take a guard.
 bool emit_rules(llvm::Module& module, const Program& program, const std::string& name,
-                std::span<const RuleId> rules, const NativeLayout& layout, std::deque<std::string>& texts);
+                std::span<const RuleId> rules, std::span<const RuleId> others, const NativeLayout& layout,
+                std::deque<std::string>& texts);
 
 }  // namespace ptag::jit

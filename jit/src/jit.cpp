@@ -109,10 +109,19 @@ std::shared_ptr<const NativeCode> compile(const Program& program, const JitOptio
   JitStats counted;
   // Each type's every-event rules in source order, as the engine's plain
   // rules: what an event runs unless it is a first or passes a milestone.
-  std::array<std::vector<RuleId>, kEventTypes> plain;
+  // The rules its events may trigger besides: its firsts, and milestones on
+  // the metrics it changes.
+  std::array<std::vector<RuleId>, kEventTypes> plain, others;
   for (RuleId r = 0; r < program.rules.size(); ++r) {
     const ProgramRule& rule = program.rules[r];
-    if (rule.kind == TriggerKind::each_event) plain[static_cast<std::size_t>(rule.event_type)].push_back(r);
+    auto type = static_cast<std::size_t>(rule.event_type);
+    if (rule.kind == TriggerKind::each_event) plain[type].push_back(r);
+    if (rule.kind == TriggerKind::first_event) others[type].push_back(r);
+    if (rule.kind == TriggerKind::milestone) {
+      for (std::size_t t = 0; t < kEventTypes; ++t) {
+        if (changes_metric(static_cast<EventType>(t), rule.metric)) others[t].push_back(r);
+      }
+    }
   }
   std::vector<bool> inline_only(program.rules.size(), false);  // its guard only inside NativeRules
   std::array<std::size_t, kEventTypes> parts{};
@@ -120,7 +129,7 @@ std::shared_ptr<const NativeCode> compile(const Program& program, const JitOptio
     std::span<const RuleId> all(plain[t]);
     for (std::size_t at = 0; at < all.size(); at += kRulesPerFunction) {
       auto part = all.subspan(at, std::min(kRulesPerFunction, all.size() - at));
-      if (emit_rules(*module, program, rules_name(t, parts[t]), part, layout, code->texts)) {
+      if (emit_rules(*module, program, rules_name(t, parts[t]), part, others[t], layout, code->texts)) {
         ++parts[t];
         continue;
       }
@@ -133,9 +142,8 @@ std::shared_ptr<const NativeCode> compile(const Program& program, const JitOptio
     }
   }
   // A guard alone for every other rule: timers, tag changes, firsts,
-  // milestones, custom events. An every-event rule's guard is only inline:
-  // on the rare event that is a first or passes a milestone, the engine
-  // runs it with the VM (a function of its own costs ~1 ms of compile time).
+  // milestones, custom events. An every-event rule's guard is only inline
+  // (a function of its own would cost ~1 ms of compile time for nothing).
   std::vector<bool> compiled(program.rules.size(), false);
   for (RuleId r = 0; r < program.rules.size(); ++r) {
     std::uint32_t pc = program.rules[r].guard;
@@ -173,6 +181,7 @@ std::shared_ptr<const NativeCode> compile(const Program& program, const JitOptio
   define(kDivide, h.divide);
   define(kFire, h.fire);
   define(kGuardError, h.guard_error);
+  define(kOthers, h.others);
   if (llvm::Error e = jit.getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(host))))
     throw JitError("the JIT cannot define the host functions: " + message(std::move(e)));
   if (llvm::Error e = jit.addIRModule(llvm::orc::ThreadSafeModule(std::move(module), std::move(context))))

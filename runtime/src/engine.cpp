@@ -273,7 +273,7 @@ struct Engine::State : DurableState {
       int result = 0;
       if (native) {
         NativeFrame frame{reinterpret_cast<const unsigned char*>(&seen.partner), seen.more_tags, seen.more_words,
-                          &seen, ctx.event, now, nullptr};
+                          &seen, ctx.event, now, nullptr, nullptr};
         result = native(&frame);
       } else {
         result = evaluate_guard(program, rule.guard, seen, ctx.event, now);
@@ -336,14 +336,18 @@ struct Engine::State : DurableState {
     State& s;
     std::uint32_t n;
     const Context& ctx;
+    const RuleId* others;  // ascending, ending with kNone
     std::optional<PartnerView> seen;
     NativeFrame frame{};
 
-    NativeRun(State& state, std::uint32_t partner, const Context& c) : s(state), n(partner), ctx(c) { look(); }
+    NativeRun(State& state, std::uint32_t partner, const Context& c, const RuleId* more)
+        : s(state), n(partner), ctx(c), others(more) {
+      look();
+    }
     void look() {
       seen.emplace(s.view(n));
       frame = {reinterpret_cast<const unsigned char*>(&seen->partner), seen->more_tags, seen->more_words, &*seen,
-               ctx.event, s.now, this};
+               ctx.event, s.now, this, others};
     }
     void fire(NativeFrame&, RuleId id) override {
       s.fire_rule(n, id, ctx);
@@ -351,11 +355,17 @@ struct Engine::State : DurableState {
       look();
     }
     void guard_error(RuleId id) override { ++s.stats.guard_errors[id]; }
+    void others_before(NativeFrame&, RuleId rule) override {
+      while (*others < rule) s.run_with_cascade(n, *others++, ctx);
+      look();
+    }
   };
 
-  void run_native(std::uint32_t n, std::span<const NativeRules> code, const Context& ctx) {
-    NativeRun run(*this, n, ctx);
+  // `others`: the event's other triggered rules, ascending, ending with kNone.
+  void run_native(std::uint32_t n, std::span<const NativeRules> code, const Context& ctx, const RuleId* others) {
+    NativeRun run(*this, n, ctx, others);
     for (NativeRules rules : code) rules(&run.frame);
+    if (*run.others != kNone) run.others_before(run.frame, kNone);  // those after the last every-event rule
   }
 
   // ---- timers ----------------------------------------------------------------------
@@ -608,15 +618,21 @@ struct Engine::State : DurableState {
       std::size_t next = p.milestone_next[m];
       if (next == thresholds.size() || p.raw(static_cast<Metric>(m)) == before[m]) continue;
       std::int64_t value = metric_value(p, static_cast<Metric>(m));
+      assert(changes_metric(type, static_cast<Metric>(m)) && "the JIT's NativeRules rely on it");
       for (; next < thresholds.size() && thresholds[next] <= value; ++next)
         triggered.push_back(milestone_order[m][next]);
       p.milestone_next[m] = static_cast<std::uint16_t>(next);
     }
-    if (!more && triggered.empty()) {
-      if (program.native && !plain.empty()) {
-        std::span<const NativeRules> code = program.native->event_rules(index_of(type));
-        if (!code.empty()) return run_native(n, code, ctx);
+    if (program.native && !plain.empty()) {
+      std::span<const NativeRules> code = program.native->event_rules(index_of(type));
+      if (!code.empty()) {
+        if (more) triggered.insert(triggered.end(), firsts.begin(), firsts.end());
+        std::sort(triggered.begin(), triggered.end());
+        triggered.push_back(kNone);
+        return run_native(n, code, ctx, triggered.data());  // nothing adds to `triggered` meanwhile
       }
+    }
+    if (!more && triggered.empty()) {
       for (RuleId id : plain) run_with_cascade(n, id, ctx);
       return;
     }

@@ -53,10 +53,14 @@ void guard_error(NativeFrame* frame, std::uint32_t rule) {
   static_cast<NativeRunner*>(frame->runner)->guard_error(rule);
 }
 
+void others(NativeFrame* frame, std::uint32_t rule) {
+  static_cast<NativeRunner*>(frame->runner)->others_before(*frame, rule);
+}
+
 }  // namespace
 
 const NativeHost& native_host() {
-  static const NativeHost host{event_field, partner_field, compare_text, multiply, divide, fire, guard_error};
+  static const NativeHost host{event_field, partner_field, compare_text, multiply, divide, fire, guard_error, others};
   return host;
 }
 

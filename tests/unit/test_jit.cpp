@@ -97,10 +97,10 @@ std::string rules(std::uint32_t seed, int count) {
 }
 
 // Many click rules (more than one function's worth), some unguarded, with
-// cascades from tag_added and tag_removed rules, a first_click and a
-// milestone rule (the engine's own path for those events), exclusive tags,
-// and more than 64 tags, so that a firing rule moves the partner's further
-// tags while the native code runs.
+// cascades from tag_added and tag_removed rules, first_click and milestone
+// rules among them (run from the native code in their places), exclusive
+// tags, and more than 64 tags, so that a firing rule moves the partner's
+// further tags while the native code runs.
 std::string whole_program(std::uint32_t seed) {
   Guards g(seed);
   std::mt19937 rng(seed);
@@ -109,8 +109,10 @@ std::string whole_program(std::uint32_t seed) {
   for (int r = 0; r < 150; ++r) {
     std::string tag = "T" + std::to_string(pick(80));
     std::string action = pick(3) == 0 ? "remove \"" + tag + "\"" : "add \"" + tag + "\"";
-    switch (pick(10)) {
+    switch (pick(12)) {
       case 0: out += "on click " + action + "\n"; break;
+      case 10: out += "on first_click when " + g.boolean(2) + " " + action + "\n"; break;
+      case 11: out += "on milestone clicks >= " + std::to_string(1 + pick(6)) + " " + action + "\n"; break;
       case 1: out += "on tag_added \"T" + std::to_string(pick(80)) + "\" when " + g.boolean(2) + " " + action + "\n"; break;
       case 2: out += "on tag_removed \"T" + std::to_string(pick(80)) + "\" " + action + "\n"; break;
       case 3: out += "on click when " + g.boolean(2) + " emit \"e" + std::to_string(r) + "\"\n"; break;

@@ -24,7 +24,11 @@ struct NativeFrame {
   const void* view;
   const Event* event;  // null for timers
   Seconds now;
-  void* runner;  // the engine's, for fire and guard_error (NativeRules only)
+  void* runner;  // the engine's, for the NativeRules host functions
+  // NativeRules: the other rules this event triggers (firsts, milestones),
+  // ascending, ending with UINT32_MAX; each runs, through NativeHost::others,
+  // before the first every-event rule that comes after it in source order.
+  const std::uint32_t* others;
 };
 
 // A value a host function gives back (ptag::Value, flattened).
@@ -47,6 +51,10 @@ struct NativeHost {
   // actions and the cascade they start; the frame is brought up to date.
   void (*fire)(NativeFrame*, std::uint32_t rule);
   void (*guard_error)(NativeFrame*, std::uint32_t rule);  // counted as the VM counts it
+  // Runs the rules at `others` that come before `rule` (each its guard, its
+  // actions, their cascade) and moves `others` past them; the frame is
+  // brought up to date.
+  void (*others)(NativeFrame*, std::uint32_t rule);
 };
 
 // Where guards find a partner's metrics, times and tags (offsetof in the runtime).
@@ -62,8 +70,9 @@ struct NativeLayout {
 using NativeGuard = int (*)(const NativeFrame*);
 
 // A run of an event type's every-event rules, in source order, each guard
-// inline and each firing rule handed to NativeHost::fire: what the engine's
-// loop over those rules does (§4 step 3), in one call.
+// inline and each firing rule handed to NativeHost::fire, with the event's
+// other triggered rules (NativeFrame::others) run in their places: what the
+// engine's loop over an event's rules does (§4 step 3), in one call.
 using NativeRules = void (*)(NativeFrame*);
 
 // The engine a program runs on when its user does not say: the JIT when the

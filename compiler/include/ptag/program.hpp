@@ -100,6 +100,25 @@ struct Program {
   }
 };
 
+// Whether an event of `type` can change `metric` (and so pass a milestone
+// on it): what the engine's state update does with each type.
+constexpr bool changes_metric(EventType type, Metric metric) {
+  switch (type) {
+    case EventType::sale:
+      return metric == Metric::revenue || metric == Metric::sales || metric == Metric::customers;
+    case EventType::refund:
+      return metric == Metric::revenue;
+    case EventType::commission:
+      return metric == Metric::commissions;
+    case EventType::click:
+      return metric == Metric::clicks;
+    case EventType::signup:
+      return metric == Metric::signups;
+    default:
+      return false;
+  }
+}
+
 // Rules with a guard: what decides whether the JIT pays (kJitGuardedRules).
 inline std::size_t guarded_rules(const Program& program) {
   std::size_t n = 0;

@@ -11,6 +11,7 @@ class NativeRunner {
  public:
   virtual void fire(NativeFrame& frame, RuleId rule) = 0;
   virtual void guard_error(RuleId rule) = 0;
+  virtual void others_before(NativeFrame& frame, RuleId rule) = 0;
 
  protected:
   ~NativeRunner() = default;
