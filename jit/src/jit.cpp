@@ -13,6 +13,7 @@
 #include <array>
 #include <chrono>
 #include <span>
+#include <unordered_map>
 #include <deque>
 #include <mutex>
 #include <vector>
@@ -30,18 +31,24 @@ class CompiledProgram : public NativeCode {
     return type < by_type.size() ? std::span<const NativeRules>(by_type[type]) : std::span<const NativeRules>();
   }
 
+  std::span<const NativeRules> custom_rules(RuleId first) const override {
+    auto it = by_custom_type.find(first);
+    return it == by_custom_type.end() ? std::span<const NativeRules>() : std::span<const NativeRules>(it->second);
+  }
+
   std::unique_ptr<llvm::orc::LLJIT> jit;  // owns the code
   std::deque<std::string> texts;          // the texts the code points at
   std::vector<NativeGuard> guards;        // by rule
   std::array<std::vector<NativeRules>, kEventTypes> by_type;
+  std::unordered_map<RuleId, std::vector<NativeRules>> by_custom_type;  // by the type's first rule
 };
 
 // Rules per NativeRules function: LLVM's time grows faster than linearly
 // with a function's size, so a type with many rules is several functions.
 constexpr std::size_t kRulesPerFunction = 64;
 
-std::string rules_name(std::size_t type, std::size_t part) {
-  return "ptag_rules_" + std::to_string(type) + "_" + std::to_string(part);
+std::string rules_name(const std::string& prefix, std::size_t part) {
+  return prefix + "_" + std::to_string(part);
 }
 
 std::string message(llvm::Error e) {
@@ -124,26 +131,38 @@ std::shared_ptr<const NativeCode> compile(const Program& program, const JitOptio
     }
   }
   std::vector<bool> inline_only(program.rules.size(), false);  // its guard only inside NativeRules
-  std::array<std::size_t, kEventTypes> parts{};
-  for (std::size_t t = 0; t < kEventTypes; ++t) {
-    std::span<const RuleId> all(plain[t]);
+  // One type's rules as functions of kRulesPerFunction rules; none if the
+  // code generator does not take one of them (the engine's loop runs them).
+  struct Run {
+    std::string prefix;
+    std::size_t parts = 0;
+    std::vector<NativeRules>* out;
+  };
+  std::vector<Run> runs;
+  auto emit_run = [&](std::string prefix, std::span<const RuleId> all, std::span<const RuleId> besides,
+                      std::vector<NativeRules>* out) {
+    Run run{std::move(prefix), 0, out};
     for (std::size_t at = 0; at < all.size(); at += kRulesPerFunction) {
       auto part = all.subspan(at, std::min(kRulesPerFunction, all.size() - at));
-      if (emit_rules(*module, program, rules_name(t, parts[t]), part, others[t], layout, code->texts)) {
-        ++parts[t];
+      if (emit_rules(*module, program, rules_name(run.prefix, run.parts), part, besides, layout, code->texts)) {
+        ++run.parts;
         continue;
       }
-      for (; parts[t] > 0; --parts[t]) module->getFunction(rules_name(t, parts[t] - 1))->eraseFromParent();
-      break;  // the engine's loop runs this type's rules
+      for (; run.parts > 0; --run.parts) module->getFunction(rules_name(run.prefix, run.parts - 1))->eraseFromParent();
+      break;
     }
-    counted.functions += parts[t];
-    if (parts[t] > 0) {
-      for (RuleId r : all) inline_only[r] = program.rules[r].guard != kNone;
-    }
-  }
+    if (run.parts == 0) return;
+    counted.functions += run.parts;
+    for (RuleId r : all) inline_only[r] = program.rules[r].guard != kNone;
+    runs.push_back(std::move(run));
+  };
+  for (std::size_t t = 0; t < kEventTypes; ++t)
+    emit_run("ptag_rules_" + std::to_string(t), plain[t], others[t], &code->by_type[t]);
+  for (const auto& [name, rules] : program.custom_rules)  // no firsts or milestones
+    emit_run("ptag_custom_" + std::to_string(rules.front()), rules, {}, &code->by_custom_type[rules.front()]);
   // A guard alone for every other rule: timers, tag changes, firsts,
-  // milestones, custom events. An every-event rule's guard is only inline
-  // (a function of its own would cost ~1 ms of compile time for nothing).
+  // milestones. A guard inside NativeRules is only inline (a function of
+  // its own would cost ~1 ms of compile time for nothing).
   std::vector<bool> compiled(program.rules.size(), false);
   for (RuleId r = 0; r < program.rules.size(); ++r) {
     std::uint32_t pc = program.rules[r].guard;
@@ -192,10 +211,10 @@ std::shared_ptr<const NativeCode> compile(const Program& program, const JitOptio
     auto symbol = take(jit.lookup(guard_name(r)), "compile a guard");
     code->guards[r] = reinterpret_cast<NativeGuard>(static_cast<std::uintptr_t>(symbol.getAddress()));
   }
-  for (std::size_t t = 0; t < kEventTypes; ++t) {
-    for (std::size_t part = 0; part < parts[t]; ++part) {
-      auto symbol = take(jit.lookup(rules_name(t, part)), "compile an event type's rules");
-      code->by_type[t].push_back(reinterpret_cast<NativeRules>(static_cast<std::uintptr_t>(symbol.getAddress())));
+  for (const Run& run : runs) {
+    for (std::size_t part = 0; part < run.parts; ++part) {
+      auto symbol = take(jit.lookup(rules_name(run.prefix, part)), "compile an event type's rules");
+      run.out->push_back(reinterpret_cast<NativeRules>(static_cast<std::uintptr_t>(symbol.getAddress())));
     }
   }
   counted.compile_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

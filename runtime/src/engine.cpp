@@ -605,6 +605,11 @@ struct Engine::State : DurableState {
     if (type == EventType::custom) {
       auto it = program.custom_rules.find(event.type);
       if (it == program.custom_rules.end()) return;
+      if (program.native) {
+        std::span<const NativeRules> code = program.native->custom_rules(it->second.front());
+        static constexpr RuleId kNoOthers[] = {kNone};
+        if (!code.empty()) return run_native(n, code, ctx, kNoOthers);
+      }
       for (RuleId id : it->second) run_with_cascade(n, id, ctx);
       return;
     }

@@ -75,7 +75,7 @@ std::string events(std::uint32_t seed, int count) {
     if (pick(2)) data += "\"flag\":" + value() + ",";
     if (data.size() > 1) data.pop_back();
     data += "}";
-    const char* type = pick(3) == 0 ? "sale" : pick(2) ? "click" : "update";
+    const char* type = pick(3) == 0 ? "sale" : pick(2) ? "click" : pick(3) == 0 ? "custom.x" : "update";
     if (std::string(type) == "sale") data = data.size() > 2 ? data.substr(0, data.size() - 1) + ",\"amount\":12.5}" : "{\"amount\":12.5}";
     out += ev("e" + std::to_string(i), type, "p" + std::to_string(pick(6)), time, data);
   }
@@ -98,9 +98,9 @@ std::string rules(std::uint32_t seed, int count) {
 
 // Many click rules (more than one function's worth), some unguarded, with
 // cascades from tag_added and tag_removed rules, first_click and milestone
-// rules among them (run from the native code in their places), exclusive
-// tags, and more than 64 tags, so that a firing rule moves the partner's
-// further tags while the native code runs.
+// rules among them (run from the native code in their places), rules of a
+// custom event type, exclusive tags, and more than 64 tags, so that a firing
+// rule moves the partner's further tags while the native code runs.
 std::string whole_program(std::uint32_t seed) {
   Guards g(seed);
   std::mt19937 rng(seed);
@@ -109,7 +109,8 @@ std::string whole_program(std::uint32_t seed) {
   for (int r = 0; r < 150; ++r) {
     std::string tag = "T" + std::to_string(pick(80));
     std::string action = pick(3) == 0 ? "remove \"" + tag + "\"" : "add \"" + tag + "\"";
-    switch (pick(12)) {
+    switch (pick(13)) {
+      case 12: out += "on event \"custom.x\" when " + g.boolean(2) + " " + action + "\n"; break;
       case 0: out += "on click " + action + "\n"; break;
       case 10: out += "on first_click when " + g.boolean(2) + " " + action + "\n"; break;
       case 11: out += "on milestone clicks >= " + std::to_string(1 + pick(6)) + " " + action + "\n"; break;
@@ -147,6 +148,7 @@ TEST_CASE("jit: an event type's rules as whole functions give the VM's records",
       jit::JitStats stats;
       p.native = jit::compile(p, {}, &stats);
       CHECK(stats.functions >= 2);  // the click rules in more than one function
+      for (const auto& [type, rules] : p.custom_rules) CHECK_FALSE(p.native->custom_rules(rules.front()).empty());
     });
     INFO("seed " << seed << "\n" << text);
     same_outcome(native, vm);
