@@ -28,7 +28,11 @@ EngineUsed prepare_engine(Program& program, const EngineChoice& choice) {
   try {
     program.native = jit::compile(program, {.opt_level = choice.jit_opt}, &stats);
   } catch (const jit::JitError& e) {
-    throw std::runtime_error(e.what());
+    program.native.reset();
+    if (choice.engine == "jit") throw std::runtime_error(e.what());
+    // auto: the VM runs the same rules with the same results.
+    std::fprintf(stderr, "ptag: warning: %s; the rules run on the VM\n", e.what());
+    return {};
   }
   return {true, stats.compile_seconds};
 #else

@@ -56,7 +56,9 @@ EngineChosen prepare_engine(Program& program, const EngineSetup& setup) {
   try {
     program.native = jit::compile(program, {.opt_level = setup.jit_opt}, &stats);
   } catch (const jit::JitError& e) {
-    throw std::runtime_error(e.what());
+    program.native.reset();
+    if (setup.kind == EngineKind::jit) throw std::runtime_error(e.what());
+    return {};  // automatic: the VM, with the same results
   }
   return {EngineKind::jit, stats.compile_seconds};
 #else

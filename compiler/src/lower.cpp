@@ -36,20 +36,11 @@ Metric metric_of(std::string_view name) {
 
 // The event types whose state change moves a metric (§2).
 std::vector<EventType> events_moving(Metric m) {
-  switch (m) {
-    case Metric::signups:
-      return {EventType::signup};
-    case Metric::customers:
-    case Metric::sales:
-      return {EventType::sale};
-    case Metric::revenue:
-      return {EventType::sale, EventType::refund};
-    case Metric::clicks:
-      return {EventType::click};
-    case Metric::commissions:
-      return {EventType::commission};
+  std::vector<EventType> out;
+  for (std::size_t t = 0; t < kEventTypes; ++t) {
+    if (changes_metric(static_cast<EventType>(t), m)) out.push_back(static_cast<EventType>(t));
   }
-  return {};
+  return out;
 }
 
 class Lowering {

@@ -62,8 +62,10 @@ class GuardEmitter {
   // `void NAME(NativeFrame*)`: the rules in order, each guard inline, each
   // rule that fires handed to the host, the frame's other rules in their places.
   // An event's and the partner's fields are looked up once, at the entry:
-  // neither changes while an event's rules run (actions change tags only),
-  // and a missing one is still an error only in the guards that reach it.
+  // neither changes while an event's rules run (actions change tags and
+  // expiries; a partner's attributes, which its extra record holds, move
+  // only in the state update before the rules), and a missing one is still
+  // an error only in the guards that reach it.
   bool emit_rules(const std::string& name, std::span<const RuleId> rules, std::span<const RuleId> others) {
     for (RuleId r : rules) {
       if (p_.rules[r].guard != kNone && !takes(p_.rules[r].guard)) return false;

@@ -270,6 +270,11 @@ void add_admin(httplib::Server& server, Routes& r) {
   server.Post("/v1/reload", timed(r.metrics, "POST /v1/reload", [&r, admin_ok](const httplib::Request& req, httplib::Response& res) {
     if (!admin_ok(req)) return answer(res, kUnauthorized);
     Compiled compiled = compile_rules(r.rules, r.prepare);
+    if (!compiled.engine_error.empty()) {
+      log("error", "reload refused: the rules cannot be readied for their engine; the old rules keep running",
+          {{"reason", json_text(compiled.engine_error)}});
+      return answer(res, error(500, compiled.engine_error + "; the old rules keep running"));
+    }
     if (!compiled.rules) {
       log("error", "reload refused: the rules have errors; the old rules keep running",
           {{"diagnostics", json_text(compiled.rendered)}});
@@ -325,7 +330,7 @@ Compiled compile_rules(const std::vector<std::string>& files, const PrepareProgr
     try {
       out.engine = prepare(*program);
     } catch (const std::exception& e) {
-      out.rendered += std::string(e.what()) + "\n";
+      out.engine_error = e.what();
       return out;
     }
   }

@@ -37,9 +37,10 @@ struct Compiled {
   std::string diagnostics;  // [{"severity","code","file","line","column",...,"rendered"}]
   std::string rendered;     // as `ptag check` prints them
   std::string engine;       // what runs the program (PrepareProgram's answer)
+  std::string engine_error;  // PrepareProgram failed (the rules themselves are fine)
 };
 // With `prepare`, the program is readied for its engine; if that fails,
-// there are no rules and `rendered` says why.
+// there are no rules and `engine_error` says why.
 Compiled compile_rules(const std::vector<std::string>& files, const PrepareProgram& prepare);
 
 void add_routes(httplib::Server& server, Routes& routes);

@@ -75,6 +75,10 @@ int run(const Options& o) {
   }
   Compiled compiled = compile_rules(o.rules, o.prepare);
   if (!compiled.rendered.empty()) std::fprintf(stderr, "%s", compiled.rendered.c_str());
+  if (!compiled.engine_error.empty()) {
+    std::fprintf(stderr, "ptag serve: %s; not started\n", compiled.engine_error.c_str());
+    return 1;
+  }
   if (!compiled.rules) {
     std::fprintf(stderr, "ptag serve: the rules have errors; not started\n");
     return 1;
@@ -166,6 +170,11 @@ int run(const Options& o) {
       if (sigwait(&signals, &sig) != 0) continue;
       if (sig == SIGHUP) {
         Compiled again = compile_rules(o.rules, o.prepare);
+        if (!again.engine_error.empty()) {
+          log("error", "reload refused: the rules cannot be readied for their engine; the old rules keep running",
+              {{"reason", json_text(again.engine_error)}});
+          continue;
+        }
         if (!again.rules) {
           log("error", "reload refused: the rules have errors; the old rules keep running",
               {{"diagnostics", json_text(again.rendered)}});

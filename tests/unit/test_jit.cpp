@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -210,4 +211,36 @@ TEST_CASE("jit: a program without guards, and the compile statistics", "[jit]") 
   CHECK(code->event_rules(static_cast<std::size_t>(EventType::click)).size() == 1);
   CHECK(code->event_rules(static_cast<std::size_t>(EventType::sale)).empty());
   CHECK_THROWS_AS(jit::compile(program, {.opt_level = 3}), jit::JitError);
+}
+
+TEST_CASE("jit: a sink's exception comes out of native code as it does out of the VM", "[jit]") {
+  // The second record throws: from inside a rule that native code handed
+  // back to the engine, through the JIT's frames, to the caller.
+  struct Throwing : Sink {
+    int seen = 0;
+    void record(const ChangeRecord&) override {
+      if (++seen == 2) throw std::runtime_error("the sink is full");
+    }
+  };
+  for (bool native : {false, true}) {
+    Unit unit = load_text("t.ptag",
+                          "on join add \"A\"\non click when clicks >= 1 add \"B\"\n"
+                          "on milestone clicks >= 1 add \"C\"\n");
+    check(unit);
+    REQUIRE_FALSE(unit.diagnostics.has_errors());
+    Program program = lower(unit);
+    if (native) program.native = jit::compile(program);
+    Throwing sink;
+    Engine engine(program, sink);
+    Event e;
+    e.partner = "p1";
+    e.type = "join";
+    e.time = 1767225600;
+    engine.push(e);
+    e.type = "click";
+    e.time += 60;
+    INFO((native ? "jit" : "vm"));
+    CHECK_THROWS_WITH(engine.push(e), "the sink is full");
+    CHECK(sink.seen == 2);
+  }
 }

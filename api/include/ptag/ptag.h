@@ -89,7 +89,8 @@ typedef enum ptag_engine_kind { PTAG_ENGINE_AUTOMATIC = 0, PTAG_ENGINE_VM = 1, P
 
 /* 1 if this libptag was built with the JIT (-DPTAG_JIT=ON), else 0. */
 int ptag_jit_available(void);
-/* Prepares `program` for an engine kind, before any engine uses it;
+/* Prepares `program` for an engine kind, before any engine uses it (never
+ * while an engine on it exists: the native code it replaces is freed);
  * `jit_opt` is 0, 1 or 2 (LLVM's optimization level). *chosen (may be
  * NULL) is PTAG_ENGINE_VM or PTAG_ENGINE_JIT. PTAG_ERROR_ARGUMENT for
  * PTAG_ENGINE_JIT without the JIT or a bad jit_opt. */

@@ -87,7 +87,8 @@ bool jit_available();
 // Prepares `program` for the engine `setup` asks for, before any Engine uses
 // it (native code is attached to the program and shared by its engines).
 // Throws std::runtime_error for `jit` in a libptag without the JIT, for a
-// bad jit_opt, or when LLVM cannot compile.
+// bad jit_opt, or when LLVM cannot compile (`automatic` then falls back to
+// the VM).
 EngineChosen prepare_engine(Program& program, const EngineSetup& setup = {});
 
 // The ids of the partners an engine's segment query matches, in order of
