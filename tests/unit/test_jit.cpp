@@ -126,6 +126,13 @@ std::string whole_program(std::uint32_t seed) {
   return out;
 }
 
+Program compiled(const char* text) {
+  Unit unit = load_text("t.ptag", text);
+  check(unit);
+  REQUIRE_FALSE(unit.diagnostics.has_errors());
+  return lower(unit);
+}
+
 // The same records, rule fires, guard errors and final tags.
 void same_outcome(const ptag::testing::Outcome& native, const ptag::testing::Outcome& vm) {
   REQUIRE(native.diagnostics.empty());
@@ -192,12 +199,9 @@ TEST_CASE("jit: random guards give the VM's records, fires and guard errors", "[
 }
 
 TEST_CASE("jit: a program without guards, and the compile statistics", "[jit]") {
-  Unit unit = load_text("t.ptag",
-                        "on join add \"A\"\non click when clicks > 2 add \"B\"\n"
-                        "on tag_added \"B\" when clicks > 3 add \"C\"\n");
-  check(unit);
-  REQUIRE_FALSE(unit.diagnostics.has_errors());
-  Program program = lower(unit);
+  Program program = compiled(
+      "on join add \"A\"\non click when clicks > 2 add \"B\"\n"
+      "on tag_added \"B\" when clicks > 3 add \"C\"\n");
   jit::JitStats stats;
   auto code = jit::compile(program, {}, &stats);
   CHECK(stats.guards == 2);
@@ -223,12 +227,8 @@ TEST_CASE("jit: a sink's exception comes out of native code as it does out of th
     }
   };
   for (bool native : {false, true}) {
-    Unit unit = load_text("t.ptag",
-                          "on join add \"A\"\non click when clicks >= 1 add \"B\"\n"
-                          "on milestone clicks >= 1 add \"C\"\n");
-    check(unit);
-    REQUIRE_FALSE(unit.diagnostics.has_errors());
-    Program program = lower(unit);
+    Program program =
+        compiled("on join add \"A\"\non click when clicks >= 1 add \"B\"\non milestone clicks >= 1 add \"C\"\n");
     if (native) program.native = jit::compile(program);
     Throwing sink;
     Engine engine(program, sink);
