@@ -328,10 +328,11 @@ struct Engine::State : DurableState {
     cascade_head = 0;
   }
 
-  // An event type's every-event rules as native code (NativeRules): the
-  // code runs the guards, and each rule that fires comes back here for its
-  // actions and cascade, after which the frame sees the partner anew (its
-  // further tags may have moved).
+  // An event type's rules as native code (NativeRules): the code runs the
+  // guards, and each rule that fires, and each of the event's other rules
+  // (firsts, milestones) in its place, comes back here for its actions and
+  // cascade, after which the frame sees the partner anew (its further tags
+  // may have moved).
   struct NativeRun final : NativeRunner {
     State& s;
     std::uint32_t n;
