@@ -165,25 +165,15 @@ struct Checker {
     into = *values;
   }
 
-  void listen(const toml::node& node, ServeConfig& config) {
-    std::optional<std::string> text = string(node, "listen");
-    if (!text) return;
-    std::size_t colon = text->rfind(':');
-    std::string host = colon == std::string::npos ? "" : text->substr(0, colon);
-    if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-    int port = -1;
-    if (colon != std::string::npos) {
-      std::string_view digits = std::string_view(*text).substr(colon + 1);
-      auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
-      if (ec != std::errc{} || end != digits.data() + digits.size() || digits.empty()) port = -1;
-    }
-    if (host.empty() || port < 0 || port > 65535) {
-      error(node.source(), "listen must be HOST:PORT, as in \"127.0.0.1:8080\" (port 0: any free port)");
-      return;
-    }
-    config.listen = *text;
-    config.host = host;
-    config.port = port;
+  // listen and admin_listen: HOST:PORT, "[::1]:8080" for IPv6.
+  std::optional<ListenAddress> listen(const toml::node& node, std::string_view key) {
+    std::optional<std::string> text = string(node, key);
+    if (!text) return std::nullopt;
+    std::optional<ListenAddress> address = parse_listen(*text);
+    if (!address)
+      error(node.source(), std::string(key) + " must be HOST:PORT, as in \"127.0.0.1:8080\" or \"[::1]:8080\" "
+                           "(port 0: any free port)");
+    return address;
   }
 
   void webhook(const toml::table& table, ServeConfig& config) {
@@ -541,6 +531,36 @@ std::string_view kind_name(SourceKind kind) {
   return kNames[static_cast<int>(kind)];
 }
 
+namespace {
+
+// The config's numeric keys: one row each (name, kind, range, field).
+enum class NumberKind : std::uint8_t { count, duration, seconds };
+struct NumberKey {
+  std::string_view name;
+  NumberKind kind;
+  std::int64_t min, max;  // counts; durations: min in ms
+  void (*set)(ServeConfig&, std::int64_t);
+};
+#define PTAG_SET(field, ...) [](ServeConfig& c, std::int64_t v) { c.field = __VA_ARGS__; }
+constexpr NumberKey kNumberKeys[] = {
+    {"max_body_bytes", NumberKind::count, 1, std::int64_t(1) << 30, PTAG_SET(max_body_bytes, static_cast<std::size_t>(v))},
+    {"max_future_skew", NumberKind::seconds, 0, 0, PTAG_SET(max_future_skew, v)},
+    {"max_queued_events", NumberKind::count, 1, 100'000'000, PTAG_SET(max_queued_events, static_cast<std::size_t>(v))},
+    {"commit_interval", NumberKind::duration, 0, 0, PTAG_SET(commit_interval, Millis(v))},
+    {"http_threads", NumberKind::count, 1, 1024, PTAG_SET(http_threads, static_cast<std::size_t>(v))},
+    {"signature_tolerance", NumberKind::seconds, 0, 0, PTAG_SET(signature_tolerance, v)},
+    {"retry_after", NumberKind::seconds, 0, 0, PTAG_SET(retry_after, v)},
+    {"max_connections", NumberKind::count, 1, 1'000'000, PTAG_SET(max_connections, static_cast<std::size_t>(v))},
+    {"max_connections_per_client", NumberKind::count, 1, 1'000'000, PTAG_SET(max_connections_per_client, static_cast<std::size_t>(v))},
+    {"max_header_bytes", NumberKind::count, 1024, 1 << 20, PTAG_SET(max_header_bytes, static_cast<std::size_t>(v))},
+    {"max_headers", NumberKind::count, 8, 10'000, PTAG_SET(max_headers, static_cast<std::size_t>(v))},
+    {"header_timeout", NumberKind::duration, 100, 0, PTAG_SET(header_timeout, Millis(v))},
+    {"body_timeout", NumberKind::duration, 100, 0, PTAG_SET(body_timeout, Millis(v))},
+};
+#undef PTAG_SET
+
+}  // namespace
+
 ConfigResult parse_config(std::string_view text, std::string_view file) {
   ConfigResult result;
   Checker check{std::string(file), result, {}, {}};
@@ -553,35 +573,33 @@ ConfigResult parse_config(std::string_view text, std::string_view file) {
     return result;
   }
   ServeConfig config;
-  check.check_keys(root,
-                   {"listen", "max_body_bytes", "max_future_skew", "ingest_tokens", "admin_tokens", "read_tokens",
-                    "webhooks", "sources", "max_queued_events", "commit_interval", "http_threads",
-                    "signature_tolerance", "retry_after"},
-                   "");
-  if (const toml::node* n = root.get("listen")) check.listen(*n, config);
-  if (const toml::node* n = root.get("max_body_bytes")) {
-    if (auto v = check.integer(*n, "max_body_bytes", 1, std::int64_t(1) << 30)) config.max_body_bytes = *v;
+  std::vector<std::string_view> known = {"listen", "admin_listen", "ingest_tokens", "admin_tokens", "read_tokens",
+                                         "webhooks", "sources"};
+  for (const NumberKey& k : kNumberKeys) known.push_back(k.name);
+  check.check_keys(root, known, "");
+  if (const toml::node* n = root.get("listen")) {
+    if (auto a = check.listen(*n, "listen")) config.listen = *a;
   }
-  if (const toml::node* n = root.get("max_future_skew")) {
-    if (auto v = check.whole_seconds(*n, "max_future_skew")) config.max_future_skew = *v;
-  }
+  if (const toml::node* n = root.get("admin_listen")) config.admin_listen = check.listen(*n, "admin_listen");
   if (const toml::node* n = root.get("ingest_tokens")) check.tokens(*n, "ingest_tokens", config.ingest_tokens);
   if (const toml::node* n = root.get("admin_tokens")) check.tokens(*n, "admin_tokens", config.admin_tokens);
   if (const toml::node* n = root.get("read_tokens")) check.tokens(*n, "read_tokens", config.read_tokens);
-  if (const toml::node* n = root.get("max_queued_events")) {
-    if (auto v = check.integer(*n, "max_queued_events", 1, 100'000'000)) config.max_queued_events = *v;
-  }
-  if (const toml::node* n = root.get("commit_interval")) {
-    if (auto v = check.duration(*n, "commit_interval")) config.commit_interval = *v;
-  }
-  if (const toml::node* n = root.get("http_threads")) {
-    if (auto v = check.integer(*n, "http_threads", 1, 1024)) config.http_threads = *v;
-  }
-  if (const toml::node* n = root.get("signature_tolerance")) {
-    if (auto v = check.whole_seconds(*n, "signature_tolerance")) config.signature_tolerance = *v;
-  }
-  if (const toml::node* n = root.get("retry_after")) {
-    if (auto v = check.whole_seconds(*n, "retry_after")) config.retry_after = *v;
+  for (const NumberKey& k : kNumberKeys) {
+    const toml::node* n = root.get(k.name);
+    if (!n) continue;
+    std::optional<std::int64_t> v;
+    if (k.kind == NumberKind::count) {
+      v = check.integer(*n, k.name, k.min, k.max);
+    } else if (k.kind == NumberKind::seconds) {
+      v = check.whole_seconds(*n, k.name);
+    } else if (std::optional<Millis> d = check.duration(*n, k.name)) {
+      v = d->count();
+      if (*v < k.min) {
+        check.error(n->source(), std::string(k.name) + " must be at least " + std::to_string(k.min) + "ms");
+        v.reset();
+      }
+    }
+    if (v) k.set(config, *v);
   }
   // [[webhooks]] and [[sources]]: arrays of tables.
   auto each_table = [&](std::string_view key, auto&& fn) {

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "http_server.hpp"
 #include "ptag/sink.hpp"
 #include "ptag/time.hpp"
 
@@ -81,9 +82,10 @@ struct SourceConfig {
 };
 
 struct ServeConfig {
-  std::string listen = "127.0.0.1:8080";
-  std::string host = "127.0.0.1";
-  int port = 8080;
+  ListenAddress listen{"127.0.0.1", 8080};
+  // Reads, admin, metrics and the page; then `listen` serves only ingest,
+  // sources and the health checks.
+  std::optional<ListenAddress> admin_listen;
   std::size_t max_body_bytes = 1 << 20;
   Seconds max_future_skew = 300;
   std::vector<std::string> ingest_tokens, admin_tokens, read_tokens;
@@ -92,9 +94,16 @@ struct ServeConfig {
   // Beyond the keys (docs/serve.md):
   std::size_t max_queued_events = 100'000;  // waiting to be committed; more: 429
   Millis commit_interval{2};                // the longest a commit waits to group requests
-  std::size_t http_threads = 32;            // request handler threads (a keep-alive connection holds one)
+  std::size_t http_threads = 32;            // request handler threads (whole requests only)
   Seconds signature_tolerance = 300;        // Standard Webhooks timestamps, both ways
   Seconds retry_after = 1;                  // Retry-After of a 429 or 503
+  // The HTTP layer's limits (docs/serve.md, "Limits").
+  std::size_t max_connections = 4096;
+  std::size_t max_connections_per_client = 256;
+  std::size_t max_header_bytes = 16 << 10;
+  std::size_t max_headers = 100;
+  Millis header_timeout{10'000};
+  Millis body_timeout{60'000};
 
   const SourceConfig* source_at(std::string_view path) const;
 };

@@ -3,7 +3,6 @@
 #include "http_common.hpp"
 #include "views.hpp"
 
-#include <httplib.h>
 #include <simdjson.h>
 
 #include <algorithm>
@@ -23,27 +22,26 @@
 
 namespace ptag::serve {
 
-void answer(httplib::Response& res, const Answer& a) {
+void answer(HttpResponse& res, const Answer& a) {
   res.status = a.status;
-  res.set_content(a.body, kJson);
+  res.type = kJson;
+  res.body = a.body;
 }
 
 Answer error(int status, std::string_view message) {
   return {status, R"({"error":)" + json_quote(message) + "}"};
 }
 
-bool has_token(const httplib::Request& req, std::initializer_list<const std::vector<std::string>*> lists) {
-  std::string header = req.get_header_value("Authorization");
+bool has_token(const HttpRequest& req, std::initializer_list<const std::vector<std::string>*> lists) {
+  std::string_view header = req.header("Authorization").value_or("");
   constexpr std::string_view kBearer = "Bearer ";
   if (header.size() <= kBearer.size() || header.compare(0, kBearer.size(), kBearer) != 0) return false;
-  std::string_view token = std::string_view(header).substr(kBearer.size());
+  std::string_view token = header.substr(kBearer.size());
   bool found = false;
   for (const std::vector<std::string>* list : lists)
     for (const std::string& t : *list) found |= constant_time_equal(t, token);  // no early exit
   return found;
 }
-
-const Answer kUnauthorized{401, R"({"error":"missing or wrong token: send Authorization: Bearer <token>"})"};
 
 std::string value_json(const Value& v) {
   switch (v.kind) {
@@ -62,10 +60,32 @@ std::string record_json(const StoredRecord& r) {
   return out;
 }
 
-std::optional<std::int64_t> whole_number(const std::string& text) {
-  if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string::npos)
+std::optional<std::int64_t> whole_number(std::string_view text) {
+  if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string_view::npos)
     return std::nullopt;
-  return std::stoll(text);
+  return std::stoll(std::string(text));
+}
+
+std::int64_t whole_param(const HttpRequest& req, std::string_view name, std::int64_t fallback, std::int64_t min,
+                         std::int64_t max) {
+  if (!req.has_param(name)) return fallback;
+  std::optional<std::int64_t> n = whole_number(req.param(name));
+  if (!n || *n < min || *n > max)
+    throw BadParameter{std::string(name), std::string(name) + " is a whole number from " + std::to_string(min) +
+                                              " to " + std::to_string(max)};
+  return *n;
+}
+
+void RouteTable::add(HttpRoute route) {
+  HttpHandler handler = std::move(route.handler);
+  route.handler = [handler](const HttpRequest& req, HttpResponse& res) {
+    try {
+      handler(req, res);
+    } catch (const BadParameter& bad) {
+      answer(res, bad_parameter(bad.parameter, bad.message));
+    }
+  };
+  routes.push_back(std::move(route));
 }
 
 Answer bad_parameter(std::string_view parameter, std::string_view message) {
@@ -123,41 +143,6 @@ std::string delivery_json(const Delivery& d) {
          R"(,"record":)" + delivery_record(d.body) + "}";
 }
 
-// A handler of the raw body. Reading it through a content reader keeps
-// cpp-httplib from parsing a form-encoded body (what `curl -d` sends) into
-// parameters, and from its 8 KB limit on such bodies; max_body_bytes still holds.
-using BodyHandler = std::function<void(const httplib::Request&, httplib::Response&, const std::string& body)>;
-httplib::Server::HandlerWithContentReader with_body(std::size_t max_bytes, BodyHandler handler) {
-  return [max_bytes, handler](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& read) {
-    const Answer too_large{413, R"({"error":"the body is larger than max_body_bytes ()" + std::to_string(max_bytes) + ")\"}"};
-    std::optional<std::int64_t> length = whole_number(req.get_header_value("Content-Length"));
-    if (length && static_cast<std::uint64_t>(*length) > max_bytes) {
-      res.set_header("Connection", "close");  // the unread body must not be taken for the next request
-      return answer(res, too_large);
-    }
-    std::string body;
-    bool fits = read([&](const char* data, std::size_t n) {
-      if (body.size() + n > max_bytes) return false;
-      body.append(data, n);
-      return true;
-    });
-    if (!fits || body.size() > max_bytes) {
-      res.set_header("Connection", "close");
-      return answer(res, too_large);
-    }
-    handler(req, res, body);
-  };
-}
-
-BodyHandler timed_body(Metrics& metrics, const std::string& route, BodyHandler handler) {
-  prometheus::Histogram* histogram = &metrics.request(route);
-  return [histogram, handler](const httplib::Request& req, httplib::Response& res, const std::string& body) {
-    auto start = std::chrono::steady_clock::now();
-    handler(req, res, body);
-    histogram->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  };
-}
-
 Answer ingest(Routes& r, ParsedBody body, bool strict) {
   if (!body.error.empty() || (!body.any_json && body.events.empty())) {
     std::string reason = body.error.empty() ? "no line of the body is JSON" : body.error;
@@ -171,39 +156,33 @@ Answer ingest(Routes& r, ParsedBody body, bool strict) {
   return a;
 }
 
-void add_reads(httplib::Server& server, Routes& r) {
-  auto read_ok = [&r](const httplib::Request& req) {
-    return has_token(req, {&r.config.admin_tokens, &r.config.read_tokens});
-  };
-  server.Get(R"(/v1/partners/([^/]+))", timed(r.metrics, "GET /v1/partners/{id}", [&r, read_ok](const httplib::Request& req, httplib::Response& res) {
-    if (!read_ok(req)) return answer(res, kUnauthorized);
-    std::string id = req.matches[1];
+void add_reads(RouteTable& t, Routes& r) {
+  t.add({"GET", "/v1/partners/{id}", Access::read, false, false, [&r](const HttpRequest& req, HttpResponse& res) {
+    std::string id = req.path_params[0];
     answer(res, r.applier.call([id](DurableEngine& d, const Program&) -> Answer {
       std::optional<std::size_t> i = d.engine().find_partner(id);
       if (!i) return error(404, "no partner " + json_quote(id));
       return {200, partner_json(d, *i)};
     }));
-  }));
-  server.Get(R"(/v1/partners/([^/]+)/history)", timed(r.metrics, "GET /v1/partners/{id}/history", [&r, read_ok](const httplib::Request& req, httplib::Response& res) {
-    if (!read_ok(req)) return answer(res, kUnauthorized);
-    std::string id = req.matches[1];
-    std::int64_t limit = whole_number(req.get_param_value("limit")).value_or(1000);
+  }});
+  t.add({"GET", "/v1/partners/{id}/history", Access::read, false, false, [&r](const HttpRequest& req, HttpResponse& res) {
+    const std::string& id = req.path_params[0];
+    std::int64_t limit = limit_param(req, 1000, 100000);
     try {
       auto reader = StoreReader::open(r.state);
-      std::vector<StoredRecord> records = reader->partner_records(id, std::clamp<std::int64_t>(limit, 1, 100000));
+      std::vector<StoredRecord> records = reader->partner_records(id, limit);
       std::string out = R"({"partner":)" + json_quote(id) + R"(,"records":[)";
       for (std::size_t i = 0; i < records.size(); ++i) out += (i ? "," : "") + record_json(records[i]);
       answer(res, {200, out + "]}"});
     } catch (const StoreError& e) {
       answer(res, error(503, e.what()));
     }
-  }));
-  server.Get("/v1/partners", timed(r.metrics, "GET /v1/partners", [&r, read_ok](const httplib::Request& req, httplib::Response& res) {
-    if (!read_ok(req)) return answer(res, kUnauthorized);
-    std::string query = req.has_param("query") ? req.get_param_value("query") : "true";
-    bool count = req.get_param_value("count") == "true";
-    std::int64_t cursor = whole_number(req.get_param_value("cursor")).value_or(0);
-    std::int64_t limit = std::clamp<std::int64_t>(whole_number(req.get_param_value("limit")).value_or(1000), 1, 10000);
+  }});
+  t.add({"GET", "/v1/partners", Access::read, false, false, [&r](const HttpRequest& req, HttpResponse& res) {
+    std::string query = req.has_param("query") ? req.param("query") : "true";
+    bool count = req.param("count") == "true";
+    std::int64_t cursor = whole_param(req, "cursor", 0, 0, std::numeric_limits<std::int64_t>::max());
+    std::int64_t limit = limit_param(req, 1000, 10000);
     answer(res, r.applier.call([=](DurableEngine& d, const Program& program) -> Answer {
       SegmentResult segment = compile_segment(program, query);
       if (!segment.program)
@@ -219,9 +198,8 @@ void add_reads(httplib::Server& server, Routes& r) {
       out += R"(],"next":)" + (from == found.end() ? std::string("null") : json_quote(std::to_string(*from))) + "}";
       return {200, out};
     }));
-  }));
-  server.Get("/v1/tags", timed(r.metrics, "GET /v1/tags", [&r, read_ok](const httplib::Request& req, httplib::Response& res) {
-    if (!read_ok(req)) return answer(res, kUnauthorized);
+  }});
+  t.add({"GET", "/v1/tags", Access::read, false, false, [&r](const HttpRequest&, HttpResponse& res) {
     answer(res, r.applier.call([](DurableEngine& d, const Program& program) -> Answer {
       std::map<std::string, std::size_t, std::less<>> counts;
       const Engine& e = d.engine();
@@ -244,31 +222,28 @@ void add_reads(httplib::Server& server, Routes& r) {
       }
       return {200, out + "]}"};
     }));
-  }));
+  }});
 }
 
-void add_admin(httplib::Server& server, Routes& r) {
-  auto admin_ok = [&r](const httplib::Request& req) { return has_token(req, {&r.config.admin_tokens}); };
-  server.Post("/v1/advance", with_body(r.config.max_body_bytes, timed_body(r.metrics, "POST /v1/advance", [&r, admin_ok](const httplib::Request& req, httplib::Response& res, const std::string& body) {
-    if (!admin_ok(req)) return answer(res, kUnauthorized);
+void add_admin(RouteTable& t, Routes& r) {
+  t.add({"POST", "/v1/advance", Access::admin, true, false, [&r](const HttpRequest& req, HttpResponse& res) {
     if (r.clock != ClockMode::event)
       return answer(res, error(409, "the clock follows the wall clock: start the server with --clock event to move it"));
     simdjson::dom::parser parser;
     simdjson::dom::element doc;
     std::string_view until;
-    simdjson::padded_string padded(body);
+    simdjson::padded_string padded(req.body);
     if (parser.parse(padded).get(doc) || doc["until"].get_string().get(until))
       return answer(res, error(400, R"(the body must be {"until":"<RFC 3339 time>"})"));
-    std::optional<Seconds> t = parse_time(until);
-    if (!t) return answer(res, error(400, "\"until\" is not an RFC 3339 time: " + std::string(until)));
-    Seconds to = *t;
+    std::optional<Seconds> at = parse_time(until);
+    if (!at) return answer(res, error(400, "\"until\" is not an RFC 3339 time: " + std::string(until)));
+    Seconds to = *at;
     answer(res, r.applier.call([to](DurableEngine& d, const Program&) -> Answer {
       d.engine().advance_to(to);
       return {200, R"({"clock":)" + json_quote(format_time(d.engine().clock())) + "}"};
     }, true));
-  })));
-  server.Post("/v1/reload", timed(r.metrics, "POST /v1/reload", [&r, admin_ok](const httplib::Request& req, httplib::Response& res) {
-    if (!admin_ok(req)) return answer(res, kUnauthorized);
+  }});
+  t.add({"POST", "/v1/reload", Access::admin, false, false, [&r](const HttpRequest& req, HttpResponse& res) {
     Compiled compiled = compile_rules(r.rules, r.prepare);
     if (!compiled.engine_error.empty()) {
       log("error", "reload refused: the rules cannot be readied for their engine; the old rules keep running",
@@ -281,17 +256,16 @@ void add_admin(httplib::Server& server, Routes& r) {
       return answer(res, {422, R"({"error":"the rules have errors; the old rules keep running","diagnostics":)" +
                                    compiled.diagnostics + "}"});
     }
-    answer(res, r.applier.reload(std::move(*compiled.rules), req.get_param_value("backfill") == "true"));
-  }));
-  server.Get("/v1/deliveries", timed(r.metrics, "GET /v1/deliveries", [&r, admin_ok](const httplib::Request& req, httplib::Response& res) {
-    if (!admin_ok(req)) return answer(res, kUnauthorized);
+    answer(res, r.applier.reload(std::move(*compiled.rules), req.param("backfill") == "true"));
+  }});
+  t.add({"GET", "/v1/deliveries", Access::admin, false, false, [&r](const HttpRequest& req, HttpResponse& res) {
     std::optional<DeliveryStatus> status;
     if (req.has_param("status")) {
-      status = parse_delivery_status(req.get_param_value("status"));
-      if (!status) return answer(res, error(400, "status is one of pending, delivered, failed"));
+      status = parse_delivery_status(req.param("status"));
+      if (!status) return answer(res, bad_parameter("status", "status is one of pending, delivered, failed"));
     }
-    std::int64_t after = whole_number(req.get_param_value("after")).value_or(0);
-    std::int64_t limit = std::clamp<std::int64_t>(whole_number(req.get_param_value("limit")).value_or(1000), 1, 10000);
+    std::int64_t after = whole_param(req, "after", 0, 0, std::numeric_limits<std::int64_t>::max());
+    std::int64_t limit = limit_param(req, 1000, 10000);
     try {
       std::vector<Delivery> list = StoreReader::open(r.state)->deliveries(status, after, limit);
       std::string out = R"({"deliveries":[)";
@@ -300,19 +274,19 @@ void add_admin(httplib::Server& server, Routes& r) {
     } catch (const StoreError& e) {
       answer(res, error(503, e.what()));
     }
-  }));
-  server.Post(R"(/v1/deliveries/msg_(\d+)/retry)", timed(r.metrics, "POST /v1/deliveries/{id}/retry", [&r, admin_ok](const httplib::Request& req, httplib::Response& res) {
-    if (!admin_ok(req)) return answer(res, kUnauthorized);
-    std::optional<std::int64_t> id = whole_number(req.matches[1]);
+  }});
+  t.add({"POST", "/v1/deliveries/{id}/retry", Access::admin, false, false, [&r](const HttpRequest& req, HttpResponse& res) {
+    const std::string& name = req.path_params[0];
+    std::optional<std::int64_t> id = name.rfind("msg_", 0) == 0 ? whole_number(std::string_view(name).substr(4)) : std::nullopt;
     try {
       std::optional<Delivery> d = id ? StoreReader::open(r.state)->delivery(*id) : std::nullopt;
-      if (!d) return answer(res, error(404, "no delivery msg_" + std::string(req.matches[1])));
+      if (!d) return answer(res, error(404, "no delivery " + json_quote(name)));
       if (!r.retry || !r.retry(*d)) return answer(res, error(409, "the delivery's webhook is not in the config"));
       answer(res, {202, R"({"id":)" + json_quote("msg_" + std::to_string(d->id)) + R"(,"status":"pending"})"});
     } catch (const StoreError& e) {
       answer(res, error(503, e.what()));
     }
-  }));
+  }});
 }
 
 }  // namespace
@@ -338,37 +312,32 @@ Compiled compile_rules(const std::vector<std::string>& files, const PrepareProgr
   return out;
 }
 
-void add_routes(httplib::Server& server, Routes& r) {
-  server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(R"({"status":"alive"})", kJson);
-  });
-  server.Get("/readyz", [&r](const httplib::Request&, httplib::Response& res) {
+std::vector<HttpRoute> make_routes(Routes& r) {
+  RouteTable t;
+  t.add({"GET", "/healthz", Access::anyone, false, true, [](const HttpRequest&, HttpResponse& res) {
+    res.body = R"({"status":"alive"})";
+  }});
+  t.add({"GET", "/readyz", Access::anyone, false, true, [&r](const HttpRequest&, HttpResponse& res) {
     if (r.applier.stopping()) return answer(res, error(503, "stopping"));
     if (r.applier.failed()) return answer(res, error(503, "the store failed"));
-    res.set_content(R"({"status":"ready"})", kJson);
-  });
-  server.Get("/metrics", [&r](const httplib::Request&, httplib::Response& res) {
-    res.set_content(r.metrics.text(), "text/plain; version=0.0.4");
-  });
-  server.Post("/v1/events", with_body(r.config.max_body_bytes, timed_body(r.metrics, "POST /v1/events", [&r](const httplib::Request& req, httplib::Response& res, const std::string& body) {
-    if (!has_token(req, {&r.config.ingest_tokens})) return answer(res, kUnauthorized);
-    Answer a = ingest(r, parse_events_body(body), req.get_param_value("strict") == "true");
+    res.body = R"({"status":"ready"})";
+  }});
+  t.add({"GET", "/metrics", Access::anyone, false, false, [&r](const HttpRequest&, HttpResponse& res) {
+    res.type = "text/plain; version=0.0.4";
+    res.body = r.metrics.text();
+  }});
+  t.add({"POST", "/v1/events", Access::ingest, true, true, [&r](const HttpRequest& req, HttpResponse& res) {
+    Answer a = ingest(r, parse_events_body(req.body), req.param("strict") == "true");
     if (a.status == 429 || a.status == 503) res.set_header("Retry-After", std::to_string(r.config.retry_after));
     answer(res, a);
-  })));
+  }});
   for (const SourceConfig& source : r.config.sources) {
     const SourceConfig* s = &source;
-    server.Post(source.path, with_body(r.config.max_body_bytes, timed_body(r.metrics, "POST " + source.path, [&r, s](const httplib::Request& req, httplib::Response& res, const std::string& body) {
+    t.add({"POST", source.path, Access::source, true, true, [&r, s](const HttpRequest& req, HttpResponse& res) {
       WebhookRequest w;
-      w.body = body;
-      std::deque<std::string> held;  // header values outlive the calls (stable on push_back)
-      w.header = [&req, &held](std::string_view name) -> std::string_view {
-        std::string key(name);
-        if (!req.has_header(key)) return {};
-        held.push_back(req.get_header_value(key));
-        return held.back();
-      };
-      std::string token = req.get_param_value("token");
+      w.body = req.body;
+      w.header = [&req](std::string_view name) -> std::string_view { return req.header(name).value_or(""); };
+      std::string token = req.param("token");
       w.token_param = token;
       w.now = r.now();
       if (std::string why = authenticate(*s, w, r.config.signature_tolerance); !why.empty())
@@ -383,11 +352,12 @@ void add_routes(httplib::Server& server, Routes& r) {
       Answer a = ingest(r, parse_events_body(mapped.line), false);
       if (a.status == 429 || a.status == 503) res.set_header("Retry-After", std::to_string(r.config.retry_after));
       answer(res, a);
-    })));
+    }});
   }
-  add_reads(server, r);
-  add_views(server, r);
-  add_admin(server, r);
+  add_reads(t, r);
+  add_views(t, r);
+  add_admin(t, r);
+  return std::move(t.routes);
 }
 
 }  // namespace ptag::serve

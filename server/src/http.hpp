@@ -1,5 +1,5 @@
-// The HTTP endpoints of `ptag serve` (docs/serve.md, "Endpoints") on a
-// cpp-httplib server.
+// The HTTP endpoints of `ptag serve` (docs/serve.md, "Endpoints"): one table
+// of routes (method, path, who may call, handler) for the HTTP layer.
 #pragma once
 
 #include <functional>
@@ -8,13 +8,10 @@
 
 #include "applier.hpp"
 #include "config.hpp"
+#include "http_server.hpp"
 #include "metrics.hpp"
 #include "ptag/serve.hpp"
 #include "ptag/store.hpp"
-
-namespace httplib {
-class Server;
-}
 
 namespace ptag::serve {
 
@@ -43,6 +40,6 @@ struct Compiled {
 // there are no rules and `engine_error` says why.
 Compiled compile_rules(const std::vector<std::string>& files, const PrepareProgram& prepare);
 
-void add_routes(httplib::Server& server, Routes& routes);
+std::vector<HttpRoute> make_routes(Routes& routes);
 
 }  // namespace ptag::serve

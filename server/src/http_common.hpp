@@ -1,8 +1,6 @@
 // Small pieces shared by the endpoints of http.cpp and views.cpp.
 #pragma once
 
-#include <httplib.h>
-
 #include <chrono>
 #include <cstdint>
 #include <initializer_list>
@@ -12,6 +10,7 @@
 #include <vector>
 
 #include "applier.hpp"
+#include "http_server.hpp"
 #include "metrics.hpp"
 #include "ptag/store.hpp"
 #include "ptag/event.hpp"
@@ -20,28 +19,36 @@ namespace ptag::serve {
 
 inline constexpr const char* kJson = "application/json";
 
-void answer(httplib::Response& res, const Answer& a);
+void answer(HttpResponse& res, const Answer& a);
 // {"error":MESSAGE}, or with "parameter":NAME for a bad query parameter.
 Answer error(int status, std::string_view message);
 Answer bad_parameter(std::string_view parameter, std::string_view message);
 // Whether the request carries `Authorization: Bearer T` for a T of these lists.
-bool has_token(const httplib::Request& req, std::initializer_list<const std::vector<std::string>*> lists);
-extern const Answer kUnauthorized;
+bool has_token(const HttpRequest& req, std::initializer_list<const std::vector<std::string>*> lists);
 
 // A non-negative decimal integer of at most 18 digits; empty otherwise.
-std::optional<std::int64_t> whole_number(const std::string& text);
+std::optional<std::int64_t> whole_number(std::string_view text);
 std::string value_json(const Value& v);
 std::string record_json(const StoredRecord& r);
 
-// Times each request into the route's histogram.
-template <typename Handler>
-httplib::Server::Handler timed(Metrics& metrics, const std::string& route, Handler handler) {
-  prometheus::Histogram* histogram = &metrics.request(route);
-  return [histogram, handler](const httplib::Request& req, httplib::Response& res) {
-    auto start = std::chrono::steady_clock::now();
-    handler(req, res);
-    histogram->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  };
+// A query parameter that is not what its route takes: a 400 naming it
+// (thrown by the typed readers below, answered by the route table).
+struct BadParameter {
+  std::string parameter, message;
+};
+// A whole number from `min` to `max`; `fallback` when absent.
+std::int64_t whole_param(const HttpRequest& req, std::string_view name, std::int64_t fallback, std::int64_t min,
+                         std::int64_t max);
+// `limit`: how many items a list answers, 1 to `max` (one rule for every list).
+inline std::int64_t limit_param(const HttpRequest& req, std::int64_t fallback, std::int64_t max) {
+  return whole_param(req, "limit", fallback, 1, max);
 }
+
+// The routes being built: add() wraps each handler so that a BadParameter
+// becomes its 400.
+struct RouteTable {
+  std::vector<HttpRoute> routes;
+  void add(HttpRoute route);
+};
 
 }  // namespace ptag::serve

@@ -36,7 +36,16 @@ Metrics::Metrics(prometheus::Registry& r)
       request_seconds(prometheus::BuildHistogram()
                           .Name("ptag_request_seconds")
                           .Help("HTTP request latency, by route")
-                          .Register(r)) {}
+                          .Register(r)),
+      http_connections(prometheus::BuildGauge()
+                           .Name("ptag_http_connections")
+                           .Help("Open HTTP connections, on every listener")
+                           .Register(r)
+                           .Add({})),
+      http_cut(prometheus::BuildCounter()
+                   .Name("ptag_http_connections_cut_total")
+                   .Help("Connections closed for missing a deadline, by reason (header_timeout, body_timeout)")
+                   .Register(r)) {}
 
 prometheus::Histogram& Metrics::request(const std::string& route) {
   return request_seconds.Add({{"route", route}}, latency_buckets());

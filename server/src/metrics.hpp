@@ -26,6 +26,8 @@ struct Metrics {
   prometheus::Gauge& partners;
   prometheus::Histogram& commit_seconds;
   prometheus::Family<prometheus::Histogram>& request_seconds;
+  prometheus::Gauge& http_connections;
+  prometheus::Family<prometheus::Counter>& http_cut;
 
   // The histogram of one route ("POST /v1/events").
   prometheus::Histogram& request(const std::string& route);

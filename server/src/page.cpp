@@ -1,6 +1,6 @@
 #include "page.hpp"
 
-#include <httplib.h>
+#include "http_common.hpp"
 
 #include <string>
 
@@ -18,7 +18,7 @@ std::string content_type(std::string_view path) {
   return "application/octet-stream";
 }
 
-void serve(const PageFile& file, httplib::Response& res) {
+void serve(const PageFile& file, HttpResponse& res) {
   // No inline script or style, no other origin: the API's data (partner ids
   // and tags from webhooks) can never run as code in the page.
   res.set_header("Content-Security-Policy",
@@ -27,19 +27,18 @@ void serve(const PageFile& file, httplib::Response& res) {
   res.set_header("X-Content-Type-Options", "nosniff");
   res.set_header("Referrer-Policy", "no-referrer");
   res.set_header("Cache-Control", "no-cache");
-  res.set_content(std::string(file.body), content_type(file.path).c_str());
+  res.type = content_type(file.path);
+  res.body = std::string(file.body);
 }
 
 }  // namespace
 
-void add_page(httplib::Server& server) {
+void add_page(RouteTable& table) {
   for (const PageFile& file : page_files()) {
     const PageFile* f = &file;
-    std::string pattern;
-    for (char c : file.path) pattern += c == '.' ? std::string("\\.") : std::string(1, c);
-    server.Get(pattern, [f](const httplib::Request&, httplib::Response& res) { serve(*f, res); });
-    if (file.path == "/index.html")
-      server.Get("/", [f](const httplib::Request&, httplib::Response& res) { serve(*f, res); });
+    HttpHandler handler = [f](const HttpRequest&, HttpResponse& res) { serve(*f, res); };
+    table.add({"GET", std::string(file.path), Access::anyone, false, false, handler});
+    if (file.path == "/index.html") table.add({"GET", "/", Access::anyone, false, false, handler});
   }
 }
 

@@ -6,11 +6,9 @@
 #include <string_view>
 #include <vector>
 
-namespace httplib {
-class Server;
-}
-
 namespace ptag::serve {
+
+struct RouteTable;
 
 struct PageFile {
   std::string_view path;  // "/index.html", "/app.js", ...
@@ -19,6 +17,6 @@ struct PageFile {
 const std::vector<PageFile>& page_files();
 
 // GET / (the page, whatever the query) and GET /<file> for each file.
-void add_page(httplib::Server& server);
+void add_page(RouteTable& table);
 
 }  // namespace ptag::serve

@@ -1,7 +1,6 @@
 // `ptag serve`: starting, serving until SIGTERM/SIGINT, reloading on SIGHUP.
 #include "ptag/serve.hpp"
 
-#include <httplib.h>
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
@@ -13,6 +12,8 @@
 #include "applier.hpp"
 #include "deliverer.hpp"
 #include "http.hpp"
+#include "http_common.hpp"
+#include "http_server.hpp"
 #include "log.hpp"
 #include "metrics.hpp"
 
@@ -33,17 +34,6 @@ Seconds wall_clock() {
   return static_cast<Seconds>(std::time(nullptr));
 }
 
-// "HOST:PORT"; port 0 picks a free one.
-bool split_listen(const std::string& text, std::string& host, int& port) {
-  std::size_t colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0) return false;
-  std::string p = text.substr(colon + 1);
-  if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string::npos) return false;
-  port = std::stoi(p);
-  host = text.substr(0, colon);
-  return port <= 65535;
-}
-
 int run(const Options& o) {
   ServeConfig config;
   if (!o.config.empty()) {
@@ -56,10 +46,14 @@ int run(const Options& o) {
     }
     config = std::move(*loaded.config);
   }
-  if (!o.listen.empty()) config.listen = o.listen;
-  if (!split_listen(config.listen, config.host, config.port)) {
-    std::fprintf(stderr, "ptag serve: --listen '%s' is not HOST:PORT (127.0.0.1:8080)\n", config.listen.c_str());
-    return 2;
+  if (!o.listen.empty()) {
+    std::optional<ListenAddress> address = parse_listen(o.listen);
+    if (!address) {
+      std::fprintf(stderr, "ptag serve: --listen '%s' is not HOST:PORT (127.0.0.1:8080, [::1]:8080)\n",
+                   o.listen.c_str());
+      return 2;
+    }
+    config.listen = *address;
   }
   ClockMode clock = o.clock == "event" ? ClockMode::event : ClockMode::wall;
 
@@ -134,32 +128,53 @@ int run(const Options& o) {
                   [&deliverer](std::vector<Delivery> fresh) { deliverer.add(std::move(fresh)); }, metrics, wall_clock);
   applier.start();
 
-  httplib::Server server;
-  std::size_t threads = config.http_threads;
-  server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  server.set_payload_max_length(config.max_body_bytes);
-  server.set_read_timeout(10, 0);
-  server.set_write_timeout(10, 0);
-  server.set_keep_alive_max_count(1000);
-  // Answers are written as headers then body: without this, Nagle holds the
-  // body back for the client's delayed ACK (40 ms per small answer).
-  server.set_tcp_nodelay(true);
   Routes routes{config, clock, applier, metrics, o.state, o.rules,
                 [&deliverer](const Delivery& d) { return deliverer.retry(d); }, wall_clock, o.prepare};
-  add_routes(server, routes);
-  server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (res.status == 413)
-      res.set_content(R"({"error":"the body is larger than max_body_bytes"})", "application/json");
-    else if (res.body.empty())
-      res.set_content(R"({"error":"no such endpoint"})", "application/json");
-  });
-  int port = config.port == 0 ? server.bind_to_any_port(config.host) : (server.bind_to_port(config.host, config.port) ? config.port : -1);
-  if (port < 0) {
-    std::fprintf(stderr, "ptag serve: cannot listen on %s\n", config.listen.c_str());
+  HttpLimits limits{.max_body_bytes = config.max_body_bytes,
+                    .max_header_bytes = config.max_header_bytes,
+                    .max_headers = config.max_headers,
+                    .max_connections = config.max_connections,
+                    .max_connections_per_client = config.max_connections_per_client,
+                    .header_timeout = config.header_timeout,
+                    .body_timeout = config.body_timeout,
+                    .handler_threads = config.http_threads};
+  HttpHooks hooks;
+  hooks.answered = [&metrics](const HttpRoute& route, double seconds) {
+    metrics.request(route.method + " " + route.pattern).Observe(seconds);
+  };
+  hooks.cut = [&metrics](std::string_view reason) { metrics.http_cut.Add({{"reason", std::string(reason)}}).Increment(); };
+  hooks.connections = [&metrics](long open) { metrics.http_connections.Set(static_cast<double>(open)); };
+  hooks.authorize = [&config](Access who, const HttpRequest& req) {
+    switch (who) {
+      case Access::ingest: return has_token(req, {&config.ingest_tokens});
+      case Access::read: return has_token(req, {&config.admin_tokens, &config.read_tokens});
+      case Access::admin: return has_token(req, {&config.admin_tokens});
+      case Access::anyone:
+      case Access::source: break;  // a source checks its own signature
+    }
+    return true;
+  };
+  hooks.unauthorized = R"({"error":"missing or wrong token: send Authorization: Bearer <token>"})";
+  HttpServer server(make_routes(routes), limits, std::move(hooks));
+  HttpServer::Bound bound = server.listen(config.listen, !config.admin_listen);
+  if (bound.port < 0) {
+    std::fprintf(stderr, "ptag serve: %s\n", bound.error.c_str());
     return 1;
   }
+  ListenAddress address{config.listen.host, bound.port};
+  std::optional<ListenAddress> admin_address;
+  if (config.admin_listen) {
+    HttpServer::Bound admin = server.listen(*config.admin_listen, true);
+    if (admin.port < 0) {
+      std::fprintf(stderr, "ptag serve: admin_listen: %s\n", admin.error.c_str());
+      return 1;
+    }
+    admin_address = ListenAddress{config.admin_listen->host, admin.port};
+    server.set_split(true);
+  }
   log("info", "listening",
-      {{"address", json_text(config.host + ":" + std::to_string(port))},
+      {{"address", json_text(address.text())},
+       {"admin_address", admin_address ? json_text(admin_address->text()) : "null"},
        {"clock", json_text(o.clock)},
        {"engine", json_text(compiled.engine)},
        {"partners", std::to_string(durable->engine().partner_count())}});
@@ -184,12 +199,11 @@ int run(const Options& o) {
         continue;
       }
       log("info", "stopping", {{"signal", json_text(sig == SIGTERM ? "SIGTERM" : "SIGINT")}});
-      server.stop();
       return;
     }
   });
-  server.listen_after_bind();
   waiter.join();
+  server.stop();  // requests being handled are answered
   applier.stop();  // what waits is applied and committed
   deliverer.stop();  // attempts in flight finish and are stored
   int status = applier.failed() ? 1 : 0;

@@ -45,10 +45,9 @@ std::string_view trim(std::string_view s) {
 }
 
 // Every value of a parameter that may repeat, each split on commas.
-std::vector<std::string> tag_list(const httplib::Request& req, const std::string& name) {
+std::vector<std::string> tag_list(const HttpRequest& req, const std::string& name) {
   std::vector<std::string> out;
-  for (std::size_t v = 0; v < req.get_param_value_count(name); ++v) {
-    std::string value = req.get_param_value(name, v);
+  for (const std::string& value : req.params(name)) {
     std::string_view rest = value;
     while (true) {
       std::size_t comma = rest.find(',');
@@ -61,12 +60,12 @@ std::vector<std::string> tag_list(const httplib::Request& req, const std::string
   return out;
 }
 
-std::optional<Answer> parse_segment_query(const httplib::Request& req, SegmentQuery& q, bool paged) {
+std::optional<Answer> parse_segment_query(const HttpRequest& req, SegmentQuery& q, bool paged) {
   q.has = tag_list(req, "has");
   q.lacks = tag_list(req, "lacks");
-  q.q = std::string(trim(req.get_param_value("q")));
+  q.q = std::string(trim(req.param("q")));
   if (req.has_param("sort")) {
-    std::string sort = req.get_param_value("sort");
+    std::string sort = req.param("sort");
     std::string_view name = sort;
     q.descending = !name.empty() && name.front() == '-';
     if (q.descending) name.remove_prefix(1);
@@ -81,17 +80,8 @@ std::optional<Answer> parse_segment_query(const httplib::Request& req, SegmentQu
     q.sort = sort;
   }
   if (!paged) return std::nullopt;
-  if (req.has_param("page")) {
-    std::optional<std::int64_t> page = whole_number(req.get_param_value("page"));
-    if (!page || *page < 1) return bad_parameter("page", "page is a whole number from 1");
-    q.page = *page;
-  }
-  if (req.has_param("per_page")) {
-    std::optional<std::int64_t> n = whole_number(req.get_param_value("per_page"));
-    if (!n || *n < 1 || *n > kMaxPerPage)
-      return bad_parameter("per_page", "per_page is a whole number from 1 to " + std::to_string(kMaxPerPage));
-    q.per_page = *n;
-  }
+  q.page = whole_param(req, "page", 1, 1, std::numeric_limits<std::int64_t>::max());
+  q.per_page = whole_param(req, "per_page", 50, 1, kMaxPerPage);
   return std::nullopt;
 }
 
@@ -193,12 +183,8 @@ std::string optional_number(const std::optional<std::int64_t>& n) { return n ? s
 
 }  // namespace
 
-void add_views(httplib::Server& server, Routes& r) {
-  auto read_ok = [&r](const httplib::Request& req) {
-    return has_token(req, {&r.config.admin_tokens, &r.config.read_tokens});
-  };
-  server.Get("/v1/segment", timed(r.metrics, "GET /v1/segment", [&r, read_ok](const httplib::Request& req, httplib::Response& res) {
-    if (!read_ok(req)) return answer(res, kUnauthorized);
+void add_views(RouteTable& table, Routes& r) {
+  table.add({"GET", "/v1/segment", Access::read, false, false, [&r](const HttpRequest& req, HttpResponse& res) {
     SegmentQuery q;
     if (std::optional<Answer> bad = parse_segment_query(req, q, true)) return answer(res, *bad);
     answer(res, r.applier.call([q](DurableEngine& d, const Program& program) -> Answer {
@@ -222,9 +208,8 @@ void add_views(httplib::Server& server, Routes& r) {
       }
       return {200, out + "]}"};
     }));
-  }));
-  server.Get("/v1/segment.csv", timed(r.metrics, "GET /v1/segment.csv", [&r, read_ok](const httplib::Request& req, httplib::Response& res) {
-    if (!read_ok(req)) return answer(res, kUnauthorized);
+  }});
+  table.add({"GET", "/v1/segment.csv", Access::read, false, false, [&r](const HttpRequest& req, HttpResponse& res) {
     SegmentQuery q;
     if (std::optional<Answer> bad = parse_segment_query(req, q, false)) return answer(res, *bad);
     // The engine's thread only copies the rows out; they are formatted here,
@@ -267,17 +252,17 @@ void add_views(httplib::Server& server, Routes& r) {
     }
     if (a.status != 200) return answer(res, a);
     res.set_header("Content-Disposition", R"(attachment; filename="partners.csv")");
-    res.set_content(std::move(a.body), "text/csv; charset=utf-8");
-  }));
+    res.type = "text/csv; charset=utf-8";
+    res.body = std::move(a.body);
+  }});
   struct SharedTimeline {
     std::mutex lock;
     TagTimeline timeline;
   };
   auto timeline = std::make_shared<SharedTimeline>();
-  server.Get("/v1/tags/history", timed(r.metrics, "GET /v1/tags/history", [&r, read_ok, timeline](const httplib::Request& req, httplib::Response& res) {
-    if (!read_ok(req)) return answer(res, kUnauthorized);
+  table.add({"GET", "/v1/tags/history", Access::read, false, false, [&r, timeline](const HttpRequest& req, HttpResponse& res) {
     std::optional<Interval> interval;
-    if (std::string name = req.get_param_value("interval"); !name.empty() && name != "auto") {
+    if (std::string name = req.param("interval"); !name.empty() && name != "auto") {
       interval = parse_interval(name);
       if (!interval) return answer(res, bad_parameter("interval", "interval is one of day, week, month, auto"));
     }
@@ -301,10 +286,9 @@ void add_views(httplib::Server& server, Routes& r) {
     } catch (const StoreError& e) {
       answer(res, error(503, e.what()));
     }
-  }));
-  server.Get("/v1/flows", timed(r.metrics, "GET /v1/flows", [&r, read_ok](const httplib::Request& req, httplib::Response& res) {
-    if (!read_ok(req)) return answer(res, kUnauthorized);
-    std::string from = std::string(trim(req.get_param_value("from"))), to = std::string(trim(req.get_param_value("to")));
+  }});
+  table.add({"GET", "/v1/flows", Access::read, false, false, [&r](const HttpRequest& req, HttpResponse& res) {
+    std::string from = std::string(trim(req.param("from"))), to = std::string(trim(req.param("to")));
     if (from.empty()) return answer(res, bad_parameter("from", "from (the first tag) is missing"));
     if (to.empty()) return answer(res, bad_parameter("to", "to (the second tag) is missing"));
     if (from == to) return answer(res, bad_parameter("to", "from and to are the same tag"));
@@ -319,20 +303,11 @@ void add_views(httplib::Server& server, Routes& r) {
     } catch (const StoreError& e) {
       answer(res, error(503, e.what()));
     }
-  }));
-  server.Get("/v1/records", timed(r.metrics, "GET /v1/records", [&r, read_ok](const httplib::Request& req, httplib::Response& res) {
-    if (!read_ok(req)) return answer(res, kUnauthorized);
+  }});
+  table.add({"GET", "/v1/records", Access::read, false, false, [&r](const HttpRequest& req, HttpResponse& res) {
     std::optional<std::int64_t> after;
-    if (req.has_param("after")) {
-      after = whole_number(req.get_param_value("after"));
-      if (!after) return answer(res, bad_parameter("after", "after is a record's seq: a whole number from 0"));
-    }
-    std::int64_t limit = 100;
-    if (req.has_param("limit")) {
-      std::optional<std::int64_t> n = whole_number(req.get_param_value("limit"));
-      if (!n || *n < 1 || *n > 1000) return answer(res, bad_parameter("limit", "limit is a whole number from 1 to 1000"));
-      limit = *n;
-    }
+    if (req.has_param("after")) after = whole_param(req, "after", 0, 0, std::numeric_limits<std::int64_t>::max());
+    std::int64_t limit = limit_param(req, 100, 1000);
     try {
       auto reader = StoreReader::open(r.state);
       std::int64_t last = reader->last_seq();
@@ -349,8 +324,8 @@ void add_views(httplib::Server& server, Routes& r) {
     } catch (const StoreError& e) {
       answer(res, error(503, e.what()));
     }
-  }));
-  add_page(server);
+  }});
+  add_page(table);
 }
 
 }  // namespace ptag::serve

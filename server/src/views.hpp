@@ -4,9 +4,10 @@
 #pragma once
 
 #include "http.hpp"
+#include "http_common.hpp"
 
 namespace ptag::serve {
 
-void add_views(httplib::Server& server, Routes& routes);
+void add_views(RouteTable& table, Routes& routes);
 
 }  // namespace ptag::serve

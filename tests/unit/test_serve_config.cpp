@@ -45,9 +45,10 @@ TEST_CASE("an empty config is every default") {
   ConfigResult r = parse_config("", "empty.toml");
   REQUIRE(r.config);
   const ServeConfig& c = *r.config;
-  CHECK(c.listen == "127.0.0.1:8080");
-  CHECK(c.host == "127.0.0.1");
-  CHECK(c.port == 8080);
+  CHECK(c.listen.text() == "127.0.0.1:8080");
+  CHECK(c.listen.host == "127.0.0.1");
+  CHECK(c.listen.port == 8080);
+  CHECK_FALSE(c.admin_listen);
   CHECK(c.max_body_bytes == 1048576);
   CHECK(c.max_future_skew == 300);
   CHECK(c.ingest_tokens.empty());
@@ -152,11 +153,19 @@ types = { "transaction.created" = { type = "sale", amount = "data.total" }, "par
 TEST_CASE("listen is HOST:PORT") {
   ConfigResult r = parse_config("listen = \"[::1]:0\"", "l.toml");
   REQUIRE(r.config);
-  CHECK(r.config->host == "::1");
-  CHECK(r.config->port == 0);
+  CHECK(r.config->listen.host == "::1");
+  CHECK(r.config->listen.port == 0);
+  CHECK(r.config->listen.text() == "[::1]:0");
   CHECK(errors("listen = 8080") == "bad.toml:1:10: error: listen must be a string (in quotes)\n");
   const std::string usage =
-      "listen must be HOST:PORT, as in \"127.0.0.1:8080\" (port 0: any free port)\n";
+      "listen must be HOST:PORT, as in \"127.0.0.1:8080\" or \"[::1]:8080\" (port 0: any free port)\n";
+  CHECK(errors("listen = \"::1:80\"") == "bad.toml:1:10: error: " + usage);
+  ConfigResult split = parse_config("listen = \"0.0.0.0:8080\"\nadmin_listen = \"127.0.0.1:9090\"\n", "l.toml");
+  REQUIRE(split.config);
+  REQUIRE(split.config->admin_listen);
+  CHECK(split.config->admin_listen->text() == "127.0.0.1:9090");
+  CHECK(errors("admin_listen = \"nowhere\"") ==
+        "bad.toml:1:16: error: admin_listen must be HOST:PORT, as in \"127.0.0.1:8080\" or \"[::1]:8080\" (port 0: any free port)\n");
   CHECK(errors("listen = \"localhost\"") == "bad.toml:1:10: error: " + usage);
   CHECK(errors("listen = \"127.0.0.1:99999\"") == "bad.toml:1:10: error: " + usage);
   CHECK(errors("listen = \":8080\"") == "bad.toml:1:10: error: " + usage);
@@ -177,6 +186,9 @@ TEST_CASE("bad values of the top-level keys") {
         "bad.toml:1:15: error: read_tokens: a token may not hold spaces or control characters (it goes in an "
         "Authorization: Bearer header)\n");
   CHECK(errors("webhooks = 5") == "bad.toml:1:12: error: webhooks must be written as [[webhooks]] tables\n");
+  CHECK(errors("header_timeout = \"10ms\"") == "bad.toml:1:18: error: header_timeout must be at least 100ms\n");
+  CHECK(errors("max_connections_per_client = 0") ==
+        "bad.toml:1:30: error: max_connections_per_client must be a whole number from 1 to 1000000\n");
 }
 
 TEST_CASE("a TOML syntax error names its place") {
