@@ -361,7 +361,10 @@ ptag_status ptag_durable_close(ptag_durable* durable) {
 ptag_status ptag_parse_time(const char* text, int64_t* seconds) {
   if (!text || !seconds) return fail(PTAG_ERROR_ARGUMENT, "NULL argument");
   auto t = ptag::parse_time(text, true);
-  if (!t) return fail(PTAG_ERROR_ARGUMENT, std::string("not an RFC 3339 time: ") + text);
+  if (!t) {
+    std::string hint = ptag::time_hint(text);
+    return fail(PTAG_ERROR_ARGUMENT, std::string("not an RFC 3339 time: ") + text + (hint.empty() ? "" : "; " + hint));
+  }
   *seconds = *t;
   return PTAG_OK;
 }

@@ -71,7 +71,7 @@ std::optional<Seconds> parse_time(std::string_view s, bool allow_date_only) {
   }
   if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month)) return std::nullopt;
   Seconds date = days_from_civil(year, month, day) * 86400;
-  if (i == s.size()) return allow_date_only ? std::optional<Seconds>(date) : std::nullopt;
+  if (i == s.size()) return allow_date_only && date >= kMinEpochSeconds ? std::optional<Seconds>(date) : std::nullopt;
   if (s[i] != 'T' && s[i] != 't') return std::nullopt;
   ++i;
   if (!digits(s, i, 2, hour) || !expect(s, i, ':') || !digits(s, i, 2, minute) ||
@@ -98,13 +98,15 @@ std::optional<Seconds> parse_time(std::string_view s, bool allow_date_only) {
   }
   if (i != s.size()) return std::nullopt;
   Seconds t = date + hour * 3600 + minute * 60 + second - offset;
-  // In UTC too within 0000..9999, as records print it (an offset or :60 can leave it).
-  if (t < -62167219200 || t > 253402300799) return std::nullopt;
+  // One range for every time form (an offset or :60 can leave it).
+  if (t < kMinEpochSeconds || t > kMaxEpochSeconds) return std::nullopt;
   return t;
 }
 
 std::string time_hint(std::string_view text) {
   if (parse_time(text)) return {};
+  if (std::optional<Seconds> t = parse_stored_time(text); t && (*t < kMinEpochSeconds || *t > kMaxEpochSeconds))
+    return "times run from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z";
   if (parse_time(text, true)) {
     return fmt::format("a date alone is not a time: write {}T00:00:00Z", text);
   }

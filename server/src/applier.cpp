@@ -115,6 +115,9 @@ Answer Applier::ingest(ParsedBody body, bool strict) {
   if (stopping_) return {503, R"({"error":"the server is stopping"})"};
   if (failed_) return {503, R"({"error":"the store failed; see the server's log"})"};
   std::size_t n = body.events.size();
+  if (n > config_.max_queued_events)  // it could never fit: 429 would be retried forever
+    return {413, R"({"error":"the request has )" + std::to_string(n) + " events, more than max_queued_events (" +
+                     std::to_string(config_.max_queued_events) + R"() can hold: send smaller batches"})"};
   if (queued_events_ + n > config_.max_queued_events)
     return {429, R"({"error":"too many events wait to be applied; retry later"})"};
   queued_events_ += n;

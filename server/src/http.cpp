@@ -296,7 +296,10 @@ Compiled compile_rules(const std::vector<std::string>& files, const PrepareProgr
   Unit unit = compile_files(files);
   out.diagnostics = render_json_rendered(unit.diagnostics.all(), unit.sources);
   if (!out.diagnostics.empty() && out.diagnostics.back() == '\n') out.diagnostics.pop_back();
-  for (const Diagnostic& d : unit.diagnostics.all()) out.rendered += render_text(d, unit.sources);
+  for (const Diagnostic& d : unit.diagnostics.all()) {
+    out.messages.push_back({d.severity == Severity::error, render_text(d, unit.sources)});
+    out.rendered += out.messages.back().text;
+  }
   if (unit.diagnostics.has_errors()) return out;
   auto program = std::make_unique<Program>(lower(unit));
   out.engine = "vm";

@@ -33,6 +33,11 @@ struct Compiled {
   std::optional<LoadedRules> rules;
   std::string diagnostics;  // [{"severity","code","file","line","column",...,"rendered"}]
   std::string rendered;     // as `ptag check` prints them
+  struct Message {
+    bool error = false;
+    std::string text;  // one diagnostic as `ptag check` prints it
+  };
+  std::vector<Message> messages;
   std::string engine;       // what runs the program (PrepareProgram's answer)
   std::string engine_error;  // PrepareProgram failed (the rules themselves are fine)
 };

@@ -24,7 +24,7 @@ Metrics::Metrics(prometheus::Registry& r)
       records_emit(records.Add({{"action", "emit"}})),
       timers_pending(prometheus::BuildGauge()
                          .Name("ptag_timers_pending")
-                         .Help("Partners with a timer waiting")
+                         .Help("Entries in the timer queue: one per partner with a timer or expiry waiting, plus superseded entries not yet due")
                          .Register(r)
                          .Add({})),
       partners(prometheus::BuildGauge().Name("ptag_partners").Help("Partners in the state").Register(r).Add({})),

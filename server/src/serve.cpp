@@ -34,24 +34,25 @@ Seconds wall_clock() {
   return static_cast<Seconds>(std::time(nullptr));
 }
 
+// Why the server does not start, as a JSON log line; the exit status.
+int not_started(const std::string& why, int status) {
+  log("error", "not started", {{"reason", json_text(why)}});
+  return status;
+}
+
 int run(const Options& o) {
   ServeConfig config;
   if (!o.config.empty()) {
     ConfigResult loaded = load_config(o.config);
-    for (const std::string& w : loaded.warnings) std::fprintf(stderr, "%s\n", w.c_str());
-    for (const std::string& e : loaded.errors) std::fprintf(stderr, "%s\n", e.c_str());
-    if (!loaded.config) {
-      std::fprintf(stderr, "ptag serve: the config '%s' has errors; not started\n", o.config.c_str());
-      return 2;
-    }
+    for (const std::string& w : loaded.warnings) log("warning", "config", {{"message", json_text(w)}});
+    for (const std::string& e : loaded.errors) log("error", "config", {{"message", json_text(e)}});
+    if (!loaded.config) return not_started("the config '" + o.config + "' has errors", 2);
     config = std::move(*loaded.config);
   }
   if (!o.listen.empty()) {
     std::optional<ListenAddress> address = parse_listen(o.listen);
     if (!address) {
-      std::fprintf(stderr, "ptag serve: --listen '%s' is not HOST:PORT (127.0.0.1:8080, [::1]:8080)\n",
-                   o.listen.c_str());
-      return 2;
+      return not_started("--listen '" + o.listen + "' is not HOST:PORT (127.0.0.1:8080, [::1]:8080)", 2);
     }
     config.listen = *address;
   }
@@ -63,19 +64,18 @@ int run(const Options& o) {
       Program none;
       o.prepare(none);
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "ptag serve: %s; not started\n", e.what());
-      return 2;
+      return not_started(e.what(), 2);
     }
   }
   Compiled compiled = compile_rules(o.rules, o.prepare);
-  if (!compiled.rendered.empty()) std::fprintf(stderr, "%s", compiled.rendered.c_str());
+  // Each diagnostic as its own JSON line (every stderr line of `serve` is JSON).
+  for (const Compiled::Message& m : compiled.messages)
+    log(m.error ? "error" : "warning", "rules", {{"message", json_text(m.text)}});
   if (!compiled.engine_error.empty()) {
-    std::fprintf(stderr, "ptag serve: %s; not started\n", compiled.engine_error.c_str());
-    return 1;
+    return not_started(compiled.engine_error, 1);
   }
   if (!compiled.rules) {
-    std::fprintf(stderr, "ptag serve: the rules have errors; not started\n");
-    return 1;
+    return not_started("the rules have errors", 1);
   }
 
   // Signals go to one thread (sigwait), not to whichever thread runs.
@@ -89,8 +89,7 @@ int run(const Options& o) {
   try {
     durable = DurableEngine::open(o.state);
   } catch (const StoreError& e) {
-    std::fprintf(stderr, "ptag serve: %s; not started\n", e.what());
-    return 1;
+    return not_started(e.what(), 1);
   }
   prometheus::Registry registry;
   Metrics metrics(registry);
@@ -98,9 +97,7 @@ int run(const Options& o) {
   try {
     durable->start(*compiled.rules->program, {.sink = &tap, .program_text = compiled.rules->text});
   } catch (const std::invalid_argument& e) {
-    std::fprintf(stderr, "ptag serve: the store '%s' cannot run these rules: %s; not started\n", o.state.c_str(),
-                 e.what());
-    return 1;
+    return not_started("the store '" + o.state + "' cannot run these rules: " + e.what(), 1);
   }
   const RuleChanges& changes = durable->rule_changes();
   if (!changes.same_program)
@@ -120,8 +117,7 @@ int run(const Options& o) {
       for (Delivery& d : page) pending.push_back(std::move(d));
     }
   } catch (const StoreError& e) {
-    std::fprintf(stderr, "ptag serve: %s; not started\n", e.what());
-    return 1;
+    return not_started(e.what(), 1);
   }
   deliverer.start(std::move(pending));
   Applier applier(config, clock, *durable, std::move(*compiled.rules), tap,
@@ -158,16 +154,14 @@ int run(const Options& o) {
   HttpServer server(make_routes(routes), limits, std::move(hooks));
   HttpServer::Bound bound = server.listen(config.listen, !config.admin_listen);
   if (bound.port < 0) {
-    std::fprintf(stderr, "ptag serve: %s\n", bound.error.c_str());
-    return 1;
+    return not_started(bound.error, 1);
   }
   ListenAddress address{config.listen.host, bound.port};
   std::optional<ListenAddress> admin_address;
   if (config.admin_listen) {
     HttpServer::Bound admin = server.listen(*config.admin_listen, true);
     if (admin.port < 0) {
-      std::fprintf(stderr, "ptag serve: admin_listen: %s\n", admin.error.c_str());
-      return 1;
+      return not_started("admin_listen: " + admin.error, 1);
     }
     admin_address = ListenAddress{config.admin_listen->host, admin.port};
     server.set_split(true);

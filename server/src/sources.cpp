@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <vector>
@@ -48,29 +49,34 @@ bool is_json_number(std::string_view s) {
   return i == s.size();
 }
 
-bool read_value(js::value value, Json& out);
+// As deep as the events of POST /v1/events may nest (simdjson's default):
+// deeper bodies are refused before the tree (and its destructors) could
+// take the stack.
+constexpr int kMaxDepth = 1024;
 
-bool read_object(js::object object, Json& out) {
+bool read_value(js::value value, Json& out, int depth);
+
+bool read_object(js::object object, Json& out, int depth) {
   out.kind = Json::Kind::object;
   for (auto member : object) {
     js::field field;
     std::string_view key;
     if (std::move(member).get(field) || field.unescaped_key().get(key)) return false;
     Json child;
-    if (!read_value(field.value(), child)) return false;
+    if (!read_value(field.value(), child, depth + 1)) return false;
     out.names.emplace_back(key);
     out.items.push_back(std::move(child));
   }
   return true;
 }
 
-bool read_value(js::value value, Json& out) {
+bool read_value(js::value value, Json& out, int depth) {
   js::json_type type;
-  if (value.type().get(type)) return false;
+  if (depth > kMaxDepth || value.type().get(type)) return false;
   switch (type) {
     case js::json_type::object: {
       js::object object;
-      return !value.get_object().get(object) && read_object(object, out);
+      return !value.get_object().get(object) && read_object(object, out, depth);
     }
     case js::json_type::array: {
       js::array array;
@@ -80,7 +86,7 @@ bool read_value(js::value value, Json& out) {
         js::value v;
         if (std::move(item).get(v)) return false;
         out.items.emplace_back();
-        if (!read_value(v, out.items.back())) return false;
+        if (!read_value(v, out.items.back(), depth + 1)) return false;
       }
       return true;
     }
@@ -116,6 +122,26 @@ bool read_value(js::value value, Json& out) {
   return false;
 }
 
+// How deep arrays and objects nest (outside strings), at most.
+int nesting(std::string_view body) {
+  int depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (char c : body) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
 // Empty optional: not valid JSON, or not an object.
 std::optional<Json> parse_body(std::string_view body, std::string& why) {
   simdjson::padded_string padded(body);
@@ -123,6 +149,10 @@ std::optional<Json> parse_body(std::string_view body, std::string& why) {
   js::document doc;
   js::object object;
   Json root;
+  if (nesting(body) > kMaxDepth) {
+    why = "the body nests arrays and objects deeper than " + std::to_string(kMaxDepth) + " levels";
+    return std::nullopt;
+  }
   if (parser.iterate(padded).get(doc)) {
     why = "the body is not valid JSON";
     return std::nullopt;
@@ -139,7 +169,7 @@ std::optional<Json> parse_body(std::string_view body, std::string& why) {
   }
   const char* rest = nullptr;
   // A location left after the object means tokens after it.
-  if (doc.get_object().get(object) || !read_object(object, root) || !doc.current_location().get(rest)) {
+  if (doc.get_object().get(object) || !read_object(object, root, 1) || !doc.current_location().get(rest)) {
     why = "the body is not valid JSON";
     return std::nullopt;
   }

@@ -69,7 +69,15 @@ TEST_CASE("a time whose UTC form leaves the years 0000..9999 is not a time") {
   CHECK_FALSE(parse_time("9999-12-31T23:59:60Z"));
   CHECK_FALSE(parse_time("0000-01-01T00:00:00+01:00"));
   CHECK(parse_time("9999-12-31T23:59:59Z") == 253402300799);
-  CHECK(parse_time("0000-01-01T00:00:00Z") == -62167219200);
+  // One range for every form: before 1970 is refused, as epoch seconds are.
+  CHECK_FALSE(parse_time("0000-01-01T00:00:00Z"));
+  CHECK_FALSE(parse_time("0001-01-01T00:00:00Z"));
+  CHECK_FALSE(parse_time("1969-12-31T23:59:59Z"));
+  CHECK_FALSE(parse_time("1970-01-01T00:30:00+01:00"));
+  CHECK_FALSE(parse_time("1969-12-31", true));
+  CHECK(parse_time("1970-01-01", true) == 0);
+  CHECK(time_hint("0001-01-01T00:00:00Z") == "times run from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z");
+  CHECK(parse_stored_time("0000-01-01T00:00:00Z") == -62167219200);  // stores written before still read back
   CHECK(format_time(-62167219200) == "0000-01-01T00:00:00Z");
 }
 

@@ -7,11 +7,12 @@
 
 using namespace ptag::serve;
 using ptag::format_time;
+using ptag::parse_stored_time;
 using ptag::parse_time;
 
 namespace {
 
-std::string start(const char* t, Interval i) { return format_time(interval_start(*parse_time(t), i)); }
+std::string start(const char* t, Interval i) { return format_time(interval_start(*parse_stored_time(t), i)); }
 std::string next(const char* t, Interval i) { return format_time(next_interval(*parse_time(t), i)); }
 
 }  // namespace

@@ -185,6 +185,15 @@ TEST_CASE("custom source: what is not an event gets a reason, never a crash") {
   CHECK(reason(R"({"event":1.2.3})") == "the body is not valid JSON");
   CHECK(reason("[1,2]") == "the body is not a JSON object");
   CHECK(reason("") == "the body is not valid JSON");
+  // Nested 50,000 deep (a signed webhook can carry this): refused, not a stack overflow.
+  std::string deep = R"({"event":"x","data":)" + std::string(50000, '[') + std::string(50000, ']') + "}";
+  CHECK(reason(deep) == "the body nests arrays and objects deeper than 1024 levels");
+  std::string deep_objects;
+  for (int i = 0; i < 50000; ++i) deep_objects += R"({"a":)";
+  deep_objects += "1" + std::string(50000, '}');
+  CHECK(reason(deep_objects) == "the body nests arrays and objects deeper than 1024 levels");
+  std::string in_strings = R"({"event":"x","note":")" + std::string(5000, '[') + R"("})";
+  CHECK(map(s, in_strings).reason.find("nests") == std::string::npos);  // brackets in strings do not count
   CHECK(reason(R"({"data":{}})") == R"(the event type is missing (fields.type: "event"))");
   CHECK(reason(R"({"event":5})") == "the event type (event) is not a string");
   CHECK(reason(R"({"event":"transaction.created","created_at":"2026-03-01T10:15:00Z","data":{"id":"t"}})") ==
@@ -199,8 +208,8 @@ TEST_CASE("custom source: what is not an event gets a reason, never a crash") {
         R"(the amount (data.amount) is not a number: "lots")");
   CHECK(reason(R"({"event":"transaction.created","created_at":1,"data":{"amount":[1],"partner":{"id":"p"}}})") ==
         "the amount (data.amount) is not a number");
-  // Deep nesting is refused by the parser, not by the stack.
-  CHECK(reason(std::string(100000, '[')) == "the body is not valid JSON");
+  // Deep nesting is refused before it is parsed, not by the stack.
+  CHECK(reason(std::string(100000, '[')) == "the body nests arrays and objects deeper than 1024 levels");
 }
 
 TEST_CASE("custom source: an unmapped type is ignored with a reason") {

@@ -10,12 +10,15 @@ namespace ptag {
 
 using Seconds = std::int64_t;
 
-// RFC 3339 (`2026-03-01T10:15:00Z`, `...+02:00`, fractional seconds dropped).
+// Every time ptag takes, as text or as epoch seconds, is from
+// 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z (docs/events.md, "Times").
+inline constexpr Seconds kMinEpochSeconds = 0;
+inline constexpr Seconds kMaxEpochSeconds = 253402300799;
+
+// RFC 3339 (`2026-03-01T10:15:00Z`, `...+02:00`, fractional seconds dropped),
+// within kMinEpochSeconds..kMaxEpochSeconds.
 // With `allow_date_only`, a bare `2026-03-01` means its midnight UTC.
 std::optional<Seconds> parse_time(std::string_view text, bool allow_date_only = false);
-
-// Integer event times are epoch seconds up to 9999-12-31T23:59:59Z (docs/events.md, "Times").
-inline constexpr Seconds kMaxEpochSeconds = 253402300799;
 
 // For a text parse_time() rejects, how to fix the common wrong forms (a
 // space instead of 'T', no zone, a date alone), or empty.

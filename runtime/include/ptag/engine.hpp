@@ -159,7 +159,9 @@ class Engine {
   std::optional<Value> partner_attribute(std::size_t index, std::string_view name) const;
   // Every attribute of a partner, in the order first set; views live until the next push.
   std::vector<std::pair<std::string_view, Value>> partner_attributes(std::size_t index) const;
-  // Partners with a timer queued (each has at most one entry in the queue).
+  // Entries in the timer queue: one live entry per partner with a timer or
+  // expiry waiting, plus superseded ones (an earlier deadline queued later)
+  // that are dropped when they come due.
   std::size_t timers_pending() const;
   // A partner's joined_at, last_activity and last_referral.
   struct PartnerTimes {
