@@ -1,5 +1,7 @@
 #include "applier.hpp"
 
+#include <sys/stat.h>
+
 #include <chrono>
 
 #include "delivery.hpp"
@@ -69,7 +71,9 @@ Applier::Applier(const ServeConfig& config, ClockMode clock, DurableEngine& dura
       tap_(tap),
       durable_deliveries_(std::move(durable_deliveries)),
       metrics_(metrics),
-      now_(std::move(now)) {}
+      now_(std::move(now)) {
+  ::stat(durable_.path().c_str(), &store_file_);
+}
 
 Applier::~Applier() {
   stop();
@@ -302,14 +306,29 @@ std::string ingest_body(std::size_t applied, std::size_t duplicates, std::size_t
 
 }  // namespace
 
+std::string Applier::store_file_changed() const {
+  struct stat now {};
+  if (::stat(durable_.path().c_str(), &now) != 0)
+    return "the store file '" + durable_.path() + "' was deleted while the server ran";
+  if (now.st_dev != store_file_.st_dev || now.st_ino != store_file_.st_ino)
+    return "the store file '" + durable_.path() + "' was replaced while the server ran";
+  return {};
+}
+
 void Applier::commit_and_answer(std::vector<std::unique_ptr<Job>>& done) {
   auto waiting = std::make_unique<Waiting>();
   std::vector<Delivery> deliveries = tap_.take();
   waiting->deliveries = deliveries;
-  try {
-    waiting->commit = durable_.commit({}, std::move(deliveries));
-  } catch (const std::exception& e) {
-    waiting->failure = e.what();
+  // A store file deleted or replaced under the server would take every
+  // later commit with it: nothing is acknowledged once it is not ours.
+  if (std::string why = store_file_changed(); !why.empty()) {
+    waiting->failure = why;
+  } else {
+    try {
+      waiting->commit = durable_.commit({}, std::move(deliveries));
+    } catch (const std::exception& e) {
+      waiting->failure = e.what();
+    }
   }
   waiting->jobs = std::move(done);
   {

@@ -4,6 +4,8 @@
 // Reads, reloads and clock moves run on it too, between groups.
 #pragma once
 
+#include <sys/stat.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -98,6 +100,8 @@ class Applier {
   void answer_loop();
   Answer submit(std::unique_ptr<Job> job);
   void tick();
+  // Why the store's file is no longer the one opened (deleted, replaced); empty if it is.
+  std::string store_file_changed() const;
 
   const ServeConfig& config_;
   ClockMode clock_;
@@ -107,6 +111,7 @@ class Applier {
   Durable durable_deliveries_;
   Metrics& metrics_;
   Now now_;
+  struct stat store_file_ {};  // the store file's identity at the start
 
   std::mutex m_;
   std::condition_variable wake_;

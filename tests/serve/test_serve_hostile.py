@@ -262,6 +262,19 @@ check(st == 200, f"reads on the admin address: {st} {body}")
 check(timed_get(admin_port, "/")[0] == 200, "the page on the admin address")
 check(s.stop() == 0, "the split server stops cleanly")
 
+# -- The store file deleted under a running server: no event is acknowledged
+# after it, /readyz fails, the log says why.
+s = Server(PTAG, WORK, ["rules.ptag"], "gone.db", config="split.toml", name="gone").start()
+st, _, body = raw(s.port, (head + f"Content-Length: {len(ev)}\r\nConnection: close\r\n\r\n{ev}").encode())
+check(st == 200, f"ingest before the store is deleted: {st} {body}")
+os.remove("gone.db")
+ev2 = json.dumps(event("join", "after-delete", T, "gone-2"))
+st, _, body = raw(s.port, (head + f"Content-Length: {len(ev2)}\r\nConnection: close\r\n\r\n{ev2}").encode())
+check(st == 503 and "deleted" in error_of(body), f"ingest after the store is deleted is 503: {st} {body}")
+check(timed_get(s.port, "/readyz")[0] == 503, "/readyz fails once the store is gone")
+check("was deleted while the server ran" in s.log_text(), "the log says the store was deleted")
+s.stop()
+
 # -- IPv6: --listen '[::1]:0', where the machine has ::1.
 try:
     probe = socket.socket(socket.AF_INET6)
