@@ -7,7 +7,7 @@ deliveries by webhook-id (a retried delivery keeps its id):
     python3 examples/webhook-receiver.py --port 9000 --secret whsec_...
 
 Each verified delivery is printed as one JSON line:
-    {"id": "msg_42", "attempt": 1, "type": "tag.added", "data": {...}}
+    {"id": "msg_3f09c2a1d4b5e678_42", "attempt": 1, "type": "tag.added", "seq": 42, "data": {...}}
 A bad signature gets 401 and is not counted. For testing retries,
 --fail N answers 500 to the first N verified requests, and --hang N then
 holds the next N open for --hang-seconds (longer than ptag's timeout).
@@ -89,7 +89,7 @@ class Receiver(BaseHTTPRequestHandler):
             attempt = Receiver.counts[msg_id]
         message = json.loads(body)
         line = json.dumps({"id": msg_id, "attempt": attempt, "type": message.get("type"),
-                           "data": message.get("data")}) + "\n"
+                           "seq": message.get("seq"), "data": message.get("data")}) + "\n"
         with Receiver.lock:  # one write per line: threads never interleave
             sys.stdout.write(line)
             sys.stdout.flush()

@@ -7,5 +7,5 @@ apt-get install -y -qq --no-install-recommends \
   cmake ninja-build g++ make \
   tao-pegtl-dev libfmt-dev catch2 libcli11-dev libsimdjson-dev \
   libsqlite3-dev sqlite3 nlohmann-json3-dev python3 \
-  libcpp-httplib-dev libmicrohttpd-dev zlib1g-dev libtomlplusplus-dev prometheus-cpp-dev libssl-dev \
+  libcpp-httplib-dev libmicrohttpd-dev zlib1g-dev libcurl4-openssl-dev libtomlplusplus-dev prometheus-cpp-dev libssl-dev \
   clang libclang-rt-14-dev pkg-config chromium >/dev/null

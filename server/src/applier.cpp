@@ -29,7 +29,7 @@ void RecordTap::record(const ChangeRecord& r) {
     d.id = ++last_delivery_;
     d.webhook = w.name;
     d.partner = std::string(r.partner);
-    d.body = delivery_body(r);
+    d.body = delivery_body(r, seq_);
     d.record = seq_;
     made_.push_back(std::move(d));
   }

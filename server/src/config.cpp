@@ -384,7 +384,10 @@ struct Checker {
         ok = false;
         continue;
       }
-      source.types[std::string(key.str())] = std::move(mapping);
+      // Over a preset's entry of the same key: its field paths stay unless set here.
+      TypeMapping& entry = source.types[std::string(key.str())];
+      entry.type = std::move(mapping.type);
+      for (auto& [field, path] : mapping.fields) entry.fields[field] = std::move(path);
     }
     return ok;
   }

@@ -1,6 +1,6 @@
 #include "deliverer.hpp"
 
-#include <httplib.h>
+#include <curl/curl.h>
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
@@ -46,24 +46,26 @@ std::string duration_text(Millis d) {
 }
 
 // Why an attempt without an answer failed, in the words of an operator.
-std::string client_error(httplib::Error error, Steady::duration took, Millis timeout) {
-  switch (error) {
-    case httplib::Error::Connection:
+std::string client_error(CURLcode code, bool connected, Millis timeout) {
+  switch (code) {
+    case CURLE_COULDNT_CONNECT:
       return "connection refused or host unreachable";
-    case httplib::Error::ConnectionTimeout:
-      return "connect timed out after " + duration_text(timeout);
-    case httplib::Error::Read:
-      // A read that waited its whole timeout, or a connection closed early.
-      if (took >= timeout * 9 / 10) return "timed out after " + duration_text(timeout);
+    case CURLE_COULDNT_RESOLVE_HOST:
+      return "cannot resolve the host";
+    case CURLE_OPERATION_TIMEDOUT:
+      return (connected ? "timed out after " : "connect timed out after ") + duration_text(timeout);
+    case CURLE_GOT_NOTHING:
+    case CURLE_RECV_ERROR:
+    case CURLE_PARTIAL_FILE:
       return "connection closed before an answer";
-    case httplib::Error::Write:
+    case CURLE_SEND_ERROR:
       return "connection closed while sending";
-    case httplib::Error::SSLConnection:
+    case CURLE_SSL_CONNECT_ERROR:
       return "TLS handshake failed";
-    case httplib::Error::SSLServerVerification:
+    case CURLE_PEER_FAILED_VERIFICATION:
       return "TLS certificate not trusted";
     default:
-      return "request failed (" + httplib::to_string(error) + ")";
+      return std::string("request failed (") + curl_easy_strerror(code) + ")";
   }
 }
 
@@ -95,7 +97,7 @@ struct Deliverer::Endpoint {
   Store* store = nullptr;
   std::function<Seconds()> now;
   mutable std::mutex m;
-  std::condition_variable wake;
+  CURLM* multi = nullptr;  // the sender's, while it runs: notify() wakes its poll
   Lanes lanes;
   std::set<std::pair<Steady::time_point, std::string>> due;  // idle lanes by their head's time
   std::unordered_set<std::int64_t> queued;                   // ids in `lanes`
@@ -124,7 +126,12 @@ struct Deliverer::Endpoint {
     }
     l.scheduled = l.queue.front().due;
     due.insert({*l.scheduled, lane->first});
-    wake.notify_one();
+    notify();
+  }
+
+  // Under `m`: the sender looks at the schedule again.
+  void notify() {
+    if (multi) curl_multi_wakeup(multi);
   }
 
   // Queues `d` in id order; not before a head in flight.
@@ -148,6 +155,11 @@ struct Deliverer::Endpoint {
     pending->Decrement();
   }
 
+  // The delivery's webhook-id.
+  std::string id_of(const Delivery& d) const {
+    return delivery_id(store->loaded().store_id, static_cast<std::uint64_t>(d.id));
+  }
+
   void run();
   void settle(Lanes::iterator lane, Delivery d, const DeliveryAttempt& a, Seconds at);
   void fail_waiting(std::vector<DeliveryUpdate>& updates, Lanes::iterator keep);
@@ -165,45 +177,95 @@ Steady::time_point due_at(Seconds next, Seconds now) {
 
 void log_failed(const Endpoint& e, const Delivery& d, std::string_view why) {
   log("warn", "delivery failed",
-      {{"id", json_text(delivery_id(static_cast<std::uint64_t>(d.id)))},
+      {{"id", json_text(e.id_of(d))},
        {"webhook", json_text(e.webhook.name)},
        {"partner", json_text(d.partner)},
        {"attempts", std::to_string(d.attempts)},
        {"error", json_text(why)}});
 }
 
-// One POST of `d` to the endpoint; the response body is read and dropped.
-DeliveryAttempt send(httplib::Client& client, const WebhookConfig& webhook, const Delivery& d,
-                     Seconds now) {
-  DeliveryHeaders h =
-      sign_delivery(webhook, delivery_id(static_cast<std::uint64_t>(d.id)), now, d.body);
-  httplib::Request req;
-  req.method = "POST";
-  req.path = webhook.path;
-  req.headers = {{"Content-Type", "application/json"},
-                 {"User-Agent", "ptag"},
-                 {"webhook-id", h.id},
-                 {"webhook-timestamp", h.timestamp},
-                 {"webhook-signature", h.signature}};
-  req.body = d.body;
-  req.content_receiver = [](const char*, std::size_t, std::uint64_t, std::uint64_t) {
-    return true;
-  };
-  httplib::Response res;
-  httplib::Error error = httplib::Error::Success;
-  Steady::time_point start = Steady::now();
-  bool answered = client.send(req, res, error);
+// One attempt in flight: its easy handle and what it needs until it ends.
+struct Transfer {
+  CURL* easy = nullptr;
+  curl_slist* headers = nullptr;
+  Endpoint::Lanes::iterator lane;  // busy while the attempt is in flight, so not erased
+  Delivery delivery;
+  Seconds sent_at = 0;
+  Steady::time_point sent;
+  std::string retry_after;
+  Transfer() = default;
+  Transfer(const Transfer&) = delete;
+  Transfer& operator=(const Transfer&) = delete;
+  ~Transfer() {
+    if (easy) curl_easy_cleanup(easy);
+    curl_slist_free_all(headers);
+  }
+};
+
+std::size_t drop_body(char*, std::size_t size, std::size_t n, void*) {
+  return size * n;
+}
+
+// Keeps the answer's Retry-After.
+std::size_t read_header(char* data, std::size_t size, std::size_t n, void* cls) {
+  std::string_view line(data, size * n);
+  constexpr std::string_view kName = "retry-after:";
+  if (line.size() > kName.size() &&
+      std::equal(kName.begin(), kName.end(), line.begin(),
+                 [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); })) {
+    std::string_view value = line.substr(kName.size());
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))
+      value.remove_suffix(1);
+    static_cast<Transfer*>(cls)->retry_after = value;
+  }
+  return size * n;
+}
+
+// A POST of the delivery to the endpoint, signed for this attempt.
+void prepare(Transfer& t, const WebhookConfig& webhook, const std::string& id) {
+  DeliveryHeaders h = sign_delivery(webhook, id, t.sent_at, t.delivery.body);
+  for (const std::string& header :
+       {std::string("Content-Type: application/json"), "webhook-id: " + h.id, "webhook-timestamp: " + h.timestamp,
+        "webhook-signature: " + h.signature, std::string("Expect:")})  // no 100-continue round trip
+    t.headers = curl_slist_append(t.headers, header.c_str());
+  std::string url = webhook.origin + webhook.path;
+  long timeout = static_cast<long>(webhook.timeout.count());
+  CURL* e = t.easy = curl_easy_init();
+  curl_easy_setopt(e, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(e, CURLOPT_POST, 1L);
+  curl_easy_setopt(e, CURLOPT_POSTFIELDS, t.delivery.body.data());
+  curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(t.delivery.body.size()));
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, t.headers);
+  curl_easy_setopt(e, CURLOPT_USERAGENT, "ptag");
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(e, CURLOPT_NOPROXY, "localhost,127.0.0.1,::1");  // other hosts: the *_proxy variables
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &drop_body);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &read_header);
+  curl_easy_setopt(e, CURLOPT_HEADERDATA, &t);
+  curl_easy_setopt(e, CURLOPT_PRIVATE, &t);
+}
+
+// What an ended transfer gave.
+DeliveryAttempt outcome(Transfer& t, CURLcode code, const WebhookConfig& webhook) {
   DeliveryAttempt a;
-  if (!answered) {
-    a.error = client_error(error, Steady::now() - start, webhook.timeout);
+  if (code != CURLE_OK) {
+    curl_off_t connected = 0;
+    curl_easy_getinfo(t.easy, CURLINFO_CONNECT_TIME_T, &connected);
+    a.error = client_error(code, connected > 0, webhook.timeout);
     return a;
   }
-  a.outcome = classify_status(res.status);
+  long status = 0;
+  curl_easy_getinfo(t.easy, CURLINFO_RESPONSE_CODE, &status);
+  a.outcome = classify_status(static_cast<int>(status));
   if (a.outcome == AttemptOutcome::delivered) return a;
-  a.error = "HTTP " + std::to_string(res.status);
+  a.error = "HTTP " + std::to_string(status);
   if (a.outcome == AttemptOutcome::endpoint_gone) a.error += " Gone: the endpoint is disabled";
-  if (res.has_header("Retry-After"))
-    a.retry_after = parse_retry_after(res.get_header_value("Retry-After"), now);
+  if (!t.retry_after.empty()) a.retry_after = parse_retry_after(t.retry_after, t.sent_at);
   return a;
 }
 
@@ -275,7 +337,7 @@ void Deliverer::start(std::vector<Delivery> pending) {
   if (started_.exchange(true)) return;
   for (const auto& owned : endpoints_) {
     Endpoint* e = owned.get();
-    for (std::size_t i = 0; i < kSendersPerWebhook; ++i) e->senders.emplace_back([e] { e->run(); });
+    e->senders.emplace_back([e] { e->run(); });
   }
 }
 
@@ -332,7 +394,7 @@ void Deliverer::stop() {
   for (const auto& e : endpoints_) {
     std::lock_guard lock(e->m);
     e->stopping = true;
-    e->wake.notify_all();
+    e->notify();
   }
   for (const auto& e : endpoints_)
     for (std::thread& t : e->senders)
@@ -348,39 +410,66 @@ void Endpoint::update(std::vector<DeliveryUpdate>&& updates) {
   }
 }
 
-// A sender: takes the earliest due head of an idle lane, sends it, settles it.
+// The sender: up to kAttemptsPerWebhook due heads of idle lanes in flight
+// at once on one libcurl multi handle (connections kept and reused), each
+// settled as it ends.
 void Endpoint::run() {
-  httplib::Client client(webhook.origin);
-  client.set_keep_alive(true);
-  client.set_follow_location(false);
-  client.set_connection_timeout(webhook.timeout);
-  client.set_read_timeout(webhook.timeout);
-  client.set_write_timeout(webhook.timeout);
+  static std::once_flag curl_ready;
+  std::call_once(curl_ready, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  CURLM* mh = curl_multi_init();
+  curl_multi_setopt(mh, CURLMOPT_MAX_HOST_CONNECTIONS, static_cast<long>(kAttemptsPerWebhook));
+  std::vector<std::unique_ptr<Transfer>> flying;
   std::unique_lock lock(m);
+  multi = mh;
   for (;;) {
-    if (stopping) return;
-    if (due.empty()) {
-      wake.wait(lock);
-      continue;
+    if (stopping && flying.empty()) break;
+    Steady::time_point now_at = Steady::now();
+    while (!stopping && flying.size() < kAttemptsPerWebhook && !due.empty() && due.begin()->first <= now_at) {
+      auto lane = lanes.find(due.begin()->second);
+      due.erase(due.begin());
+      lane->second.scheduled.reset();
+      lane->second.busy = true;
+      auto t = std::make_unique<Transfer>();
+      t->lane = lane;
+      t->delivery = lane->second.queue.front().delivery;
+      t->sent_at = now();
+      t->sent = Steady::now();
+      prepare(*t, webhook, id_of(t->delivery));
+      curl_multi_add_handle(mh, t->easy);
+      flying.push_back(std::move(t));
     }
-    auto [at, partner] = *due.begin();
-    if (at > Steady::now()) {
-      wake.wait_until(lock, at);
-      continue;
-    }
-    auto lane = lanes.find(partner);
-    due.erase(due.begin());
-    lane->second.scheduled.reset();
-    lane->second.busy = true;
-    Delivery d = lane->second.queue.front().delivery;
+    int wait_ms = 1000;
+    if (!stopping && flying.size() < kAttemptsPerWebhook && !due.empty())
+      wait_ms = static_cast<int>(std::clamp<std::int64_t>(
+          std::chrono::ceil<std::chrono::milliseconds>(due.begin()->first - now_at).count(), 0, 1000));
     lock.unlock();
-    Seconds sent_at = now();
-    Steady::time_point sent = Steady::now();
-    DeliveryAttempt a = send(client, webhook, d, sent_at);
-    seconds->Observe(std::chrono::duration<double>(Steady::now() - sent).count());
+    int running = 0;
+    curl_multi_perform(mh, &running);
+    std::vector<std::pair<Transfer*, CURLcode>> ended;
+    int left = 0;
+    while (CURLMsg* msg = curl_multi_info_read(mh, &left)) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      void* t = nullptr;
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &t);
+      ended.emplace_back(static_cast<Transfer*>(t), msg->data.result);
+    }
+    if (ended.empty()) curl_multi_poll(mh, nullptr, 0, wait_ms, nullptr);
+    std::vector<std::pair<DeliveryAttempt, Transfer*>> results;
+    for (auto [t, code] : ended) {
+      results.emplace_back(outcome(*t, code, webhook), t);
+      seconds->Observe(std::chrono::duration<double>(Steady::now() - t->sent).count());
+      curl_multi_remove_handle(mh, t->easy);
+    }
     lock.lock();
-    settle(lane, std::move(d), a, sent_at);
+    for (auto& [a, finished] : results) {
+      Transfer* done = finished;
+      settle(done->lane, std::move(done->delivery), a, done->sent_at);
+      std::erase_if(flying, [done](const std::unique_ptr<Transfer>& f) { return f.get() == done; });
+    }
   }
+  multi = nullptr;
+  lock.unlock();
+  curl_multi_cleanup(mh);
 }
 
 // Stores an attempt's outcome and moves the lane on. Under `m`, so that a
@@ -397,8 +486,7 @@ void Endpoint::settle(Lanes::iterator lane, Delivery d, const DeliveryAttempt& a
   } else if (a.outcome == AttemptOutcome::endpoint_gone || gone) {
     // 410 (here or in a parallel attempt): this and every waiting delivery fail.
     if (!gone) {
-      gone = "endpoint disabled: " + delivery_id(static_cast<std::uint64_t>(d.id)) +
-             " got HTTP 410 Gone";
+      gone = "endpoint disabled: " + id_of(d) + " got HTTP 410 Gone";
       log("warn", "webhook endpoint disabled",
           {{"webhook", json_text(webhook.name)}, {"error", json_text(a.error)}});
     }

@@ -20,10 +20,10 @@ class Registry;
 
 namespace ptag::serve {
 
-// Sender threads of one webhook, each with its own keep-alive connection: a
-// slow or hanging endpoint holds up only its own deliveries, and at most this
-// many partners' deliveries wait on it at once.
-inline constexpr std::size_t kSendersPerWebhook = 4;
+// Attempts of one webhook in flight at once (each a different partner's
+// head), on one sender thread with libcurl's multi interface and kept-alive
+// connections: a slow or hanging endpoint holds up only its own deliveries.
+inline constexpr std::size_t kAttemptsPerWebhook = 16;
 
 // The wall clock, Unix seconds (the default `now`).
 Seconds wall_clock_now();

@@ -25,20 +25,43 @@ std::string_view delivery_type(RecordAction action) {
   return "notification";
 }
 
-std::string delivery_body(const ChangeRecord& record) {
+std::string delivery_body(const ChangeRecord& record, std::int64_t seq) {
   std::string body = R"({"type":")";
   body += delivery_type(record.action);
   body += R"(","timestamp":")";
   body += format_time(record.time);
-  body += R"(","data":)";
+  body += R"(","seq":)";
+  body += std::to_string(seq);
+  body += R"(,"data":)";
   append_record_json(body, record);  // the JSONL sink's own text
   if (!body.empty() && body.back() == '\n') body.pop_back();
   body += '}';
   return body;
 }
 
-std::string delivery_id(std::uint64_t outbox_sequence) {
-  return "msg_" + std::to_string(outbox_sequence);
+std::optional<Seconds> delivery_time(std::string_view body) {
+  constexpr std::string_view kKey = R"("timestamp":")";
+  std::size_t at = body.find(kKey);
+  if (at == std::string_view::npos) return std::nullopt;
+  std::size_t end = body.find('"', at + kKey.size());
+  if (end == std::string_view::npos) return std::nullopt;
+  return parse_stored_time(body.substr(at + kKey.size(), end - at - kKey.size()));
+}
+
+std::string delivery_id(std::string_view store_id, std::uint64_t outbox_sequence) {
+  return "msg_" + std::string(store_id) + "_" + std::to_string(outbox_sequence);
+}
+
+std::optional<std::int64_t> parse_delivery_id(std::string_view id, std::string_view store_id) {
+  std::string prefix = "msg_" + std::string(store_id) + "_";
+  if (!id.starts_with(prefix)) return std::nullopt;
+  std::string_view digits = id.substr(prefix.size());
+  std::int64_t n = 0;
+  auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), n);
+  if (digits.empty() || digits.size() > 18 || ec != std::errc{} || end != digits.data() + digits.size() || n < 1 ||
+      digits.front() == '0')
+    return std::nullopt;
+  return n;
 }
 
 DeliveryHeaders sign_delivery(const WebhookConfig& webhook, std::string_view id, Seconds attempt_time,

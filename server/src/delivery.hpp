@@ -20,12 +20,19 @@ bool passes(const WebhookConfig& webhook, const ChangeRecord& record);
 // "tag.added", "tag.removed" or "notification" (an emit).
 std::string_view delivery_type(RecordAction action);
 
-// {"type":...,"timestamp":"<the record's time, RFC 3339>","data":<the record as the JSONL sink writes it>}
-std::string delivery_body(const ChangeRecord& record);
+// {"type":...,"timestamp":"<the record's time, RFC 3339>","seq":<the record's seq>,
+//  "data":<the record as the JSONL sink writes it>}; receivers order a
+// partner's deliveries by seq (a retry by hand can arrive after later ones).
+std::string delivery_body(const ChangeRecord& record, std::int64_t seq);
+// The record's time in a delivery_body(); none if it is not one.
+std::optional<Seconds> delivery_time(std::string_view body);
 
-// A delivery id that is the same on every attempt and after restarts: from
-// the delivery's place in the outbox. No '.' (the signed text is id.timestamp.body).
-std::string delivery_id(std::uint64_t outbox_sequence);
+// A delivery id that is the same on every attempt and after restarts, and
+// never the same in two stores: "msg_<store id>_<place in the outbox>".
+// No '.' (the signed text is id.timestamp.body).
+std::string delivery_id(std::string_view store_id, std::uint64_t outbox_sequence);
+// The place in the outbox of a delivery_id() of this store; none otherwise.
+std::optional<std::int64_t> parse_delivery_id(std::string_view id, std::string_view store_id);
 
 struct DeliveryHeaders {
   std::string id;         // webhook-id

@@ -11,6 +11,7 @@
 #include <map>
 #include <set>
 
+#include "delivery.hpp"
 #include "log.hpp"
 #include "ptag/compiler.hpp"
 #include "ptag/decimal.hpp"
@@ -136,11 +137,14 @@ std::string delivery_record(const std::string& body) {
   return body.substr(at + 7, body.size() - at - 8);
 }
 
-std::string delivery_json(const Delivery& d) {
-  return R"({"id":)" + json_quote("msg_" + std::to_string(d.id)) + R"(,"webhook":)" + json_quote(d.webhook) +
-         R"(,"partner":)" + json_quote(d.partner) + R"(,"status":)" + json_quote(delivery_status_name(d.status)) +
-         R"(,"attempts":)" + std::to_string(d.attempts) + R"(,"last_error":)" + json_quote(d.last_error) +
-         R"(,"record":)" + delivery_record(d.body) + "}";
+std::string delivery_json(const Delivery& d, std::string_view store_id) {
+  bool waiting = d.status == DeliveryStatus::pending;
+  return R"({"id":)" + json_quote(delivery_id(store_id, static_cast<std::uint64_t>(d.id))) + R"(,"webhook":)" +
+         json_quote(d.webhook) + R"(,"partner":)" + json_quote(d.partner) + R"(,"status":)" +
+         json_quote(delivery_status_name(d.status)) + R"(,"attempts":)" + std::to_string(d.attempts) +
+         R"(,"next_attempt":)" + (waiting ? json_quote(format_time(d.next_attempt)) : std::string("null")) +
+         R"(,"last_error":)" + (d.last_error.empty() ? std::string("null") : json_quote(d.last_error)) +
+         R"(,"seq":)" + std::to_string(d.record) + R"(,"record":)" + delivery_record(d.body) + "}";
 }
 
 Answer ingest(Routes& r, ParsedBody body, bool strict) {
@@ -269,20 +273,52 @@ void add_admin(RouteTable& t, Routes& r) {
     try {
       std::vector<Delivery> list = StoreReader::open(r.state)->deliveries(status, after, limit);
       std::string out = R"({"deliveries":[)";
-      for (std::size_t i = 0; i < list.size(); ++i) out += (i ? "," : "") + delivery_json(list[i]);
+      for (std::size_t i = 0; i < list.size(); ++i) out += (i ? "," : "") + delivery_json(list[i], r.store_id);
       answer(res, {200, out + "]}"});
     } catch (const StoreError& e) {
       answer(res, error(503, e.what()));
     }
   }});
+  // Failed deliveries sent again, all or one webhook's, whose records' times
+  // are in [from, to): after a receiver was down.
+  t.add({"POST", "/v1/deliveries/retry", Access::admin, false, false, [&r](const HttpRequest& req, HttpResponse& res) {
+    std::string webhook = req.param("webhook");
+    std::optional<Seconds> from, to;
+    for (auto [name, into] : {std::pair{"from", &from}, std::pair{"to", &to}}) {
+      if (!req.has_param(name)) continue;
+      *into = parse_time(req.param(name));
+      if (!*into) return answer(res, bad_parameter(name, std::string(name) + " is an RFC 3339 time"));
+    }
+    if (!webhook.empty() && std::none_of(r.config.webhooks.begin(), r.config.webhooks.end(),
+                                         [&](const WebhookConfig& w) { return w.name == webhook; }))
+      return answer(res, bad_parameter("webhook", "no webhook named " + json_quote(webhook) + " in the config"));
+    std::int64_t retried = 0;
+    try {
+      auto reader = StoreReader::open(r.state);
+      for (std::int64_t after = 0;;) {
+        std::vector<Delivery> page = reader->deliveries(DeliveryStatus::failed, after, 1000);
+        if (page.empty()) break;
+        after = page.back().id;
+        for (const Delivery& d : page) {
+          std::optional<Seconds> at = delivery_time(d.body);
+          if ((!webhook.empty() && d.webhook != webhook) || (from && (!at || *at < *from)) || (to && (!at || *at >= *to)))
+            continue;
+          retried += r.retry && r.retry(d);
+        }
+      }
+    } catch (const StoreError& e) {
+      return answer(res, error(503, e.what()));
+    }
+    answer(res, {202, R"({"retried":)" + std::to_string(retried) + "}"});
+  }});
   t.add({"POST", "/v1/deliveries/{id}/retry", Access::admin, false, false, [&r](const HttpRequest& req, HttpResponse& res) {
     const std::string& name = req.path_params[0];
-    std::optional<std::int64_t> id = name.rfind("msg_", 0) == 0 ? whole_number(std::string_view(name).substr(4)) : std::nullopt;
+    std::optional<std::int64_t> id = parse_delivery_id(name, r.store_id);
     try {
       std::optional<Delivery> d = id ? StoreReader::open(r.state)->delivery(*id) : std::nullopt;
       if (!d) return answer(res, error(404, "no delivery " + json_quote(name)));
       if (!r.retry || !r.retry(*d)) return answer(res, error(409, "the delivery's webhook is not in the config"));
-      answer(res, {202, R"({"id":)" + json_quote("msg_" + std::to_string(d->id)) + R"(,"status":"pending"})"});
+      answer(res, {202, R"({"id":)" + json_quote(name) + R"(,"status":"pending"})"});
     } catch (const StoreError& e) {
       answer(res, error(503, e.what()));
     }

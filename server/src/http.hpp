@@ -21,6 +21,7 @@ struct Routes {
   Applier& applier;
   Metrics& metrics;
   std::string state;               // the store's path (reads of committed data)
+  std::string store_id;            // in delivery ids
   std::vector<std::string> rules;  // the rule files, compiled again by reloads
   // POST /v1/deliveries/{id}/retry; false: no such delivery pending a retry.
   std::function<bool(const Delivery&)> retry;

@@ -124,7 +124,7 @@ int run(const Options& o) {
                   [&deliverer](std::vector<Delivery> fresh) { deliverer.add(std::move(fresh)); }, metrics, wall_clock);
   applier.start();
 
-  Routes routes{config, clock, applier, metrics, o.state, o.rules,
+  Routes routes{config, clock, applier, metrics, o.state, durable->loaded().store_id, o.rules,
                 [&deliverer](const Delivery& d) { return deliverer.retry(d); }, wall_clock, o.prepare};
   HttpLimits limits{.max_body_bytes = config.max_body_bytes,
                     .max_header_bytes = config.max_header_bytes,

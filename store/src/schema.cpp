@@ -108,7 +108,8 @@ constexpr const char* kSchema =
     "  commits INTEGER NOT NULL,\n"
     "  records INTEGER NOT NULL,\n"
     "  created_at TEXT NOT NULL,\n"
-    "  committed_at TEXT\n"
+    "  committed_at TEXT,\n"
+    "  store_id TEXT\n"
     ");\n"
     "CREATE TABLE snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), data BLOB NOT NULL);\n"
     "CREATE TABLE input (\n"
@@ -224,7 +225,8 @@ bool prepare_schema(Db& db, bool create, bool quick_check) {
     try {
       db.exec(kSchema, "cannot create the store");
       Stmt meta(
-          db, "INSERT INTO meta (id, format, commits, records, created_at) VALUES (1, ?, 0, 0, ?)");
+          db, "INSERT INTO meta (id, format, commits, records, created_at, store_id) "
+              "VALUES (1, ?, 0, 0, ?, lower(hex(randomblob(8))))");
       meta.bind(1, kFormat);
       std::string now = now_text();
       meta.bind(2, now);
@@ -290,6 +292,18 @@ void migrate_schema(Db& db) {
   }
 }
 
+void ensure_store_id(Db& db) {
+  bool has = false;
+  {
+    Stmt column(db, "SELECT count(*) FROM pragma_table_info('meta') WHERE name = 'store_id'");
+    column.step();
+    has = column.integer(0) == 1;
+  }
+  const char* what = "cannot give the store its id";
+  if (!has) db.exec("ALTER TABLE meta ADD COLUMN store_id TEXT", what);
+  db.exec("UPDATE meta SET store_id = lower(hex(randomblob(8))) WHERE id = 1 AND store_id IS NULL", what);
+}
+
 StoreContents load_contents(Db& db) {
   StoreContents c;
   db.exec("BEGIN", "cannot read the store");
@@ -301,6 +315,12 @@ StoreContents load_contents(Db& db) {
       if (!meta.is_null(1)) c.clock = meta.integer(1);
       c.commits = meta.integer(2);
       c.records = meta.integer(3);
+      Stmt has_id(db, "SELECT count(*) FROM pragma_table_info('meta') WHERE name = 'store_id'");
+      has_id.step();
+      if (has_id.integer(0) == 1) {
+        Stmt id(db, "SELECT store_id FROM meta WHERE id = 1");
+        if (id.step() && !id.is_null(0)) c.store_id = id.text(0);
+      }
       // A version 1 store (read before its migration) has no outbox.
       Stmt has_outbox(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'outbox'");
       has_outbox.step();

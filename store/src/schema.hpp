@@ -19,6 +19,8 @@ bool prepare_schema(Db& db, bool create, bool quick_check);
 // Brings a store of an older schema version this build reads to the current
 // one (the writer does; readers read every version prepare_schema accepts).
 void migrate_schema(Db& db);
+// Gives a store without one its random id (meta.store_id; the writer does).
+void ensure_store_id(Db& db);
 
 // The last commit's meta, snapshot and input position, in one read transaction.
 StoreContents load_contents(Db& db);

@@ -579,6 +579,7 @@ std::unique_ptr<Store> Store::open(const std::string& path, const StoreOptions& 
   // not after every commit.
   db.exec("PRAGMA wal_autocheckpoint = 16384", "cannot set the store's checkpoints");
   store_detail::migrate_schema(db);
+  store_detail::ensure_store_id(db);
   impl->loaded = store_detail::load_contents(db);
   impl->records = impl->pending = impl->loaded.records;
   {

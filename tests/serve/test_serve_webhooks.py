@@ -78,7 +78,17 @@ while time.time() < deadline and len({r["id"] for r in received()}) < 16:
 got = received()
 ids = [r["id"] for r in got]
 check(len(set(ids)) == 16, f"16 deliveries (New Partner and At Risk for 8 partners), got {len(set(ids))}")
-check(sorted(set(ids), key=lambda i: int(i[4:])) == [f"msg_{n}" for n in range(1, 17)], f"no id missing: {sorted(set(ids))}")
+prefixes = {i[:i.rfind("_") + 1] for i in ids}
+check(len(prefixes) == 1 and re.fullmatch(r"msg_[0-9a-f]{16}_", next(iter(prefixes))),
+      f"every id is msg_<the store's id>_N: {prefixes}")
+check(sorted(int(i[i.rfind("_") + 1:]) for i in set(ids)) == list(range(1, 17)), f"no id missing: {sorted(set(ids))}")
+check(all(isinstance(r.get("seq"), int) for r in got), "each delivery carries its record's seq")
+for p in partners:
+    first_seen = []
+    for r in got:
+        if r["data"]["partner"] == p and r["seq"] not in first_seen:
+            first_seen.append(r["seq"])
+    check(first_seen == sorted(first_seen), f"{p}: deliveries arrive in seq order: {first_seen}")
 for p in partners:
     tags = [r["data"]["tag"] for r in got if r["data"]["partner"] == p]
     check(tags[:2] == ["New Partner", "At Risk"], f"{p}: in record order: {tags}")
@@ -95,6 +105,16 @@ while True:
 check(st == 200 and len(body["deliveries"]) == 16, f"16 delivered in the outbox: {st} {len(body.get('deliveries', []))}")
 retried = [d for d in body["deliveries"] if d["attempts"] > 1]
 check(len(retried) >= 1, "the receiver's failures made retries")
+d0 = body["deliveries"][0]
+check(d0["last_error"] is None or isinstance(d0["last_error"], str), f"last_error is null or a reason: {d0}")
+check(all(d["next_attempt"] is None for d in body["deliveries"]), "a delivered one has no next attempt")
+check(all(d["id"].startswith(next(iter(prefixes))) and isinstance(d["seq"], int) for d in body["deliveries"]),
+      "the outbox lists the same ids, with each record's seq")
+# A delivered one sent again by hand: its id as listed, 202.
+st, again, _ = s.request("POST", f"/v1/deliveries/{d0['id']}/retry", token="ad")
+check(st == 202 and again["id"] == d0["id"], f"retry by the listed id: {st} {again}")
+st, again, _ = s.request("POST", "/v1/deliveries/msg_1/retry", token="ad")
+check(st == 404, f"an id without the store's id is no delivery of this store: {st} {again}")
 st, body, _ = s.request("GET", "/v1/deliveries?status=failed", token="ad")
 check(st == 200 and body["deliveries"] == [], f"none failed: {body}")
 check(s.request("GET", "/v1/deliveries?status=nope", token="ad")[0] == 400, "a bad status: 400")
@@ -115,4 +135,51 @@ check(st == 200 and body["duplicates"] == 1, f"the platform's retry is a duplica
 check(s.stop() == 0, "a clean stop")
 receiver.terminate()
 receiver.wait(5)
+
+# Bulk retry: a receiver that was down; its failed deliveries sent again in
+# one call, filtered by webhook and by the records' times.
+import socket  # noqa: E402
+probe = socket.socket()
+probe.bind(("127.0.0.1", 0))
+down_port = probe.getsockname()[1]
+probe.close()
+with open("down.toml", "w") as f:
+    f.write(f'listen = "127.0.0.1:0"\ningest_tokens = ["in"]\nadmin_tokens = ["ad"]\n'
+            f'[[webhooks]]\nname = "down"\nurl = "http://127.0.0.1:{down_port}/hook"\nsecret = "{SECRET}"\n'
+            f'retry = ["50ms"]\ntimeout = "300ms"\n')
+with open("down-rules.ptag", "w") as f:
+    f.write('on join add "New Partner"\n')
+d = Server(PTAG, WORK, ["down-rules.ptag"], "down.db", config="down.toml", clock="event", name="down").start()
+old, new = "2026-01-01T00:00:00Z", "2026-06-01T00:00:00Z"
+d.request("POST", "/v1/events", jsonl([event("join", "d1", old, "d1"), event("join", "d2", new, "d2"),
+                                       event("join", "d3", new, "d3")]), "in")
+deadline = time.time() + 20
+while time.time() < deadline:
+    st, body, _ = d.request("GET", "/v1/deliveries?status=failed", token="ad")
+    if len(body.get("deliveries", [])) == 3:
+        break
+    time.sleep(0.1)
+check(len(body.get("deliveries", [])) == 3, f"three failed while the receiver was down: {body}")
+check(all(x["last_error"] == "connection refused or host unreachable" and x["next_attempt"] is None
+          for x in body["deliveries"]), f"why they failed: {body}")
+out2 = open("down-received.jsonl", "w")
+back = subprocess.Popen([sys.executable, RECEIVER, "--port", str(down_port), "--secret", SECRET], stdout=out2,
+                        stderr=subprocess.DEVNULL)
+time.sleep(0.5)
+check(d.request("POST", "/v1/deliveries/retry?webhook=nope", token="ad")[0] == 400, "an unknown webhook: 400")
+st, body, _ = d.request("POST", "/v1/deliveries/retry?webhook=down&from=2026-03-01T00:00:00Z", token="ad")
+check(st == 202 and body == {"retried": 2}, f"the two failed since March: {st} {body}")
+deadline = time.time() + 10
+while time.time() < deadline:
+    with open("down-received.jsonl") as f:
+        got2 = [json.loads(line) for line in f if line.endswith("\n")]
+    if len(got2) >= 2:
+        break
+    time.sleep(0.1)
+check(sorted(r["data"]["partner"] for r in got2) == ["d2", "d3"], f"the retried ones arrived: {got2}")
+st, body, _ = d.request("POST", "/v1/deliveries/retry?to=2026-03-01T00:00:00Z", token="ad")
+check(st == 202 and body == {"retried": 1}, f"the one before March: {st} {body}")
+check(d.stop() == 0, "a clean stop of the second server")
+back.terminate()
+back.wait(5)
 finish()

@@ -52,11 +52,12 @@ bool eventually(const std::function<bool()>& done, std::chrono::milliseconds lim
 
 // One request as the receiver saw it.
 struct Arrival {
-  std::string id;  // webhook-id
+  std::string id;  // webhook-id without the store's id: "msg_N"
   std::string partner;
   std::string timestamp;  // webhook-timestamp
   Steady::time_point at;
   int status = 0;  // the answer
+  std::string full_id;  // webhook-id as sent: "msg_<store id>_N"
 };
 
 // How the receiver answers a request (the n-th, from 0).
@@ -114,8 +115,9 @@ class Receiver {
 
  private:
   void handle(const httplib::Request& req, httplib::Response& res) {
-    Arrival a{req.get_header_value("webhook-id"), "", req.get_header_value("webhook-timestamp"),
-              Steady::now(), 0};
+    std::string full_id = req.get_header_value("webhook-id");
+    Arrival a{"msg_" + full_id.substr(full_id.rfind('_') + 1), "", req.get_header_value("webhook-timestamp"),
+              Steady::now(), 0, full_id};
     std::size_t p = req.body.find(R"("partner":")");
     if (p != std::string::npos) {
       p += 11;
@@ -123,7 +125,7 @@ class Receiver {
     }
     std::string key = *whsec_key(kSecret);
     std::string why =
-        verify_standard(key, a.id, a.timestamp, req.get_header_value("webhook-signature"), req.body,
+        verify_standard(key, a.full_id, a.timestamp, req.get_header_value("webhook-signature"), req.body,
                         static_cast<Seconds>(std::time(nullptr)));
     Reply reply;
     {
@@ -242,7 +244,7 @@ std::vector<Delivery> commit_outbox(Store& store, const std::string& webhook,
     r.rule = "vip";
     c.records.add(r);
     out.push_back(
-        Delivery{id, webhook, partner, delivery_body(r), DeliveryStatus::pending, 0, 0, "", id});
+        Delivery{id, webhook, partner, delivery_body(r, id), DeliveryStatus::pending, 0, 0, "", id});
     ++id;
   }
   c.deliveries = out;
@@ -293,7 +295,7 @@ double metric(prometheus::Registry& registry, const std::string& name, const std
 }
 
 std::string msg(std::int64_t id) {
-  return delivery_id(static_cast<std::uint64_t>(id));
+  return "msg_" + std::to_string(id);
 }
 
 // Per partner, no delivery is sent before the one before it (by id) was accepted.
@@ -341,6 +343,10 @@ TEST_CASE("deliverer: every delivery arrives, per partner in order, once, after 
   std::map<std::string, int> accepted = receiver.accepted();
   CHECK(accepted.size() == 24);
   for (const Delivery& d : outbox) CHECK(accepted[msg(d.id)] == 1);
+  // Every webhook-id carries the store's random id: another store's msg_1 is another id.
+  REQUIRE(store->loaded().store_id.size() == 16);
+  for (const Arrival& a : receiver.arrivals())
+    CHECK(a.full_id == delivery_id(store->loaded().store_id, std::stoull(a.id.substr(4))));
   CHECK(receiver.bad_signatures() == 0);
   std::vector<Arrival> arrivals = receiver.arrivals();
   CHECK(arrivals.size() == 24 + 14);

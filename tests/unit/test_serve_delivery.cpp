@@ -63,27 +63,35 @@ TEST_CASE("the body wraps the record as the JSONL sink writes it") {
   std::string record_line;
   ptag::append_record_json(record_line, r);
   record_line.pop_back();  // its newline
-  CHECK(delivery_body(r) == R"({"type":"tag.added","timestamp":"2026-03-01T10:15:00Z","data":)" + record_line + "}");
-  CHECK(delivery_body(r) ==
-        R"({"type":"tag.added","timestamp":"2026-03-01T10:15:00Z","data":{"time":"2026-03-01T10:15:00Z","partner":"p-42","action":"add","tag":"VIP","rule":"vip","cause":"event","event":"e-1001"}})");
+  CHECK(delivery_body(r, 17) ==
+        R"({"type":"tag.added","timestamp":"2026-03-01T10:15:00Z","seq":17,"data":)" + record_line + "}");
+  CHECK(delivery_body(r, 17) ==
+        R"({"type":"tag.added","timestamp":"2026-03-01T10:15:00Z","seq":17,"data":{"time":"2026-03-01T10:15:00Z","partner":"p-42","action":"add","tag":"VIP","rule":"vip","cause":"event","event":"e-1001"}})");
   ChangeRecord timer = record(RecordAction::remove, "VIP");
   timer.timer = true;
   timer.cause = RecordCause::timer;
   timer.has_event_id = false;
-  CHECK(delivery_body(timer) ==
-        R"({"type":"tag.removed","timestamp":"2026-03-01T10:15:00Z","data":{"time":"2026-03-01T10:15:00Z","partner":"p-42","action":"remove","tag":"VIP","rule":"vip","cause":"timer"}})");
-  CHECK(delivery_body(record(RecordAction::emit, "gold_sale")).starts_with(R"({"type":"notification",)"));
+  CHECK(delivery_body(timer, 18) ==
+        R"({"type":"tag.removed","timestamp":"2026-03-01T10:15:00Z","seq":18,"data":{"time":"2026-03-01T10:15:00Z","partner":"p-42","action":"remove","tag":"VIP","rule":"vip","cause":"timer"}})");
+  CHECK(delivery_body(record(RecordAction::emit, "gold_sale"), 1).starts_with(R"({"type":"notification",)"));
   CHECK(delivery_type(RecordAction::emit) == "notification");
+  CHECK(delivery_time(delivery_body(r, 17)) == 1772360100);
+  CHECK_FALSE(delivery_time("{}"));
 }
 
 TEST_CASE("the headers are Standard Webhooks' and verify") {
   WebhookConfig w = webhook();
-  std::string body = delivery_body(record(RecordAction::add, "VIP"));
-  std::string id = delivery_id(42);
-  CHECK(id == "msg_42");
+  std::string body = delivery_body(record(RecordAction::add, "VIP"), 42);
+  std::string id = delivery_id("0a1b2c3d4e5f6789", 42);
+  CHECK(id == "msg_0a1b2c3d4e5f6789_42");
   CHECK(id.find('.') == std::string::npos);
+  CHECK(parse_delivery_id(id, "0a1b2c3d4e5f6789") == 42);
+  CHECK_FALSE(parse_delivery_id(id, "ffffffffffffffff"));  // another store's
+  CHECK_FALSE(parse_delivery_id("msg_42", "0a1b2c3d4e5f6789"));
+  CHECK_FALSE(parse_delivery_id("msg_0a1b2c3d4e5f6789_042", "0a1b2c3d4e5f6789"));
+  CHECK_FALSE(parse_delivery_id("msg_0a1b2c3d4e5f6789_", "0a1b2c3d4e5f6789"));
   DeliveryHeaders h = sign_delivery(w, id, 1772360105, body);
-  CHECK(h.id == "msg_42");
+  CHECK(h.id == "msg_0a1b2c3d4e5f6789_42");
   CHECK(h.timestamp == "1772360105");
   CHECK(h.signature.starts_with("v1,"));
   CHECK(verify_standard(w.key, h.id, h.timestamp, h.signature, body, 1772360105).empty());

@@ -908,3 +908,24 @@ TEST_CASE("store: a reader gives the same tag changes from a version 1 store and
   REQUIRE(answers.size() == 8);
   for (std::size_t i = 0; i < 4; ++i) CHECK(answers[i] == answers[i + 4]);
 }
+
+TEST_CASE("store: each store has its own random id, kept across reopening and given to older stores", "[store]") {
+  TempDir dir;
+  std::string a = dir.file("a.db"), b = dir.file("b.db"), old = dir.file("v1.db");
+  std::string id_a;
+  {
+    auto store = Store::open(a);
+    id_a = store->loaded().store_id;
+  }
+  CHECK(id_a.size() == 16);
+  CHECK(id_a.find_first_not_of("0123456789abcdef") == std::string::npos);
+  CHECK(Store::open(a)->loaded().store_id == id_a);
+  CHECK(StoreReader::open(a) != nullptr);
+  CHECK(Store::open(b)->loaded().store_id != id_a);
+  // A store written before store ids: its writer gives it one, and keeps it.
+  sql_exec(old, read_file(std::string(PTAG_SOURCE_DIR) + "/tests/data/store/schema1.sql").c_str());
+  std::string first = Store::open(old)->loaded().store_id;
+  CHECK(first.size() == 16);
+  CHECK(Store::open(old)->loaded().store_id == first);
+  CHECK(sql_value(old, "SELECT store_id FROM meta") == first);
+}

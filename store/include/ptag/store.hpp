@@ -216,6 +216,9 @@ struct StoreContents {
   std::int64_t records = 0;
   std::int64_t commits = 0;
   std::int64_t last_delivery = 0;  // the largest delivery id in the outbox
+  // 16 random hex digits, made when the store was created (or first opened
+  // by a writer that has them): unique across stores, in webhook ids.
+  std::string store_id;
 };
 
 // The writing side: one per store at a time (a lock on `PATH-lock`).
