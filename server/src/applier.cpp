@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <utility>
+
 #include <chrono>
 
 #include "delivery.hpp"
@@ -52,6 +54,7 @@ struct Applier::Job {
   std::optional<Answer> ready;  // answered after the commit
   std::size_t applied = 0, duplicates = 0, rejected = 0;
   std::vector<ItemResult> results;  // the items not applied
+  std::optional<DeadLetter> dead;   // a source's payload, kept unless its event is applied
   std::chrono::steady_clock::time_point queued = std::chrono::steady_clock::now();
 };
 
@@ -115,7 +118,7 @@ Answer Applier::submit(std::unique_ptr<Job> job) {
   return answer.get();
 }
 
-Answer Applier::ingest(ParsedBody body, bool strict) {
+Answer Applier::ingest(ParsedBody body, bool strict, std::optional<DeadLetter> dead) {
   if (stopping_) return {503, R"({"error":"the server is stopping"})"};
   if (failed_) return {503, R"({"error":"the store failed; see the server's log"})"};
   std::size_t n = body.events.size();
@@ -128,6 +131,7 @@ Answer Applier::ingest(ParsedBody body, bool strict) {
   auto job = std::make_unique<Job>();
   job->body = std::move(body);
   job->strict = strict;
+  job->dead = std::move(dead);
   return submit(std::move(job));
 }
 
@@ -196,7 +200,8 @@ void Applier::loop() {
           break;
       }
     }
-    if (!after_commit.empty() || tap_.records_since_take() > 0) commit_and_answer(after_commit);
+    if (!after_commit.empty() || tap_.records_since_take() > 0 || !dead_letters_.empty())
+      commit_and_answer(after_commit);
     Engine& e = durable_.engine();
     metrics_.timers_pending.Set(static_cast<double>(e.timers_pending()));
     metrics_.partners.Set(static_cast<double>(e.partner_count()));
@@ -265,6 +270,23 @@ void Applier::apply(Job& job) {
   metrics_.events_applied.Increment(static_cast<double>(job.applied));
   metrics_.events_duplicate.Increment(static_cast<double>(job.duplicates));
   metrics_.events_rejected.Increment(static_cast<double>(job.rejected));
+  keep_dead_letter(job);
+}
+
+// A source's payload is kept (or a kept one updated) unless its event was
+// applied now; without events, with the status and reason its caller gave.
+void Applier::keep_dead_letter(Job& job) {
+  if (!job.dead) return;
+  DeadLetter d = std::move(*job.dead);
+  if (job.applied + job.duplicates > 0) {
+    if (d.id == 0) return;
+    d.status = "replayed";
+    d.reason.clear();
+  } else if (!job.body.events.empty() || !job.body.rejected.empty()) {
+    d.status = "rejected";
+    if (!job.results.empty()) d.reason = job.results.front().reason;
+  }
+  dead_letters_.push_back(std::move(d));
 }
 
 void Applier::run_reload(Job& job) {
@@ -325,7 +347,7 @@ void Applier::commit_and_answer(std::vector<std::unique_ptr<Job>>& done) {
     waiting->failure = why;
   } else {
     try {
-      waiting->commit = durable_.commit({}, std::move(deliveries));
+      waiting->commit = durable_.commit({}, std::move(deliveries), std::exchange(dead_letters_, {}));
     } catch (const std::exception& e) {
       waiting->failure = e.what();
     }

@@ -77,7 +77,9 @@ class Applier {
   void start();
   // Answers once durable (or at once: 422 for a strict batch with a bad
   // event, 429 over the queue bound, 503 when stopping).
-  Answer ingest(ParsedBody body, bool strict);
+  // With `dead`: a source's payload, kept in the store's dead letters (in the
+  // same commit) unless its event is applied; see keep_dead_letter().
+  Answer ingest(ParsedBody body, bool strict, std::optional<DeadLetter> dead = std::nullopt);
   // Runs `work` on the engine thread and returns its answer; with
   // `commits`, after committing what it changed (POST /v1/advance).
   using Work = std::function<Answer(DurableEngine&, const Program&)>;
@@ -96,6 +98,7 @@ class Applier {
   void loop();
   void apply(Job& job);
   void run_reload(Job& job);
+  void keep_dead_letter(Job& job);
   void commit_and_answer(std::vector<std::unique_ptr<Job>>& done);
   void answer_loop();
   Answer submit(std::unique_ptr<Job> job);
@@ -112,6 +115,7 @@ class Applier {
   Metrics& metrics_;
   Now now_;
   struct stat store_file_ {};  // the store file's identity at the start
+  std::vector<DeadLetter> dead_letters_;  // the engine thread's: for the next commit
 
   std::mutex m_;
   std::condition_variable wake_;

@@ -1,6 +1,7 @@
 #include "http.hpp"
 
 #include "http_common.hpp"
+#include "source_routes.hpp"
 #include "views.hpp"
 
 #include <simdjson.h>
@@ -370,29 +371,7 @@ std::vector<HttpRoute> make_routes(Routes& r) {
     if (a.status == 429 || a.status == 503) res.set_header("Retry-After", std::to_string(r.config.retry_after));
     answer(res, a);
   }});
-  for (const SourceConfig& source : r.config.sources) {
-    const SourceConfig* s = &source;
-    t.add({"POST", source.path, Access::source, true, true, [&r, s](const HttpRequest& req, HttpResponse& res) {
-      WebhookRequest w;
-      w.body = req.body;
-      w.header = [&req](std::string_view name) -> std::string_view { return req.header(name).value_or(""); };
-      std::string token = req.param("token");
-      w.token_param = token;
-      w.now = r.now();
-      if (std::string why = authenticate(*s, w, r.config.signature_tolerance); !why.empty())
-        return answer(res, error(401, why));
-      MappedEvent mapped = map_webhook(*s, w);
-      if (mapped.status == MappedEvent::Status::ignored)
-        return answer(res, {200, R"({"applied":0,"duplicates":0,"rejected":0,"ignored":1,"reason":)" +
-                                     json_quote(mapped.reason) + R"(,"results":[]})"});
-      if (mapped.status == MappedEvent::Status::bad)
-        return answer(res, {200, R"({"applied":0,"duplicates":0,"rejected":1,"results":[{"index":0,"id":null,"status":"rejected","reason":)" +
-                                     json_quote(mapped.reason) + "}]}"});
-      Answer a = ingest(r, parse_events_body(mapped.line), false);
-      if (a.status == 429 || a.status == 503) res.set_header("Retry-After", std::to_string(r.config.retry_after));
-      answer(res, a);
-    }});
-  }
+  add_sources(t, r);
   add_reads(t, r);
   add_views(t, r);
   add_admin(t, r);

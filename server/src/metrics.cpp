@@ -45,7 +45,16 @@ Metrics::Metrics(prometheus::Registry& r)
       http_cut(prometheus::BuildCounter()
                    .Name("ptag_http_connections_cut_total")
                    .Help("Connections closed for missing a deadline, by reason (header_timeout, body_timeout)")
-                   .Register(r)) {}
+                   .Register(r)),
+      source_payloads(prometheus::BuildCounter()
+                          .Name("ptag_source_payloads_total")
+                          .Help("Platform webhooks by source and result: applied, duplicate, rejected, ignored "
+                                "(both kept as dead letters), unauthorized")
+                          .Register(r)) {}
+
+prometheus::Counter& Metrics::source(const std::string& name, const std::string& result) {
+  return source_payloads.Add({{"source", name}, {"result", result}});
+}
 
 prometheus::Histogram& Metrics::request(const std::string& route) {
   return request_seconds.Add({{"route", route}}, latency_buckets());

@@ -28,6 +28,10 @@ struct Metrics {
   prometheus::Family<prometheus::Histogram>& request_seconds;
   prometheus::Gauge& http_connections;
   prometheus::Family<prometheus::Counter>& http_cut;
+  prometheus::Family<prometheus::Counter>& source_payloads;
+
+  // A source's requests by result: applied, duplicate, rejected, ignored, unauthorized.
+  prometheus::Counter& source(const std::string& name, const std::string& result);
 
   // The histogram of one route ("POST /v1/events").
   prometheus::Histogram& request(const std::string& route);

@@ -175,6 +175,26 @@ std::vector<Delivery> StoreReader::deliveries(std::optional<DeliveryStatus> stat
   });
 }
 
+std::vector<DeadLetter> StoreReader::dead_letters(std::string_view source, std::optional<std::string_view> status,
+                                                  std::int64_t after, std::int64_t limit) const {
+  return impl_->read([&] {
+    std::vector<DeadLetter> out;
+    Stmt has(impl_->db, "SELECT count(*) FROM sqlite_schema WHERE name = 'dead_letters'");
+    has.step();
+    if (has.integer(0) != 1) return out;  // a store no server has written since they came
+    std::string sql = std::string("SELECT id, source, received_at, status, reason, headers, body FROM dead_letters ") +
+                      "WHERE source = ?1 AND id > ?2" + (status ? " AND status = ?3" : "") + " ORDER BY id LIMIT ?4";
+    Stmt s(impl_->db, sql.c_str());
+    s.bind(1, source);
+    s.bind(2, after);
+    if (status) s.bind(3, *status);
+    s.bind(4, limit);
+    while (s.step())
+      out.push_back(DeadLetter{s.integer(0), s.text(1), s.integer(2), s.text(3), s.text(4), s.text(5), s.blob(6)});
+    return out;
+  });
+}
+
 std::optional<Delivery> StoreReader::delivery(std::int64_t id) const {
   return impl_->read([&]() -> std::optional<Delivery> {
     if (!impl_->has_outbox()) return std::nullopt;

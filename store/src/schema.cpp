@@ -30,6 +30,18 @@ constexpr const char* kFormat = "ptag store";
   "  last_activity TEXT,\n" \
   "  last_referral TEXT\n"
 
+// Platform payloads a source did not apply (docs/serve.md, "Dead letters").
+#define PTAG_DEAD_LETTERS_TABLE \
+  "CREATE TABLE IF NOT EXISTS dead_letters (\n" \
+  "  id INTEGER PRIMARY KEY,\n" \
+  "  source TEXT NOT NULL,\n" \
+  "  received_at INTEGER NOT NULL,\n" \
+  "  status TEXT NOT NULL,\n" \
+  "  reason TEXT NOT NULL,\n" \
+  "  headers TEXT NOT NULL,\n" \
+  "  body BLOB NOT NULL\n" \
+  ");\n"
+
 #define PTAG_OUTBOX_TABLE \
   "CREATE TABLE outbox (\n" \
   "  id INTEGER PRIMARY KEY,\n" \
@@ -111,6 +123,7 @@ constexpr const char* kSchema =
     "  committed_at TEXT,\n"
     "  store_id TEXT\n"
     ");\n"
+    PTAG_DEAD_LETTERS_TABLE
     "CREATE TABLE snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), data BLOB NOT NULL);\n"
     "CREATE TABLE input (\n"
     "  id INTEGER PRIMARY KEY CHECK (id = 1),\n"
@@ -290,6 +303,11 @@ void migrate_schema(Db& db) {
       throw;
     }
   }
+}
+
+void ensure_tables(Db& db) {
+  db.exec(PTAG_DEAD_LETTERS_TABLE, "cannot add the dead letters' table");
+  ensure_store_id(db);
 }
 
 void ensure_store_id(Db& db) {

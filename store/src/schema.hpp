@@ -19,7 +19,9 @@ bool prepare_schema(Db& db, bool create, bool quick_check);
 // Brings a store of an older schema version this build reads to the current
 // one (the writer does; readers read every version prepare_schema accepts).
 void migrate_schema(Db& db);
-// Gives a store without one its random id (meta.store_id; the writer does).
+// Gives a store without one its random id (meta.store_id) and what later
+// versions added beside the schema version (dead_letters); the writer does.
+void ensure_tables(Db& db);
 void ensure_store_id(Db& db);
 
 // The last commit's meta, snapshot and input position, in one read transaction.

@@ -200,7 +200,7 @@ struct Store::Impl {
   std::thread thread;
 
   Stmt insert_record, insert_records, insert_name, update_partner, insert_partner, update_meta, put_snapshot,
-      put_input, insert_delivery, update_delivery;
+      put_input, insert_delivery, update_delivery, insert_dead, update_dead;
   std::string tags_text;  // the writer's: a partner's tags as JSON (reused)
   // The writer's: `names` (tags, notification names, rules) by text. Names
   // added in an open transaction are dropped again by a rollback.
@@ -222,7 +222,7 @@ struct Store::Impl {
     }
     // Statements first: the last one finalized closes the file (and checkpoints).
     for (Stmt* st : {&insert_record, &insert_records, &insert_name, &update_partner, &insert_partner, &update_meta,
-                     &put_snapshot, &put_input, &insert_delivery, &update_delivery})
+                     &put_snapshot, &put_input, &insert_delivery, &update_delivery, &insert_dead, &update_dead})
       *st = Stmt();
     db.close();
     if (lock_fd >= 0) ::close(lock_fd);
@@ -251,6 +251,10 @@ struct Store::Impl {
                            "next_attempt, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
     update_delivery = Stmt(
         db, "UPDATE outbox SET status = ?2, attempts = ?3, next_attempt = ?4, last_error = ?5 WHERE id = ?1");
+    insert_dead = Stmt(db,
+                       "INSERT INTO dead_letters (source, received_at, status, reason, headers, body) "
+                       "VALUES (?, ?, ?, ?, ?, ?)");
+    update_dead = Stmt(db, "UPDATE dead_letters SET status = ?2, reason = ?3 WHERE id = ?1");
     update_meta =
         Stmt(db,
              "UPDATE meta SET program = coalesce(?1, program), clock = coalesce(?2, clock), "
@@ -355,6 +359,26 @@ struct Store::Impl {
     s.bind(8, d.next_attempt);
     s.bind(9, d.last_error);
     step(s, "cannot write the outbox");
+  }
+
+  void write_dead_letters(const std::vector<DeadLetter>& letters) {
+    for (const DeadLetter& d : letters) {
+      if (d.id > 0) {
+        update_dead.bind(1, d.id);
+        update_dead.bind(2, d.status);
+        update_dead.bind(3, d.reason);
+        step(update_dead, "cannot write a dead letter");
+        continue;
+      }
+      Stmt& s = insert_dead;
+      s.bind(1, d.source);
+      s.bind(2, d.received_at);
+      s.bind(3, d.status);
+      s.bind(4, d.reason);
+      s.bind(5, d.headers);
+      s.bind_blob(6, d.body);
+      step(s, "cannot write a dead letter");
+    }
   }
 
   void write_updates(const std::vector<DeliveryUpdate>& updates) {
@@ -462,6 +486,7 @@ struct Store::Impl {
           write_records(c.records, seq);
           for (const PartnerRow& p : c.partners) write_partner(p);
           for (const Delivery& d : c.deliveries) write_delivery(d);
+          write_dead_letters(c.dead_letters);
           write_updates(group[i].updates);
           if (c.program) program = &*c.program;
           commits += group[i].commit;
@@ -579,7 +604,7 @@ std::unique_ptr<Store> Store::open(const std::string& path, const StoreOptions& 
   // not after every commit.
   db.exec("PRAGMA wal_autocheckpoint = 16384", "cannot set the store's checkpoints");
   store_detail::migrate_schema(db);
-  store_detail::ensure_store_id(db);
+  store_detail::ensure_tables(db);
   impl->loaded = store_detail::load_contents(db);
   impl->records = impl->pending = impl->loaded.records;
   {

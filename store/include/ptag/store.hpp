@@ -196,10 +196,27 @@ struct InputPosition {
 };
 
 // One batch, handed over whole (owned data: the writer thread keeps it).
+// A platform payload a source authenticated but did not apply (it could not
+// be mapped, its type is not mapped, or its event was rejected): kept whole,
+// so that it can be replayed once the config is fixed (docs/serve.md,
+// "Dead letters").
+struct DeadLetter {
+  std::int64_t id = 0;  // the store's; 0 in a commit: a new one
+  std::string source;   // the source's name
+  Seconds received_at = 0;
+  std::string status;   // "rejected", "ignored", or "replayed" once applied
+  std::string reason;
+  std::string headers;  // the request's headers, a JSON object (lower-case names, no Authorization)
+  std::string body;     // as received
+  friend bool operator==(const DeadLetter&, const DeadLetter&) = default;
+};
+
 struct StoreCommit {
   RecordBatch records;                // new since the last commit, in output order
   std::vector<PartnerRow> partners;   // the partners that changed, as they are now, with their tags
   std::vector<Delivery> deliveries;   // new in the outbox, with the records they carry
+  // New dead letters (id 0), or a new status and reason for stored ones.
+  std::vector<DeadLetter> dead_letters;
   std::string snapshot;               // the engine's state
   InputPosition input;
   std::optional<Seconds> clock;
@@ -290,6 +307,9 @@ class StoreReader {
   std::vector<Delivery> deliveries(std::optional<DeliveryStatus> status, std::int64_t after,
                                    std::int64_t limit) const;
   std::optional<Delivery> delivery(std::int64_t id) const;
+  // A source's dead letters after id `after`, oldest first; with `status`, of that status only.
+  std::vector<DeadLetter> dead_letters(std::string_view source, std::optional<std::string_view> status,
+                                       std::int64_t after, std::int64_t limit) const;
   // Records with `seq` from `first` (1-based), at most `limit`, in output order.
   std::vector<StoredRecord> records_from(std::int64_t first, std::int64_t limit) const;
   // Records after `seq`, oldest first, at most `limit`; with their seq.
