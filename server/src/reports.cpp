@@ -81,9 +81,17 @@ Seconds next_interval(Seconds start, Interval i) {
 void TagTimeline::update(const StoreReader& store) {
   std::map<std::int64_t, std::int64_t>* last_tag = nullptr;
   std::string last_name;
+  std::string key;
   store.tag_changes({}, false, seq_, [&](const StoreReader::TagChange& c) {
     seq_ = c.seq;
-    std::int64_t day = floor_div(c.time, kDay);
+    // A late event's change can be older than the partner's change before
+    // it: each change counts at the latest time of its partner and tag, so
+    // that a partner holds a tag over one span at a time and every count
+    // stays within 0 and the partners.
+    key.assign(c.partner).append(1, '\0').append(c.tag);
+    Seconds& latest = latest_[key];
+    latest = std::max(latest, c.time);
+    std::int64_t day = floor_div(latest, kDay);
     if (!last_tag || c.tag != last_name) {  // records of one tag often come in runs
       last_name = c.tag;
       auto at = changes_.find(c.tag);

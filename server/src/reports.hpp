@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -46,6 +47,7 @@ class TagTimeline {
   std::int64_t seq_ = 0;  // the last record read
   std::optional<std::int64_t> first_day_, last_day_;
   std::map<std::string, std::map<std::int64_t, std::int64_t>, std::less<>> changes_;  // tag -> day -> +/-
+  std::unordered_map<std::string, Seconds> latest_;  // partner '\0' tag -> when its last change counted
 };
 
 struct Flow {

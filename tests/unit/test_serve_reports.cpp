@@ -2,13 +2,18 @@
 // CSV fields of the export.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
+#include "ptag/store.hpp"
 #include "ptag/time.hpp"
 #include "reports.hpp"
+#include "temp_dir.hpp"
 
 using namespace ptag::serve;
 using ptag::format_time;
 using ptag::parse_stored_time;
 using ptag::parse_time;
+using ptag::Seconds;
 
 namespace {
 
@@ -53,4 +58,45 @@ TEST_CASE("CSV fields are quoted when needed and never run as a formula") {
   CHECK(csv_text("+1") == "'+1");
   CHECK(csv_text("@sum") == "'@sum");
   CHECK(csv_text("") == "");
+}
+
+TEST_CASE("partners per tag over time stay within 0 and the partners with late events") {
+  // As a server on the wall clock sees history posted late: p1's timer added
+  // "At Risk" on day 10, then p1's late event of day 3 removed it; p2 got it
+  // on day 5. Counted at their own times, day 3 would hold -1 partners.
+  TempDir dir;
+  std::string path = dir.file("state.db");
+  const Seconds day = 86400, t0 = *parse_time("2026-03-01T00:00:00Z");
+  {
+    auto store = ptag::Store::open(path);
+    ptag::StoreCommit c;
+    auto add = [&](const char* partner, ptag::RecordAction action, Seconds at) {
+      ptag::ChangeRecord r;
+      r.time = at;
+      r.partner = partner;
+      r.action = action;
+      r.tag = "At Risk";
+      r.rule = "risk";
+      c.records.add(r);
+    };
+    add("p1", ptag::RecordAction::add, t0 + 10 * day);
+    add("p1", ptag::RecordAction::remove, t0 + 3 * day);
+    add("p2", ptag::RecordAction::add, t0 + 5 * day);
+    add("p1", ptag::RecordAction::add, t0 + 4 * day);  // another late event gives it back
+    c.snapshot = "state";
+    c.clock = t0 + 10 * day;
+    store->commit(std::move(c));
+    store->flush();
+  }
+  TagTimeline timeline;
+  timeline.update(*ptag::StoreReader::open(path));
+  auto history = timeline.history({"At Risk"}, Interval::day, 1000);
+  REQUIRE(std::holds_alternative<TagHistory>(history));
+  const TagHistory& h = std::get<TagHistory>(history);
+  REQUIRE(h.tags.size() == 1);
+  const std::vector<std::int64_t>& series = h.tags[0].second;
+  REQUIRE_FALSE(series.empty());
+  CHECK(*std::min_element(series.begin(), series.end()) >= 0);
+  CHECK(*std::max_element(series.begin(), series.end()) <= 2);
+  CHECK(series.back() == 2);  // p1 holds it again, and p2
 }
