@@ -282,6 +282,173 @@ std::string authenticate(const SourceConfig& source, const WebhookRequest& reque
   return "unknown scheme";
 }
 
+namespace {
+
+using Fields = std::map<std::string, FieldPath, std::less<>>;
+
+// The conditions after a types key's platform type, each [PATH=VALUE] (the
+// value at PATH, as written, is VALUE) or [PATH] (present and not null).
+bool conditions_hold(std::string_view conditions, const Json& root) {
+  while (!conditions.empty()) {
+    std::size_t close = conditions.find(']');
+    if (conditions.front() != '[' || close == std::string_view::npos) return false;  // malformed: never matches
+    std::string_view condition = conditions.substr(1, close - 1);
+    conditions.remove_prefix(close + 1);
+    std::size_t equals = condition.find('=');
+    const Json* value = at_path(root, condition.substr(0, equals));
+    if (!value || value->kind == Json::Kind::null) return false;
+    if (equals == std::string_view::npos) continue;
+    bool scalar = value->kind == Json::Kind::string || value->kind == Json::Kind::number ||
+                  value->kind == Json::Kind::boolean;
+    if (!scalar || value->text != condition.substr(equals + 1)) return false;
+  }
+  return true;
+}
+
+// One event to make: the types key that asked for it and its fields.
+struct Mapping {
+  std::string_view key;
+  std::string_view event_type;
+  Fields fields;
+};
+
+// Every types entry for this platform type whose conditions hold, in key
+// order: one payload may make several events (a reward is a commission and a sale).
+std::vector<Mapping> mappings_for(const SourceConfig& source, std::string_view platform_type, const Json& root) {
+  std::vector<Mapping> out;
+  for (auto it = source.types.lower_bound(platform_type);
+       it != source.types.end() && std::string_view(it->first).starts_with(platform_type); ++it) {
+    std::string_view conditions = std::string_view(it->first).substr(platform_type.size());
+    if (!conditions.empty() && (conditions.front() != '[' || !conditions_hold(conditions, root))) continue;
+    Mapping m{it->first, it->second.type, source.fields};
+    for (const auto& [key, path] : it->second.fields) m.fields[key] = path;
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+// An amount as the exact major-unit text for `data.amount`; empty and `why` set when it is not money.
+std::optional<std::string> amount_text(const Found& value, AmountUnit unit, std::string& why) {
+  std::string_view given = value.from_header ? std::string_view(value.header) : std::string_view(value.json->text);
+  bool numeric = value.from_header || value.json->kind == Json::Kind::string || value.json->kind == Json::Kind::number;
+  if (!numeric) {
+    why = "the amount (" + std::string(value.path) + ") is not a number";
+    return std::nullopt;
+  }
+  if (unit == AmountUnit::cents) {
+    std::optional<std::string> major = cents_to_major(given);
+    if (!major) why = "the amount (" + std::string(value.path) + ") is not whole cents: " + json_quote(given);
+    return major;
+  }
+  // A JSON number as written: the reader rounds, range-checks and explains it.
+  if (value.json && value.json->kind == Json::Kind::number) return std::string(given);
+  if (std::optional<std::int64_t> exact = parse_decimal(given)) return format_decimal(*exact);  // a number in a string
+  why = "the amount (" + std::string(value.path) + ") is not a number: " + json_quote(given);
+  return std::nullopt;
+}
+
+// The `data` object's members (amount, customer, attributes, ...), "" when none.
+std::optional<std::string> data_members(const Fields& fields, const Json& root, const WebhookRequest& request,
+                                        AmountUnit unit, std::string& why) {
+  std::string data;
+  for (const auto& [name, path] : fields) {
+    if (name == "id" || name == "type" || name == "partner" || name == "time") continue;
+    Found value = find(path, root, request);
+    if (!value) continue;
+    std::string text;
+    if (name == "amount") {
+      std::optional<std::string> amount = amount_text(value, unit, why);
+      if (!amount) return std::nullopt;
+      text = *amount;
+    } else if (value.from_header || value.json->kind == Json::Kind::string ||
+               (name == "customer" && value.json->kind == Json::Kind::number)) {
+      // A numeric customer id as text: only text customers count (docs/events.md).
+      append_json_quoted(text, value.from_header ? value.header : value.json->text);
+    } else if (value.json->kind == Json::Kind::number || value.json->kind == Json::Kind::boolean) {
+      text = value.json->text;
+    } else {
+      continue;  // objects and arrays are not data fields (docs/events.md)
+    }
+    data += data.empty() ? "" : ",";
+    append_json_quoted(data, name);
+    data += ':';
+    data += text;
+  }
+  return data;
+}
+
+// The event's time as JSON, or empty and `why` set.
+std::optional<std::string> time_json(const SourceConfig& source, const Fields& fields, const Json& root,
+                                     const WebhookRequest& request, std::string& why) {
+  auto field = fields.find("time");
+  Found time = field == fields.end() ? Found{} : find(field->second, root, request);
+  std::string out;
+  if (time && time.from_header) {
+    append_json_quoted(out, time.header);
+  } else if (time && time.json->kind == Json::Kind::string) {
+    append_json_quoted(out, time.json->text);  // as given: the event reader checks and explains it
+  } else if (time && time.json->kind == Json::Kind::number) {
+    out = time.json->text;
+  } else if (time) {
+    why = "the time (" + std::string(time.path) + ") is not a string or a number";
+    return std::nullopt;
+  } else if (source.time_fallback) {
+    out = std::to_string(request.now);
+  } else {
+    why = "the time is missing" + (field == fields.end() ? "" : " (fields.time: " + list(field->second) + ")");
+    return std::nullopt;
+  }
+  return out;
+}
+
+// One event line for one mapping, or empty and `why` set.
+std::optional<std::string> event_line(const SourceConfig& source, const Mapping& m, const Json& root,
+                                      const WebhookRequest& request, std::string& why) {
+  std::string line = "{";
+  if (auto f = m.fields.find("id"); f != m.fields.end()) {
+    if (Found id = find(f->second, root, request)) {
+      std::optional<std::string> text = id_text(id);
+      if (!text || text->empty()) {
+        why = "the event id (" + std::string(id.path) + ") is not a string or a number";
+        return std::nullopt;
+      }
+      line += R"("id":)";
+      // Prefixed: platforms reuse an object's id across its events (a sale and its refund),
+      // and one payload may make several events (one per types key).
+      append_json_quoted(line, source.name + ":" + std::string(m.key) + ":" + *text);
+      line += ',';
+    }
+  }
+  line += R"("type":)";
+  append_json_quoted(line, m.event_type);
+
+  const FieldPath& partner_path = m.fields.at("partner");
+  Found partner = find(partner_path, root, request);
+  if (!partner) {
+    why = "the partner is missing (fields.partner: " + list(partner_path) + ")";
+    return std::nullopt;
+  }
+  std::optional<std::string> partner_id = id_text(partner);
+  if (!partner_id) {
+    why = "the partner (" + std::string(partner.path) + ") is not a string or a number";
+    return std::nullopt;
+  }
+  line += R"(,"partner":)";
+  append_json_quoted(line, *partner_id);
+
+  std::optional<std::string> time = time_json(source, m.fields, root, request, why);
+  if (!time) return std::nullopt;
+  line += R"(,"time":)" + *time;
+
+  std::optional<std::string> data = data_members(m.fields, root, request, source.amount_unit, why);
+  if (!data) return std::nullopt;
+  if (!data->empty()) line += R"(,"data":{)" + *data + "}";
+  line += '}';
+  return line;
+}
+
+}  // namespace
+
 MappedEvent map_webhook(const SourceConfig& source, const WebhookRequest& request) {
   MappedEvent out;
   auto bad = [&](std::string reason) {
@@ -301,98 +468,23 @@ MappedEvent map_webhook(const SourceConfig& source, const WebhookRequest& reques
   out.platform_type = type.from_header ? type.header : type.json->text;
   if (out.platform_type.empty()) return bad("the event type (" + std::string(type.path) + ") is empty");
 
-  // The fields for this type: the source's, with the type's own on top.
-  std::string event_type = out.platform_type;
-  std::map<std::string, FieldPath, std::less<>> fields = source.fields;
-  if (!source.types.empty()) {
-    auto mapping = source.types.find(out.platform_type);
-    if (mapping == source.types.end()) {
-      out.status = MappedEvent::Status::ignored;
-      out.reason = "event type " + json_quote(out.platform_type) + " is not mapped by source " +
-                   json_quote(source.name) + " (add it to its types, or stop the platform sending it)";
-      return out;
-    }
-    event_type = mapping->second.type;
-    for (const auto& [key, path] : mapping->second.fields) fields[key] = path;
+  // Without types (custom only) the platform's type is the event type.
+  std::vector<Mapping> mappings = source.types.empty()
+                                      ? std::vector<Mapping>{{out.platform_type, out.platform_type, source.fields}}
+                                      : mappings_for(source, out.platform_type, *root);
+  if (mappings.empty()) {
+    out.status = MappedEvent::Status::ignored;
+    out.reason = "event type " + json_quote(out.platform_type) + " is not mapped by source " +
+                 json_quote(source.name) + " (add it to its types, or stop the platform sending it)";
+    return out;
   }
-
-  std::string line = "{";
-  if (auto f = fields.find("id"); f != fields.end()) {
-    if (Found id = find(f->second, *root, request)) {
-      std::optional<std::string> text = id_text(id);
-      if (!text || text->empty()) return bad("the event id (" + std::string(id.path) + ") is not a string or a number");
-      line += R"("id":)";
-      // Prefixed: platforms reuse an object's id across its events (a sale and its refund).
-      append_json_quoted(line, source.name + ":" + out.platform_type + ":" + *text);
-      line += ',';
-    }
+  for (const Mapping& m : mappings) {
+    std::optional<std::string> line = event_line(source, m, *root, request, why);
+    // A conditional entry names itself: the plain type's reasons stay as they were.
+    if (!line) return bad(m.key == out.platform_type ? why : "types." + json_quote(m.key) + ": " + why);
+    out.line += (out.line.empty() ? "" : "\n") + *line;
   }
-  line += R"("type":)";
-  append_json_quoted(line, event_type);
-
-  Found partner = find(fields.at("partner"), *root, request);
-  if (!partner) return bad("the partner is missing (fields.partner: " + list(fields.at("partner")) + ")");
-  std::optional<std::string> partner_id = id_text(partner);
-  if (!partner_id) return bad("the partner (" + std::string(partner.path) + ") is not a string or a number");
-  line += R"(,"partner":)";
-  append_json_quoted(line, *partner_id);
-
-  line += R"(,"time":)";
-  Found time = fields.count("time") ? find(fields.at("time"), *root, request) : Found{};
-  if (time && time.from_header) {
-    append_json_quoted(line, time.header);
-  } else if (time && (time.json->kind == Json::Kind::string || time.json->kind == Json::Kind::number)) {
-    // As given: the event reader checks and explains it.
-    if (time.json->kind == Json::Kind::string) append_json_quoted(line, time.json->text);
-    else line += time.json->text;
-  } else if (time) {
-    return bad("the time (" + std::string(time.path) + ") is not a string or a number");
-  } else if (source.time_fallback) {
-    line += std::to_string(request.now);
-  } else {
-    return bad("the time is missing (fields.time: " + list(fields.at("time")) + ")");
-  }
-
-  std::string data;
-  for (const auto& [name, path] : fields) {
-    if (name == "id" || name == "type" || name == "partner" || name == "time") continue;
-    Found value = find(path, *root, request);
-    if (!value) continue;
-    std::string text;
-    if (name == "amount") {
-      std::string_view given = value.from_header ? std::string_view(value.header) : std::string_view(value.json->text);
-      bool numeric = value.from_header || value.json->kind == Json::Kind::string ||
-                     value.json->kind == Json::Kind::number;
-      if (!numeric) return bad("the amount (" + std::string(value.path) + ") is not a number");
-      if (source.amount_unit == AmountUnit::cents) {
-        std::optional<std::string> major = cents_to_major(given);
-        if (!major) return bad("the amount (" + std::string(value.path) + ") is not whole cents: " + json_quote(given));
-        text = *major;
-      } else if (value.json && value.json->kind == Json::Kind::number) {
-        text = given;  // as written: the reader rounds, range-checks and explains it
-      } else if (std::optional<std::int64_t> exact = parse_decimal(given)) {
-        text = format_decimal(*exact);  // a number in a string, as some platforms send it
-      } else {
-        return bad("the amount (" + std::string(value.path) + ") is not a number: " + json_quote(given));
-      }
-    } else if (value.from_header || value.json->kind == Json::Kind::string ||
-               (name == "customer" && value.json->kind == Json::Kind::number)) {
-      // A numeric customer id as text: only text customers count (docs/events.md).
-      append_json_quoted(text, value.from_header ? value.header : value.json->text);
-    } else if (value.json->kind == Json::Kind::number || value.json->kind == Json::Kind::boolean) {
-      text = value.json->text;
-    } else {
-      continue;  // objects and arrays are not data fields (docs/events.md)
-    }
-    data += data.empty() ? "" : ",";
-    append_json_quoted(data, name);
-    data += ':';
-    data += text;
-  }
-  if (!data.empty()) line += R"(,"data":{)" + data + "}";
-  line += '}';
   out.status = MappedEvent::Status::event;
-  out.line = std::move(line);
   return out;
 }
 

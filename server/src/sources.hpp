@@ -1,7 +1,8 @@
 // Platform webhooks ([[sources]]) as ptag events (docs/serve.md, "Sources"):
 // a request is authenticated by its signature, then its JSON body is mapped
-// by field paths onto one event line in the JSONL format of docs/events.md,
-// for the same reader as `ptag run` (so every check of an event stays there).
+// by field paths onto event lines (usually one) in the JSONL format of
+// docs/events.md, for the same reader as `ptag run` (so every check of an
+// event stays there).
 #pragma once
 
 #include <functional>
@@ -28,13 +29,17 @@ std::string authenticate(const SourceConfig& source, const WebhookRequest& reque
 
 struct MappedEvent {
   enum class Status { event, ignored, bad } status = Status::bad;
-  std::string line;           // status event: one JSON object, no newline, for the JSONL reader
+  // Status event: one JSON object per event, joined by newlines (JSONL), for
+  // the JSONL reader; several when several types entries match the payload.
+  std::string line;
   std::string platform_type;  // the payload's type, when it has one
   std::string reason;         // ignored (a type the source does not map) or bad: why
 };
 
-// Maps an authenticated request's body onto an event. Never throws; bad JSON,
-// a missing partner or an amount that is not money come back as `bad`.
+// Maps an authenticated request's body onto its events: one for each types
+// entry of its platform type whose conditions hold ("TYPE[PATH=VALUE]").
+// Never throws; bad JSON, a missing partner or an amount that is not money
+// come back as `bad` (then no event is made).
 MappedEvent map_webhook(const SourceConfig& source, const WebhookRequest& request);
 
 // Whole cents (digits, an optional leading '-') as an exact major-unit

@@ -147,6 +147,8 @@ types = { "transaction.created" = { type = "sale", amount = "data.total" }, "par
   CHECK(s.fields.at("amount").paths == std::vector<std::string>{"data.amount"});  // the preset's
   CHECK(s.types.at("transaction.created").fields.at("amount").paths == std::vector<std::string>{"data.total"});
   CHECK(s.types.at("partner.updated").type == "update");
+  // Over the preset's entry: its paths stay, unless the entry sets its own.
+  CHECK(s.types.at("partner.updated").fields.at("partner").paths == std::vector<std::string>{"data.key", "data.id"});
   CHECK(s.types.at("reward.created").type == "commission");  // the preset's
 }
 
