@@ -54,6 +54,7 @@ struct Applier::Job {
   std::optional<Answer> ready;  // answered after the commit
   std::size_t applied = 0, duplicates = 0, rejected = 0;
   std::vector<ItemResult> results;  // the items not applied
+  std::size_t late = 0;             // applied though older than the clock by more than late_event_warning
   std::optional<DeadLetter> dead;   // a source's payload, kept unless its event is applied
   std::chrono::steady_clock::time_point queued = std::chrono::steady_clock::now();
 };
@@ -253,9 +254,11 @@ void Applier::apply(Job& job) {
       continue;
     }
     std::string why;
+    bool late = engine.has_clock() && e.time < engine.clock() - config_.late_event_warning;
     switch (engine.push(e, &why)) {
       case PushResult::applied:
         ++job.applied;
+        job.late += late;
         break;
       case PushResult::duplicate:
         ++job.duplicates;
@@ -270,6 +273,12 @@ void Applier::apply(Job& job) {
   metrics_.events_applied.Increment(static_cast<double>(job.applied));
   metrics_.events_duplicate.Increment(static_cast<double>(job.duplicates));
   metrics_.events_rejected.Increment(static_cast<double>(job.rejected));
+  if (job.late > 0) {
+    metrics_.events_late.Increment(static_cast<double>(job.late));
+    log("warn", "late events applied",
+        {{"events", std::to_string(job.late)}, {"clock", json_text(format_time(engine.clock()))},
+         {"bound_seconds", std::to_string(config_.late_event_warning)}});
+  }
   keep_dead_letter(job);
 }
 
@@ -310,8 +319,16 @@ void Applier::run_reload(Job& job) {
 
 namespace {
 
+// Why late events deserve a warning, and the supported way to bring history in.
+std::string late_warning(std::size_t late, Seconds bound) {
+  return std::to_string(late) + (late == 1 ? " event was" : " events were") +
+         " older than the server's clock by more than late_event_warning (" + std::to_string(bound) +
+         " s): timers and expiring tags had already moved past them, and their records go to the webhooks now. "
+         "To bring history in, run it with `ptag run --state` before serving it (docs/serve.md, \"Importing history\")";
+}
+
 std::string ingest_body(std::size_t applied, std::size_t duplicates, std::size_t rejected,
-                        const std::vector<ItemResult>& results) {
+                        const std::vector<ItemResult>& results, std::optional<std::string> warning) {
   std::string out = R"({"applied":)" + std::to_string(applied) + R"(,"duplicates":)" + std::to_string(duplicates) +
                     R"(,"rejected":)" + std::to_string(rejected) + R"(,"results":[)";
   for (std::size_t i = 0; i < results.size(); ++i) {
@@ -322,8 +339,9 @@ std::string ingest_body(std::size_t applied, std::size_t duplicates, std::size_t
     out += R"(,"status":)" + json_quote(r.status);
     out += R"(,"reason":)" + json_quote(r.reason) + "}";
   }
-  out += "]}";
-  return out;
+  out += "]";
+  if (warning) out += R"(,"warnings":[)" + json_quote(*warning) + "]";
+  return out + "}";
 }
 
 }  // namespace
@@ -391,7 +409,10 @@ void Applier::answer_loop() {
       metrics_.commit_seconds.Observe(std::chrono::duration<double>(now - job->queued).count());
       if (job->kind == Job::Kind::ingest) {
         int status = job->ready ? job->ready->status : 200;
-        job->answer.set_value({status, ingest_body(job->applied, job->duplicates, job->rejected, job->results)});
+        std::optional<std::string> warning;
+        if (job->late > 0) warning = late_warning(job->late, config_.late_event_warning);
+        job->answer.set_value(
+            {status, ingest_body(job->applied, job->duplicates, job->rejected, job->results, std::move(warning))});
       } else {
         job->answer.set_value(std::move(*job->ready));
       }

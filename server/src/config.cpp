@@ -553,6 +553,7 @@ constexpr NumberKey kNumberKeys[] = {
     {"http_threads", NumberKind::count, 1, 1024, PTAG_SET(http_threads, static_cast<std::size_t>(v))},
     {"signature_tolerance", NumberKind::seconds, 0, 0, PTAG_SET(signature_tolerance, v)},
     {"retry_after", NumberKind::seconds, 0, 0, PTAG_SET(retry_after, v)},
+    {"late_event_warning", NumberKind::seconds, 0, 0, PTAG_SET(late_event_warning, v)},
     {"max_connections", NumberKind::count, 1, 1'000'000, PTAG_SET(max_connections, static_cast<std::size_t>(v))},
     {"max_connections_per_client", NumberKind::count, 1, 1'000'000, PTAG_SET(max_connections_per_client, static_cast<std::size_t>(v))},
     {"max_header_bytes", NumberKind::count, 1024, 1 << 20, PTAG_SET(max_header_bytes, static_cast<std::size_t>(v))},

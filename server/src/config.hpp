@@ -97,6 +97,7 @@ struct ServeConfig {
   std::size_t http_threads = 32;            // request handler threads (whole requests only)
   Seconds signature_tolerance = 300;        // Standard Webhooks timestamps, both ways
   Seconds retry_after = 1;                  // Retry-After of a 429 or 503
+  Seconds late_event_warning = 86'400;      // applied events older than the clock by more: a warning
   // The HTTP layer's limits (docs/serve.md, "Limits").
   std::size_t max_connections = 4096;
   std::size_t max_connections_per_client = 256;

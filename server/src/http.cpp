@@ -148,9 +148,10 @@ std::string delivery_json(const Delivery& d, std::string_view store_id) {
          R"(,"seq":)" + std::to_string(d.record) + R"(,"record":)" + delivery_record(d.body) + "}";
 }
 
-Answer ingest(Routes& r, ParsedBody body, bool strict) {
+// `hint`: added to the reason of a body that cannot be read.
+Answer ingest(Routes& r, ParsedBody body, bool strict, std::string_view hint = {}) {
   if (!body.error.empty() || (!body.any_json && body.events.empty())) {
-    std::string reason = body.error.empty() ? "no line of the body is JSON" : body.error;
+    std::string reason = (body.error.empty() ? "no line of the body is JSON" : body.error) + std::string(hint);
     std::string out = R"({"error":)" + json_quote(reason) + R"(,"results":[)";
     for (std::size_t i = 0; i < body.rejected.size() && i < 100; ++i)
       out += (i ? "," : "") + std::string(R"({"index":)") + std::to_string(body.rejected[i].index) +
@@ -367,7 +368,14 @@ std::vector<HttpRoute> make_routes(Routes& r) {
     res.body = r.metrics.text();
   }});
   t.add({"POST", "/v1/events", Access::ingest, true, true, [&r](const HttpRequest& req, HttpResponse& res) {
-    Answer a = ingest(r, parse_events_body(req.body), req.param("strict") == "true");
+    // `curl -d @events.jsonl` sends a form body with the newlines taken out.
+    std::string_view type = req.header("content-type").value_or("");
+    bool squashed = type.starts_with("application/x-www-form-urlencoded") &&
+                    req.body.find('\n') == std::string::npos && req.body.find("}{") != std::string::npos;
+    Answer a = ingest(r, parse_events_body(req.body), req.param("strict") == "true",
+                      squashed ? "; the lines were joined into one: `curl -d` strips newlines, send the file with "
+                                 "`curl --data-binary @events.jsonl`"
+                               : "");
     if (a.status == 429 || a.status == 503) res.set_header("Retry-After", std::to_string(r.config.retry_after));
     answer(res, a);
   }});

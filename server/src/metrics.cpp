@@ -19,6 +19,11 @@ Metrics::Metrics(prometheus::Registry& r)
       events_applied(events.Add({{"result", "applied"}})),
       events_duplicate(events.Add({{"result", "duplicate"}})),
       events_rejected(events.Add({{"result", "rejected"}})),
+      events_late(prometheus::BuildCounter()
+                      .Name("ptag_events_late_total")
+                      .Help("Events applied though older than the clock by more than late_event_warning")
+                      .Register(r)
+                      .Add({})),
       records_add(records.Add({{"action", "add"}})),
       records_remove(records.Add({{"action", "remove"}})),
       records_emit(records.Add({{"action", "emit"}})),

@@ -19,6 +19,7 @@ struct Metrics {
   prometheus::Counter& events_applied;
   prometheus::Counter& events_duplicate;
   prometheus::Counter& events_rejected;
+  prometheus::Counter& events_late;
   prometheus::Counter& records_add;
   prometheus::Counter& records_remove;
   prometheus::Counter& records_emit;
