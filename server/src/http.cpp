@@ -361,6 +361,11 @@ std::vector<HttpRoute> make_routes(Routes& r) {
   t.add({"GET", "/readyz", Access::anyone, false, true, [&r](const HttpRequest&, HttpResponse& res) {
     if (r.applier.stopping()) return answer(res, error(503, "stopping"));
     if (r.applier.failed()) return answer(res, error(503, "the store failed"));
+    try {
+      StoreReader::open(r.state)->last_seq();  // reads (history, the page) work too
+    } catch (const StoreError& e) {
+      return answer(res, error(503, std::string("the store cannot be read: ") + e.what()));
+    }
     res.body = R"({"status":"ready"})";
   }});
   t.add({"GET", "/metrics", Access::anyone, false, false, [&r](const HttpRequest&, HttpResponse& res) {

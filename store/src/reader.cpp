@@ -91,11 +91,20 @@ std::unique_ptr<StoreReader> StoreReader::open(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) throw StoreError(path + ": no such store");
   if (S_ISDIR(st.st_mode)) throw StoreError(path + ": is a folder, not a ptag store");
-  store_detail::check_file_header(path);
+  // SQLite reads the header itself: opening and closing the file here would
+  // drop the POSIX locks every SQLite connection of this process holds on it
+  // (a server's writer among them), and let another process's sqlite3 shell
+  // take the store for unused and delete its WAL.
   auto impl = std::make_unique<Impl>();
   impl->db.open(path, SQLITE_OPEN_READONLY);
-  // No quick_check: a query must not read a whole large store first.
-  store_detail::prepare_schema(impl->db, false, false);
+  try {
+    // No quick_check: a query must not read a whole large store first.
+    store_detail::prepare_schema(impl->db, false, false);
+  } catch (const StoreError&) {
+    if (sqlite3_errcode(impl->db.get()) == SQLITE_NOTADB)
+      throw StoreError(path + ": not a ptag store (not an SQLite database)");
+    throw;
+  }
   return std::unique_ptr<StoreReader>(new StoreReader(std::move(impl)));
 }
 

@@ -264,10 +264,20 @@ check(s.stop() == 0, "the split server stops cleanly")
 
 # -- The store file deleted under a running server: no event is acknowledged
 # after it, /readyz fails, the log says why.
-s = Server(PTAG, WORK, ["rules.ptag"], "gone.db", config="split.toml", name="gone").start()
+s = Server(PTAG, WORK, ["rules.ptag"], "gone.db", config="ptag.toml", name="gone").start()
 st, _, body = raw(s.port, (head + f"Content-Length: {len(ev)}\r\nConnection: close\r\n\r\n{ev}").encode())
 check(st == 200, f"ingest before the store is deleted: {st} {body}")
+# Another reader of the file (a sqlite3 shell, as docs/store.md invites)
+# leaves the server's reads working.
+shell = subprocess.run(["sqlite3", "gone.db", "SELECT count(*) FROM partners;"], capture_output=True, text=True,
+                       timeout=10)
+check(shell.returncode == 0 and shell.stdout.strip() == "1", f"sqlite3 reads the live store: {shell}")
+st, _, body = timed_get(s.port, "/v1/partners/sx/history", AD)
+check(st == 200 and json.loads(body)["records"], f"history reads after a sqlite3 shell came and went: {st} {body}")
+check(os.path.exists("gone.db-wal") and os.path.exists("gone.db-shm"), "the shell left the WAL and its index")
 os.remove("gone.db")
+st, _, body = timed_get(s.port, "/readyz")
+check(st == 503 and "cannot be read" in error_of(body), f"/readyz fails at once when the store is gone: {st} {body}")
 ev2 = json.dumps(event("join", "after-delete", T, "gone-2"))
 st, _, body = raw(s.port, (head + f"Content-Length: {len(ev2)}\r\nConnection: close\r\n\r\n{ev2}").encode())
 check(st == 503 and "deleted" in error_of(body), f"ingest after the store is deleted is 503: {st} {body}")
