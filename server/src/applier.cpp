@@ -1,6 +1,10 @@
 #include "applier.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <utility>
 
@@ -137,6 +141,9 @@ Answer Applier::ingest(ParsedBody body, bool strict, std::optional<DeadLetter> d
 }
 
 Answer Applier::call(Work work, bool commits) {
+  // After a failed commit the engine holds events the store never got:
+  // what it would answer is not what a restart would have.
+  if (failed_) return {503, R"({"error":"the store failed: the engine holds events that were never committed; restart the server once the store is fixed"})"};
   auto job = std::make_unique<Job>();
   job->kind = Job::Kind::call;
   job->work = std::move(work);
@@ -346,12 +353,18 @@ std::string ingest_body(std::size_t applied, std::size_t duplicates, std::size_t
 
 }  // namespace
 
-std::string Applier::store_file_changed() const {
+std::string Applier::store_file_problem() const {
+  const std::string& path = durable_.path();
   struct stat now {};
-  if (::stat(durable_.path().c_str(), &now) != 0)
-    return "the store file '" + durable_.path() + "' was deleted while the server ran";
+  if (::stat(path.c_str(), &now) != 0) return "the store file '" + path + "' was deleted while the server ran";
   if (now.st_dev != store_file_.st_dev || now.st_ino != store_file_.st_ino)
-    return "the store file '" + durable_.path() + "' was replaced while the server ran";
+    return "the store file '" + path + "' was replaced while the server ran";
+  // SQLite maps the WAL index (-shm) into memory: once it cannot grow (an
+  // immutable file), touching it kills the process with SIGBUS. access()
+  // sees the immutable flag, even for root.
+  for (const std::string& file : {path, path + "-wal", path + "-shm"})
+    if (::access(file.c_str(), W_OK) != 0 && errno != ENOENT)
+      return "the store file '" + file + "' cannot be written (" + std::strerror(errno) + ")";
   return {};
 }
 
@@ -361,7 +374,7 @@ void Applier::commit_and_answer(std::vector<std::unique_ptr<Job>>& done) {
   waiting->deliveries = deliveries;
   // A store file deleted or replaced under the server would take every
   // later commit with it: nothing is acknowledged once it is not ours.
-  if (std::string why = store_file_changed(); !why.empty()) {
+  if (std::string why = store_file_problem(); !why.empty()) {
     waiting->failure = why;
   } else {
     try {

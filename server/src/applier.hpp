@@ -103,8 +103,8 @@ class Applier {
   void answer_loop();
   Answer submit(std::unique_ptr<Job> job);
   void tick();
-  // Why the store's file is no longer the one opened (deleted, replaced); empty if it is.
-  std::string store_file_changed() const;
+  // Why the store file can no longer take commits (deleted, replaced, not writable); empty if it can.
+  std::string store_file_problem() const;
 
   const ServeConfig& config_;
   ClockMode clock_;
