@@ -102,6 +102,13 @@ struct Deliverer::Endpoint {
   std::set<std::pair<Steady::time_point, std::string>> due;  // idle lanes by their head's time
   std::unordered_set<std::int64_t> queued;                   // ids in `lanes`
   std::size_t count = 0;                                     // entries in `lanes`
+  // Paging: every pending delivery with an id up to `loaded_through` is in
+  // `lanes` (or done); with `in_store`, more wait in the store after it.
+  std::size_t in_memory = kDeliveriesInMemory;
+  std::int64_t loaded_through = 0;
+  bool in_store = false;
+  std::size_t stored = 0;       // how many (for pending() and the gauge)
+  bool dropped = false;         // admit() left one in the store during a read
   std::optional<std::string> gone;                           // disabled by 410: why
   bool stopping = false;
   std::mt19937_64 rng;
@@ -134,6 +141,24 @@ struct Deliverer::Endpoint {
     if (multi) curl_multi_wakeup(multi);
   }
 
+  void gauge() { pending->Set(static_cast<double>(count + stored)); }
+
+  // A new pending delivery: held while there is room and nothing older waits
+  // in the store, else left in the store for read_in().
+  void admit(Delivery d, Steady::time_point at) {
+    if (in_store || count >= in_memory) {
+      in_store = true;
+      dropped = true;
+      ++stored;
+      gauge();
+      return;
+    }
+    loaded_through = std::max(loaded_through, d.id);
+    enqueue(std::move(d), at);
+  }
+
+  void read_in(std::unique_lock<std::mutex>& lock);
+
   // Queues `d` in id order; not before a head in flight.
   void enqueue(Delivery d, Steady::time_point at) {
     if (!queued.insert(d.id).second) return;
@@ -144,7 +169,7 @@ struct Deliverer::Endpoint {
         first, q.end(), d.id, [](std::int64_t id, const Entry& e) { return id < e.delivery.id; });
     q.insert(place, Entry{std::move(d), at});
     ++count;
-    pending->Increment();
+    gauge();
     schedule(lane);
   }
 
@@ -152,7 +177,7 @@ struct Deliverer::Endpoint {
     queued.erase(lane.queue.front().delivery.id);
     lane.queue.pop_front();
     --count;
-    pending->Decrement();
+    gauge();
   }
 
   // The delivery's webhook-id.
@@ -272,8 +297,8 @@ DeliveryAttempt outcome(Transfer& t, CURLcode code, const WebhookConfig& webhook
 }  // namespace
 
 Deliverer::Deliverer(const ServeConfig& config, Store& store, prometheus::Registry& registry,
-                     std::function<Seconds()> now, std::uint64_t seed)
-    : now_(now ? std::move(now) : std::function<Seconds()>(wall_clock_now)) {
+                     std::function<Seconds()> now, std::uint64_t seed, std::size_t in_memory)
+    : now_(now ? std::move(now) : std::function<Seconds()>(wall_clock_now)), store_path_(store.path()) {
   auto& totals =
       prometheus::BuildCounter()
           .Name("ptag_deliveries_total")
@@ -298,6 +323,7 @@ Deliverer::Deliverer(const ServeConfig& config, Store& store, prometheus::Regist
     e->rng.seed(seed + n++);
     e->store = &store;
     e->now = now_;
+    e->in_memory = std::max<std::size_t>(1, in_memory);
     e->delivered = &totals.Add({{"webhook", w.name}, {"result", "delivered"}});
     e->retried = &totals.Add({{"webhook", w.name}, {"result", "retried"}});
     e->failed = &totals.Add({{"webhook", w.name}, {"result", "failed"}});
@@ -332,13 +358,30 @@ void Deliverer::start(std::vector<Delivery> pending) {
     }
     std::lock_guard lock(e->m);
     Steady::time_point at = due_at(d.next_attempt, now);
-    e->enqueue(std::move(d), at);
+    e->admit(std::move(d), at);
   }
   if (started_.exchange(true)) return;
   for (const auto& owned : endpoints_) {
     Endpoint* e = owned.get();
     e->senders.emplace_back([e] { e->run(); });
   }
+}
+
+void Deliverer::start_from_store() {
+  std::vector<std::pair<std::string, std::int64_t>> waiting = StoreReader::open(store_path_)->pending_by_webhook();
+  for (const auto& [webhook, n] : waiting) {
+    Endpoint* e = endpoint(webhook);
+    if (e == nullptr) {
+      log("warn", "pending deliveries of a webhook that is not in the config stay pending, unsent",
+          {{"webhook", json_text(webhook)}, {"deliveries", std::to_string(n)}});
+      continue;
+    }
+    std::lock_guard lock(e->m);
+    e->in_store = true;
+    e->stored = static_cast<std::size_t>(n);
+    e->gauge();
+  }
+  start({});
 }
 
 void Deliverer::add(std::vector<Delivery> fresh) {
@@ -354,7 +397,7 @@ void Deliverer::add(std::vector<Delivery> fresh) {
       continue;
     }
     Steady::time_point at = due_at(d.next_attempt, now);
-    e->enqueue(std::move(d), at);
+    e->admit(std::move(d), at);
   }
 }
 
@@ -385,9 +428,48 @@ std::size_t Deliverer::pending() const {
   std::size_t n = 0;
   for (const auto& e : endpoints_) {
     std::lock_guard lock(e->m);
+    n += e->count + e->stored;
+  }
+  return n;
+}
+
+std::size_t Deliverer::held() const {
+  std::size_t n = 0;
+  for (const auto& e : endpoints_) {
+    std::lock_guard lock(e->m);
     n += e->count;
   }
   return n;
+}
+
+// Reads the oldest deliveries waiting in the store into memory (under `m`,
+// released while reading). A store that holds no more ends the paging,
+// unless admit() left another in it meanwhile.
+void Endpoint::read_in(std::unique_lock<std::mutex>& lock) {
+  std::int64_t after = loaded_through;
+  std::size_t room = in_memory - count;
+  dropped = false;
+  lock.unlock();
+  std::vector<Delivery> page;
+  try {
+    page = StoreReader::open(store->path())->deliveries(DeliveryStatus::pending, after,
+                                                         static_cast<std::int64_t>(room), webhook.name);
+  } catch (const StoreError& error) {
+    log("error", "cannot read the outbox", {{"error", json_text(error.what())}});
+  }
+  lock.lock();
+  Seconds wall = now();
+  for (Delivery& d : page) {
+    loaded_through = std::max(loaded_through, d.id);
+    if (stored > 0) --stored;
+    Steady::time_point at = due_at(d.next_attempt, wall);
+    enqueue(std::move(d), at);  // a delivery retried by hand meanwhile is queued once
+  }
+  if (page.size() < room && !dropped) {
+    in_store = false;
+    stored = 0;
+  }
+  gauge();
 }
 
 void Deliverer::stop() {
@@ -423,6 +505,7 @@ void Endpoint::run() {
   multi = mh;
   for (;;) {
     if (stopping && flying.empty()) break;
+    if (!stopping && in_store && count <= in_memory / 2) read_in(lock);
     Steady::time_point now_at = Steady::now();
     while (!stopping && flying.size() < kAttemptsPerWebhook && !due.empty() && due.begin()->first <= now_at) {
       auto lane = lanes.find(due.begin()->second);
@@ -528,7 +611,7 @@ void Endpoint::fail_waiting(std::vector<DeliveryUpdate>& updates, Lanes::iterato
       queued.erase(w.id);
       other.queue.pop_back();
       --count;
-      pending->Decrement();
+      gauge();
     }
     auto next = std::next(it);
     if (it != keep && other.queue.empty()) {

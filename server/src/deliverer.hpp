@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -24,6 +25,10 @@ namespace ptag::serve {
 // head), on one sender thread with libcurl's multi interface and kept-alive
 // connections: a slow or hanging endpoint holds up only its own deliveries.
 inline constexpr std::size_t kAttemptsPerWebhook = 16;
+// Pending deliveries of one webhook held in memory at most; the rest wait in
+// the store's outbox and are read in, oldest first, as these go out (a
+// receiver down for a day must not grow the server's memory).
+inline constexpr std::size_t kDeliveriesInMemory = 10'000;
 
 // The wall clock, Unix seconds (the default `now`).
 Seconds wall_clock_now();
@@ -38,7 +43,8 @@ class Deliverer {
   // attempt, from sending to the answer). `now` gives the attempts' Unix
   // seconds (webhook-timestamp, next_attempt); `seed` the jitter's.
   Deliverer(const ServeConfig& config, Store& store, prometheus::Registry& registry,
-            std::function<Seconds()> now = wall_clock_now, std::uint64_t seed = random_seed());
+            std::function<Seconds()> now = wall_clock_now, std::uint64_t seed = random_seed(),
+            std::size_t in_memory = kDeliveriesInMemory);
   ~Deliverer();  // stop()
   Deliverer(const Deliverer&) = delete;
   Deliverer& operator=(const Deliverer&) = delete;
@@ -48,6 +54,9 @@ class Deliverer {
   // `next_attempt`. Pending deliveries of a webhook that is not in the
   // config stay pending, unsent (logged once).
   void start(std::vector<Delivery> pending);
+  // As start(), with the store's pending deliveries read in from the
+  // outbox as room allows (the server's start).
+  void start_from_store();
   // New deliveries, once their commit is durable, in id order. For an
   // endpoint disabled by 410 they fail at once.
   void add(std::vector<Delivery> fresh);
@@ -58,8 +67,10 @@ class Deliverer {
   // now instead of at its next attempt. False when its webhook is not in
   // the config.
   bool retry(const Delivery& d);
-  // Deliveries waiting or in flight.
+  // Deliveries waiting or in flight, in memory or still in the store.
   std::size_t pending() const;
+  // Of them, those held in memory.
+  std::size_t held() const;
   // In-flight attempts finish (each bounded by its timeout) and are stored;
   // the senders stop. What is still pending stays so in the store.
   void stop();
@@ -70,6 +81,7 @@ class Deliverer {
   Endpoint* endpoint(std::string_view webhook) const;
 
   std::function<Seconds()> now_;
+  std::string store_path_;
   std::vector<std::unique_ptr<Endpoint>> endpoints_;
   std::atomic<bool> started_{false};
 };

@@ -105,21 +105,14 @@ int run(const Options& o) {
         {{"kept", std::to_string(changes.kept.size())}, {"added", std::to_string(changes.added.size())},
          {"removed", std::to_string(changes.removed.size())}});
 
-  // Deliveries the last run left pending go out again, with the same ids.
+  // Deliveries the last run left pending go out again, with the same ids,
+  // read in from the outbox as room allows.
   Deliverer deliverer(config, durable->store(), registry);
-  std::vector<Delivery> pending;
   try {
-    auto reader = StoreReader::open(o.state);
-    for (std::int64_t after = 0;;) {
-      std::vector<Delivery> page = reader->deliveries(DeliveryStatus::pending, after, 10000);
-      if (page.empty()) break;
-      after = page.back().id;
-      for (Delivery& d : page) pending.push_back(std::move(d));
-    }
+    deliverer.start_from_store();
   } catch (const StoreError& e) {
     return not_started(e.what(), 1);
   }
-  deliverer.start(std::move(pending));
   Applier applier(config, clock, *durable, std::move(*compiled.rules), tap,
                   [&deliverer](std::vector<Delivery> fresh) { deliverer.add(std::move(fresh)); }, metrics, wall_clock);
   applier.start();

@@ -167,18 +167,19 @@ std::vector<StoredRecord> StoreReader::partner_records(std::string_view partner,
   });
 }
 
-std::vector<Delivery> StoreReader::deliveries(std::optional<DeliveryStatus> status,
-                                              std::int64_t after, std::int64_t limit) const {
+std::vector<Delivery> StoreReader::deliveries(std::optional<DeliveryStatus> status, std::int64_t after,
+                                              std::int64_t limit, std::optional<std::string_view> webhook) const {
   return impl_->read([&] {
     std::vector<Delivery> out;
     if (!impl_->has_outbox()) return out;
     std::string sql = std::string("SELECT ") + store_detail::kDeliveryColumns +
                       " FROM outbox WHERE id > ?1" + (status ? " AND status = ?2" : "") +
-                      " ORDER BY id LIMIT ?3";
+                      (webhook ? " AND webhook = ?4" : "") + " ORDER BY id LIMIT ?3";
     Stmt s(impl_->db, sql.c_str());
     s.bind(1, after);
     if (status) s.bind(2, std::string_view(delivery_status_name(*status)));
     s.bind(3, limit);
+    if (webhook) s.bind(4, *webhook);
     while (s.step()) out.push_back(store_detail::read_delivery(s));
     return out;
   });
@@ -200,6 +201,16 @@ std::vector<DeadLetter> StoreReader::dead_letters(std::string_view source, std::
     s.bind(4, limit);
     while (s.step())
       out.push_back(DeadLetter{s.integer(0), s.text(1), s.integer(2), s.text(3), s.text(4), s.text(5), s.blob(6)});
+    return out;
+  });
+}
+
+std::vector<std::pair<std::string, std::int64_t>> StoreReader::pending_by_webhook() const {
+  return impl_->read([&] {
+    std::vector<std::pair<std::string, std::int64_t>> out;
+    if (!impl_->has_outbox()) return out;
+    Stmt s(impl_->db, "SELECT webhook, count(*) FROM outbox WHERE status = 'pending' GROUP BY webhook ORDER BY webhook");
+    while (s.step()) out.emplace_back(s.text(0), s.integer(1));
     return out;
   });
 }

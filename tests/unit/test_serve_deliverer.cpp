@@ -580,3 +580,40 @@ TEST_CASE("deliverer: a delivery added while its partner's head is in flight wai
   check_partner_order(arrivals, outbox);
   CHECK(all_settled(*store, 1, 3, DeliveryStatus::delivered));
 }
+
+TEST_CASE("deliverer: at most `in_memory` deliveries are held; the rest are read in from the outbox") {
+  Receiver receiver;
+  receiver.set_policy([](const Arrival&, std::size_t) { return Reply{200, "", 5ms}; });
+  TempDir dir;
+  auto store = Store::open(dir.file("state.db"));
+  std::vector<std::string> partners;
+  for (int i = 0; i < 40; ++i) partners.push_back("p-" + std::to_string(i % 7));
+  std::vector<Delivery> outbox = commit_outbox(*store, "crm", partners);
+  prometheus::Registry registry;
+  Deliverer deliverer(config(webhook_toml("crm", receiver.url(), retries(5))), *store, registry, wall_clock_now, 3,
+                      /*in_memory=*/4);
+  deliverer.start_from_store();
+  std::size_t most = 0;
+  REQUIRE(eventually([&] {
+    most = std::max(most, deliverer.held());
+    return deliverer.pending() == 0;
+  }));
+  CHECK(most <= 4);
+  CHECK(metric(registry, "ptag_outbox_pending", "crm") == 0);
+  // Added while the first ones wait: held up to the window, the rest read in later.
+  std::vector<Delivery> more = commit_outbox(*store, "crm", partners, 41);
+  deliverer.add(more);
+  REQUIRE(eventually([&] {
+    most = std::max(most, deliverer.held());
+    return deliverer.pending() == 0;
+  }));
+  CHECK(most <= 4);
+  std::map<std::string, int> accepted = receiver.accepted();
+  CHECK(accepted.size() == 80);
+  for (const Delivery& d : outbox) CHECK(accepted[msg(d.id)] == 1);
+  for (const Delivery& d : more) CHECK(accepted[msg(d.id)] == 1);
+  std::vector<Delivery> all = outbox;
+  all.insert(all.end(), more.begin(), more.end());
+  check_partner_order(receiver.arrivals(), all);
+  CHECK(all_settled(*store, 1, 80, DeliveryStatus::delivered));
+}

@@ -303,9 +303,12 @@ class StoreReader {
   // Every record of one partner, newest first, at most `limit` (reads the
   // whole `records` table: it has no index by partner).
   std::vector<StoredRecord> partner_records(std::string_view partner, std::int64_t limit) const;
-  // Deliveries with this status (all when empty), oldest first, at most `limit`, ids after `after`.
-  std::vector<Delivery> deliveries(std::optional<DeliveryStatus> status, std::int64_t after,
-                                   std::int64_t limit) const;
+  // Deliveries with this status (all when empty), of this webhook (all when
+  // empty), oldest first, at most `limit`, ids after `after`.
+  std::vector<Delivery> deliveries(std::optional<DeliveryStatus> status, std::int64_t after, std::int64_t limit,
+                                   std::optional<std::string_view> webhook = std::nullopt) const;
+  // Pending deliveries per webhook name.
+  std::vector<std::pair<std::string, std::int64_t>> pending_by_webhook() const;
   std::optional<Delivery> delivery(std::int64_t id) const;
   // A source's dead letters after id `after`, oldest first; with `status`, of that status only.
   std::vector<DeadLetter> dead_letters(std::string_view source, std::optional<std::string_view> status,
