@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -13,6 +14,7 @@
 #include "delivery.hpp"
 #include "log.hpp"
 #include "metrics.hpp"
+#include "ptag/decimal.hpp"
 #include "ptag/text.hpp"
 
 namespace ptag::serve {
@@ -88,6 +90,8 @@ Applier::~Applier() {
 }
 
 void Applier::start() {
+  // The refunded totals of sales refunded as totals (a few rows per refunded sale).
+  for (auto& [sale, total] : StoreReader::open(durable_.path())->refund_totals()) refunded_[sale] = total;
   answerer_ = std::thread([this] { answer_loop(); });
   // Timers that came due while the server was down fire now, each at its deadline.
   tick();
@@ -208,7 +212,8 @@ void Applier::loop() {
           break;
       }
     }
-    if (!after_commit.empty() || tap_.records_since_take() > 0 || !dead_letters_.empty())
+    if (!after_commit.empty() || tap_.records_since_take() > 0 || !server_rows_.dead_letters.empty() ||
+        !server_rows_.refund_totals.empty())
       commit_and_answer(after_commit);
     Engine& e = durable_.engine();
     metrics_.timers_pending.Set(static_cast<double>(e.timers_pending()));
@@ -262,10 +267,22 @@ void Applier::apply(Job& job) {
     }
     std::string why;
     bool late = engine.has_clock() && e.time < engine.clock() - config_.late_event_warning;
-    switch (engine.push(e, &why)) {
+    RefundTotal total;
+    if (!refund_as_total(e, total, why)) {
+      bool taken = why.empty();
+      (taken ? job.duplicates : job.rejected) += 1;
+      job.results.push_back({index_of(i), taken ? "duplicate" : "rejected",
+                             taken ? total.taken_back : why, id_of(e)});
+      continue;
+    }
+    switch (engine.push(total.sale.empty() ? e : total.event, &why)) {
       case PushResult::applied:
         ++job.applied;
         job.late += late;
+        if (!total.sale.empty()) {
+          refunded_[total.sale] = total.total;
+          server_rows_.refund_totals.emplace_back(total.sale, total.total);
+        }
         break;
       case PushResult::duplicate:
         ++job.duplicates;
@@ -289,6 +306,38 @@ void Applier::apply(Job& job) {
   keep_dead_letter(job);
 }
 
+// A refund sent as its sale's refunded total so far (data.refunded_total and
+// data.refund_of): the event with the difference from the total taken back
+// before as its amount. False with `why` for a malformed one, or with `why`
+// empty and `out.taken_back` when the total was taken back already.
+bool Applier::refund_as_total(const Event& e, RefundTotal& out, std::string& why) const {
+  const Field* total = e.type == "refund" ? e.field("refunded_total") : nullptr;
+  if (!total) return true;
+  const Field* sale = e.field("refund_of");
+  if (total->value.kind != Value::Kind::number || total->value.number < 0 || !sale ||
+      (sale->value.kind != Value::Kind::text && sale->value.kind != Value::Kind::number)) {
+    why = "a refund given as \"data.refunded_total\" needs it a number from 0 and \"data.refund_of\" the sale's id";
+    return false;
+  }
+  std::string sale_id = sale->value.kind == Value::Kind::text ? std::string(sale->value.text)
+                                                               : format_decimal(sale->value.number);
+  out.sale = std::string(e.partner) + '\0' + sale_id;
+  out.total = total->value.number;
+  auto before = refunded_.find(out.sale);
+  std::int64_t taken = before == refunded_.end() ? 0 : before->second;
+  if (out.total <= taken) {
+    out.taken_back = "the sale " + json_quote(sale_id) + "'s refunded total " + format_decimal(out.total) +
+                     " was taken back already (" + format_decimal(taken) + ")";
+    return false;
+  }
+  out.event = e;
+  Field amount{"amount", Value{Value::Kind::number, out.total - taken, {}}};
+  auto at = std::find_if(out.event.data.begin(), out.event.data.end(), [](const Field& f) { return f.name == "amount"; });
+  if (at != out.event.data.end()) *at = amount;
+  else out.event.data.push_back(amount);
+  return true;
+}
+
 // A source's payload is kept (or a kept one updated) unless its event was
 // applied now; without events, with the status and reason its caller gave.
 void Applier::keep_dead_letter(Job& job) {
@@ -302,7 +351,7 @@ void Applier::keep_dead_letter(Job& job) {
     d.status = "rejected";
     if (!job.results.empty()) d.reason = job.results.front().reason;
   }
-  dead_letters_.push_back(std::move(d));
+  server_rows_.dead_letters.push_back(std::move(d));
 }
 
 void Applier::run_reload(Job& job) {
@@ -378,7 +427,7 @@ void Applier::commit_and_answer(std::vector<std::unique_ptr<Job>>& done) {
     waiting->failure = why;
   } else {
     try {
-      waiting->commit = durable_.commit({}, std::move(deliveries), std::exchange(dead_letters_, {}));
+      waiting->commit = durable_.commit({}, std::move(deliveries), std::exchange(server_rows_, {}));
     } catch (const std::exception& e) {
       waiting->failure = e.what();
     }

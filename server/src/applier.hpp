@@ -15,6 +15,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 #include "config.hpp"
@@ -99,6 +100,13 @@ class Applier {
   void apply(Job& job);
   void run_reload(Job& job);
   void keep_dead_letter(Job& job);
+  struct RefundTotal {
+    std::string sale;        // partner '\0' sale id; empty: not a refund given as a total
+    std::int64_t total = 0;  // millionths
+    Event event;             // with the amount to take back now
+    std::string taken_back;  // why nothing is left to take back
+  };
+  bool refund_as_total(const Event& e, RefundTotal& out, std::string& why) const;
   void commit_and_answer(std::vector<std::unique_ptr<Job>>& done);
   void answer_loop();
   Answer submit(std::unique_ptr<Job> job);
@@ -115,7 +123,10 @@ class Applier {
   Metrics& metrics_;
   Now now_;
   struct stat store_file_ {};  // the store file's identity at the start
-  std::vector<DeadLetter> dead_letters_;  // the engine thread's: for the next commit
+  // The engine thread's: the rows of the next commit, and every refunded
+  // sale's total taken back so far.
+  ServerRows server_rows_;
+  std::unordered_map<std::string, std::int64_t> refunded_;
 
   std::mutex m_;
   std::condition_variable wake_;

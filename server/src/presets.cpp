@@ -108,8 +108,11 @@ void rewardful(SourceConfig& s) {
              {"sale.created", to("sale", with(currency, {{"amount", paths({"object.sale_amount_cents"})},
                                                          {"time", paths({"object.charged_at", "event.created_at",
                                                                          "object.created_at"})}}))},
-             // The sale's refunded total so far, not this refund's part (docs: "Presets").
-             {"sale.refunded", to("refund", with(currency, {{"amount", paths({"object.refund_amount_cents"})}}))},
+             // The sale's refunded total so far, not this refund's part: the server
+             // takes back the difference from what it took back before (docs: "Refunds as totals").
+             {"sale.refunded", to("refund", with(currency, {{"amount", paths({"object.refund_amount_cents"})},
+                                                            {"refunded_total", paths({"object.refund_amount_cents"})},
+                                                            {"refund_of", paths({"object.id"})}}))},
              {"commission.created", to("commission", with(currency, {{"amount", paths({"object.amount"})}}))}};
 }
 

@@ -356,7 +356,7 @@ std::optional<std::string> data_members(const Fields& fields, const Json& root, 
     Found value = find(path, root, request);
     if (!value) continue;
     std::string text;
-    if (name == "amount") {
+    if (name == "amount" || name == "refunded_total") {  // money, in the source's unit
       std::optional<std::string> amount = amount_text(value, unit, why);
       if (!amount) return std::nullopt;
       text = *amount;

@@ -273,8 +273,7 @@ void DurableEngine::wait(std::uint64_t commit) {
   impl_->store->wait(commit);
 }
 
-std::uint64_t DurableEngine::commit(const InputPosition& at, std::vector<Delivery> deliveries,
-                                    std::vector<DeadLetter> dead_letters) {
+std::uint64_t DurableEngine::commit(const InputPosition& at, std::vector<Delivery> deliveries, ServerRows server) {
   Impl& d = *impl_;
   Engine& e = engine();
   auto t0 = std::chrono::steady_clock::now();
@@ -305,7 +304,7 @@ std::uint64_t DurableEngine::commit(const InputPosition& at, std::vector<Deliver
   ++d.times.commits;
   batch.input = at;
   batch.deliveries = std::move(deliveries);
-  batch.dead_letters = std::move(dead_letters);
+  batch.server = std::move(server);
   if (e.has_clock()) batch.clock = e.clock();
   batch.program = std::move(d.program_text);
   d.program_text.reset();

@@ -205,6 +205,18 @@ std::vector<DeadLetter> StoreReader::dead_letters(std::string_view source, std::
   });
 }
 
+std::vector<std::pair<std::string, std::int64_t>> StoreReader::refund_totals() const {
+  return impl_->read([&] {
+    std::vector<std::pair<std::string, std::int64_t>> out;
+    Stmt has(impl_->db, "SELECT count(*) FROM sqlite_schema WHERE name = 'refund_totals'");
+    has.step();
+    if (has.integer(0) != 1) return out;
+    Stmt s(impl_->db, "SELECT sale, total FROM refund_totals");
+    while (s.step()) out.emplace_back(s.text(0), s.integer(1));
+    return out;
+  });
+}
+
 std::vector<std::pair<std::string, std::int64_t>> StoreReader::pending_by_webhook() const {
   return impl_->read([&] {
     std::vector<std::pair<std::string, std::int64_t>> out;

@@ -42,6 +42,10 @@ constexpr const char* kFormat = "ptag store";
   "  body BLOB NOT NULL\n" \
   ");\n"
 
+// Refunds sent as totals: what each sale has had taken back (the server's).
+#define PTAG_REFUND_TOTALS_TABLE \
+  "CREATE TABLE IF NOT EXISTS refund_totals (sale TEXT PRIMARY KEY, total INTEGER NOT NULL);\n"
+
 #define PTAG_OUTBOX_TABLE \
   "CREATE TABLE outbox (\n" \
   "  id INTEGER PRIMARY KEY,\n" \
@@ -124,6 +128,7 @@ constexpr const char* kSchema =
     "  store_id TEXT\n"
     ");\n"
     PTAG_DEAD_LETTERS_TABLE
+    PTAG_REFUND_TOTALS_TABLE
     "CREATE TABLE snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), data BLOB NOT NULL);\n"
     "CREATE TABLE input (\n"
     "  id INTEGER PRIMARY KEY CHECK (id = 1),\n"
@@ -307,6 +312,7 @@ void migrate_schema(Db& db) {
 
 void ensure_tables(Db& db) {
   db.exec(PTAG_DEAD_LETTERS_TABLE, "cannot add the dead letters' table");
+  db.exec(PTAG_REFUND_TOTALS_TABLE, "cannot add the refund totals' table");
   ensure_store_id(db);
 }
 

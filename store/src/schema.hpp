@@ -20,7 +20,8 @@ bool prepare_schema(Db& db, bool create, bool quick_check);
 // one (the writer does; readers read every version prepare_schema accepts).
 void migrate_schema(Db& db);
 // Gives a store without one its random id (meta.store_id) and what later
-// versions added beside the schema version (dead_letters); the writer does.
+// versions added beside the schema version (dead_letters, refund_totals);
+// the writer does.
 void ensure_tables(Db& db);
 void ensure_store_id(Db& db);
 

@@ -200,7 +200,7 @@ struct Store::Impl {
   std::thread thread;
 
   Stmt insert_record, insert_records, insert_name, update_partner, insert_partner, update_meta, put_snapshot,
-      put_input, insert_delivery, update_delivery, insert_dead, update_dead;
+      put_input, insert_delivery, update_delivery, insert_dead, update_dead, put_refund_total;
   std::string tags_text;  // the writer's: a partner's tags as JSON (reused)
   // The writer's: `names` (tags, notification names, rules) by text. Names
   // added in an open transaction are dropped again by a rollback.
@@ -222,7 +222,7 @@ struct Store::Impl {
     }
     // Statements first: the last one finalized closes the file (and checkpoints).
     for (Stmt* st : {&insert_record, &insert_records, &insert_name, &update_partner, &insert_partner, &update_meta,
-                     &put_snapshot, &put_input, &insert_delivery, &update_delivery, &insert_dead, &update_dead})
+                     &put_snapshot, &put_input, &insert_delivery, &update_delivery, &insert_dead, &update_dead, &put_refund_total})
       *st = Stmt();
     db.close();
     if (lock_fd >= 0) ::close(lock_fd);
@@ -255,6 +255,7 @@ struct Store::Impl {
                        "INSERT INTO dead_letters (source, received_at, status, reason, headers, body) "
                        "VALUES (?, ?, ?, ?, ?, ?)");
     update_dead = Stmt(db, "UPDATE dead_letters SET status = ?2, reason = ?3 WHERE id = ?1");
+    put_refund_total = Stmt(db, "INSERT OR REPLACE INTO refund_totals (sale, total) VALUES (?, ?)");
     update_meta =
         Stmt(db,
              "UPDATE meta SET program = coalesce(?1, program), clock = coalesce(?2, clock), "
@@ -359,6 +360,15 @@ struct Store::Impl {
     s.bind(8, d.next_attempt);
     s.bind(9, d.last_error);
     step(s, "cannot write the outbox");
+  }
+
+  void write_server_rows(const ServerRows& rows) {
+    write_dead_letters(rows.dead_letters);
+    for (const auto& [sale, total] : rows.refund_totals) {
+      put_refund_total.bind(1, sale);
+      put_refund_total.bind(2, total);
+      step(put_refund_total, "cannot write a refund total");
+    }
   }
 
   void write_dead_letters(const std::vector<DeadLetter>& letters) {
@@ -486,7 +496,7 @@ struct Store::Impl {
           write_records(c.records, seq);
           for (const PartnerRow& p : c.partners) write_partner(p);
           for (const Delivery& d : c.deliveries) write_delivery(d);
-          write_dead_letters(c.dead_letters);
+          write_server_rows(c.server);
           write_updates(group[i].updates);
           if (c.program) program = &*c.program;
           commits += group[i].commit;

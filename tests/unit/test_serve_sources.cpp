@@ -465,17 +465,21 @@ TEST_CASE("preset rewardful: each sale.refunded is its own event, carrying the s
   CHECK(first.time == 1772701201);
   CHECK(first.number.at("amount") == 30'000'000);
   CHECK(first.text.at("currency") == "USD");
+  // The sale's refunded total and the sale: the server takes back the difference.
+  CHECK(first.number.at("refunded_total") == 30'000'000);
+  CHECK_FALSE(first.text.at("refund_of").empty());
 
   // A second partial refund of the same sale: another event id, so not a duplicate of
-  // the first. Its amount is the sale's total refunded so far (30.00 + 20.00): Rewardful
-  // sends no earlier total to take the difference from.
+  // the first. It carries the sale's total refunded so far (30.00 + 20.00); the
+  // server's refunds as totals make it a refund of 20.00 (test_serve_dead_letters.py).
   std::string second = read_file("rewardful-sale-refunded.json");
   second.replace(second.find("\"refund_amount_cents\": 3000"), 27, "\"refund_amount_cents\": 5000");
   second.replace(second.find("c3a5e7f9-1b2d-4f6a-8c0e-2d4f6a8c0e21"), 36, "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9");
   Read e = read_back(map(s, second).line);
   CHECK(e.id == "rewardful:sale.refunded:0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9");
   CHECK(e.id != first.id);
-  CHECK(e.number.at("amount") == 50'000'000);
+  CHECK(e.number.at("refunded_total") == 50'000'000);
+  CHECK(e.text.at("refund_of") == first.text.at("refund_of"));
   // A retry of the first delivery keeps its event id: a duplicate.
   CHECK(read_back(map(s, read_file("rewardful-sale-refunded.json")).line).id == first.id);
 }

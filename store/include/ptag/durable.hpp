@@ -81,11 +81,10 @@ class DurableEngine {
 
   // Queues a commit of everything since the last one, with the input
   // position `at` (for resuming a file; empty for none) and new outbox
-  // deliveries (for records of this commit) and dead letters, and returns;
-  // the store's writer thread makes it durable. Throws StoreError once a
-  // commit has failed.
-  std::uint64_t commit(const InputPosition& at = {}, std::vector<Delivery> deliveries = {},
-                       std::vector<DeadLetter> dead_letters = {});
+  // deliveries (for records of this commit) and the server's rows, and
+  // returns; the store's writer thread makes it durable. Throws StoreError
+  // once a commit has failed.
+  std::uint64_t commit(const InputPosition& at = {}, std::vector<Delivery> deliveries = {}, ServerRows server = {});
   // Waits until that commit is durable (any thread; the engine may go on).
   void wait(std::uint64_t commit);
   // Waits until every commit queued is durable; throws the first error.

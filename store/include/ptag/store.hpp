@@ -211,12 +211,19 @@ struct DeadLetter {
   friend bool operator==(const DeadLetter&, const DeadLetter&) = default;
 };
 
+// What `ptag serve` keeps beside the engine's state, committed with it.
+struct ServerRows {
+  std::vector<DeadLetter> dead_letters;  // new (id 0), or a new status and reason
+  // Refunds sent as a sale's refunded total: the sale's key and its total
+  // taken back so far (docs/serve.md, "Refunds as totals").
+  std::vector<std::pair<std::string, std::int64_t>> refund_totals;
+};
+
 struct StoreCommit {
   RecordBatch records;                // new since the last commit, in output order
   std::vector<PartnerRow> partners;   // the partners that changed, as they are now, with their tags
   std::vector<Delivery> deliveries;   // new in the outbox, with the records they carry
-  // New dead letters (id 0), or a new status and reason for stored ones.
-  std::vector<DeadLetter> dead_letters;
+  ServerRows server;
   std::string snapshot;               // the engine's state
   InputPosition input;
   std::optional<Seconds> clock;
@@ -307,6 +314,8 @@ class StoreReader {
   // empty), oldest first, at most `limit`, ids after `after`.
   std::vector<Delivery> deliveries(std::optional<DeliveryStatus> status, std::int64_t after, std::int64_t limit,
                                    std::optional<std::string_view> webhook = std::nullopt) const;
+  // Every refunded sale's key and total (ServerRows::refund_totals).
+  std::vector<std::pair<std::string, std::int64_t>> refund_totals() const;
   // Pending deliveries per webhook name.
   std::vector<std::pair<std::string, std::int64_t>> pending_by_webhook() const;
   std::optional<Delivery> delivery(std::int64_t id) const;
