@@ -26,6 +26,12 @@ struct JsonlSource::Reader {
 
   Reader(std::FILE* f, bool streaming)
       : in(f), stream(streaming), buffer((1u << 20) + simdjson::SIMDJSON_PADDING) {}
+  // The whole input, already in memory: one copy, padded; no reads.
+  explicit Reader(std::string_view text) : in(nullptr), stream(false), buffer(text.size() + simdjson::SIMDJSON_PADDING) {
+    std::memcpy(buffer.data(), text.data(), text.size());
+    end = text.size();
+    eof = true;
+  }
 
   enum class Got { line, end, waiting };
 
@@ -81,6 +87,7 @@ struct JsonlSource::Reader {
 };
 
 JsonlSource::JsonlSource(std::FILE* in, bool stream) : reader_(std::make_unique<Reader>(in, stream)) {}
+JsonlSource::JsonlSource(std::string_view text) : reader_(std::make_unique<Reader>(text)) {}
 JsonlSource::~JsonlSource() = default;
 std::uint64_t JsonlSource::offset() const {
   return reader_->base + reader_->begin;
@@ -88,7 +95,7 @@ std::uint64_t JsonlSource::offset() const {
 
 bool JsonlSource::start_at(std::uint64_t offset, std::size_t line) {
   Reader& r = *reader_;
-  if (std::fseek(r.in, static_cast<long>(offset), SEEK_SET) != 0) return false;
+  if (!r.in || std::fseek(r.in, static_cast<long>(offset), SEEK_SET) != 0) return false;
   r.base = offset;
   r.begin = r.end = 0;
   r.eof = false;

@@ -2,8 +2,6 @@
 
 #include <simdjson.h>
 
-#include <cstdio>
-#include <memory>
 
 #include "ptag/event_source.hpp"
 
@@ -24,16 +22,10 @@ bool is_json(simdjson::dom::parser& parser, std::string_view text) {
   return !parser.parse(simdjson::padded_string(text)).get(e);
 }
 
-// The JSONL reader over a buffer: one line per item.
-void read_lines(const std::string& text, ParsedBody& out, simdjson::dom::parser& parser) {
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> in(
-      fmemopen(const_cast<char*>(text.data()), text.size(), "r"), &std::fclose);
-  if (!in) {
-    out.error = "cannot read the body";
-    return;
-  }
+// The JSONL reader of `ptag run` over the text: one line per item.
+void read_lines(std::string_view text, ParsedBody& out, simdjson::dom::parser& parser) {
   std::vector<std::string_view> lines;  // split only when a line is bad
-  JsonlSource source(in.get());
+  JsonlSource source(text);
   Event event;
   std::string why;
   for (;;) {
@@ -99,7 +91,7 @@ ParsedBody parse_events_body(std::string_view body) {
       return out;
     }
   }
-  read_lines(std::string(body), out, parser);
+  read_lines(body, out, parser);
   if (!out.any_json && out.error.empty()) out.error = "no line of the body is JSON";
   return out;
 }

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "ptag/event.hpp"
 
@@ -33,6 +34,8 @@ class EventSource {
 class JsonlSource : public EventSource {
  public:
   explicit JsonlSource(std::FILE* in, bool stream = false);
+  // Over text in memory (a request's body): the same reader, no FILE*.
+  explicit JsonlSource(std::string_view text);
   ~JsonlSource() override;
   Status next(Event& event, std::string& error) override;
   std::size_t line() const override;
