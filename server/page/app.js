@@ -31,6 +31,14 @@ const NUMERIC_SORTS = new Set(['revenue', 'sales', 'signups', 'tags', 'joined', 
 
 const $ = (sel, root = document) => root.querySelector(sel);
 
+// Text from outside (partner ids, tags, attribute values and event ids come
+// from platforms' webhooks) goes in a bidi isolate of its own, so that a
+// U+202E RIGHT-TO-LEFT OVERRIDE in it cannot reorder the text around it.
+const isolate = (text) => h('bdi', {}, text);
+// The same for places that take only text (a title, an option): U+2068
+// FIRST STRONG ISOLATE ... U+2069 POP DIRECTIONAL ISOLATE.
+const isolateText = (text) => `\u2068${text}\u2069`;
+
 // h('a', {href: '/', class: 'x', dataset: {partner: id}}, 'text', child)
 function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
@@ -150,20 +158,23 @@ function go(state, {replace = false} = {}) {
 
 let token = null;
 
-function takeToken() {
+// Takes a token from the address's fragment (#token=...); false when it holds none.
+function tokenFromFragment() {
   const m = /(?:^#|&)token=([^&]*)/.exec(location.hash);
-  if (m) {
-    // Out of the address bar first, whatever the fragment holds.
-    history.replaceState(null, '', location.pathname + location.search);
-    try {
-      token = decodeURIComponent(m[1]);
-      sessionStorage.setItem(TOKEN_KEY, token);
-    } catch {
-      token = null;  // a malformed %-escape: ask for the token instead
-    }
-  } else {
-    token = sessionStorage.getItem(TOKEN_KEY);
+  if (!m) return false;
+  // Out of the address bar first, whatever the fragment holds.
+  history.replaceState(null, '', location.pathname + location.search);
+  try {
+    token = decodeURIComponent(m[1]);
+    sessionStorage.setItem(TOKEN_KEY, token);
+  } catch {
+    token = null;  // a malformed %-escape: ask for the token instead
   }
+  return true;
+}
+
+function takeToken() {
+  if (!tokenFromFragment()) token = sessionStorage.getItem(TOKEN_KEY);
 }
 
 class ApiError extends Error {
@@ -187,7 +198,7 @@ async function request(path, params) {
   if (res.status === 401) {
     let why = '';
     try { why = (await res.json()).error || ''; } catch (e) { /* not JSON */ }
-    askToken(`The server refused the token${why ? `: ${why}` : ''}. Enter a valid token.`);
+    askToken(`The server refused the token${why ? `: ${isolateText(why)}` : ''}. Enter a valid token.`);
     throw new AuthError('401');
   }
   return res;
@@ -285,8 +296,8 @@ function prepareView(s) {
   } else if (s.view === 'tags') {
     $('#interval').value = s.interval;
   } else if (s.view === 'partner') {
-    $('#partner-id').textContent = s.partner;
-    document.title = `Partner ${s.partner} · ptag`;
+    $('#partner-id').replaceChildren(isolate(s.partner));
+    document.title = `Partner ${isolateText(s.partner)} · ptag`;
   }
 }
 
@@ -301,7 +312,7 @@ async function load({moveFocus = false, quiet = false} = {}) {
     if (gen === loadGeneration) setStatus('view', '');
   } catch (e) {
     if (e instanceof AuthError) return;
-    if (gen === loadGeneration) setStatus('view', `Could not load the page's data: ${e.message}`);
+    if (gen === loadGeneration) setStatus('view', `Could not load the page's data: ${isolateText(e.message)}`);
   } finally {
     inFlight -= 1;
     if (inFlight === 0) delete document.body.dataset.loading;
@@ -366,7 +377,7 @@ function renderTagPicks(names, s) {
     const items = all.map((tag) => {
       const input = h('input', {type: 'checkbox', dataset: {tag, key: `${kind}:${tag}`}});
       input.checked = chosen.includes(tag);
-      return h('label', {class: 'pick'}, input, h('span', {}, tag));
+      return h('label', {class: 'pick'}, input, isolate(tag));
     });
     keepFocus(() => $(box).replaceChildren(...(items.length ? items : [h('span', {class: 'help'}, 'No tags yet.')])));
   }
@@ -380,10 +391,12 @@ function renderRows(partners, emptyText) {
   const rows = partners.map((p) => h('tr', {dataset: {partner: p.partner}},
     h('th', {scope: 'row', class: 'partner-cell'},
       h('a', {href: hrefOf({view: 'partner', partner: p.partner}), dataset: {partner: p.partner, key: `row:${p.partner}`}},
-        p.partner)),
+        isolate(p.partner))),
     h('td', {}, chips(p.tags)),
-    h('td', {}, timeEl(p.joined_at)),
-    h('td', {}, timeEl(p.last_activity)),
+    // The day only: the exact time is in the tooltip and on the partner's
+    // page, and the narrower columns leave the tags room.
+    h('td', {}, timeEl(p.joined_at, false)),
+    h('td', {}, timeEl(p.last_activity, false)),
     h('td', {class: 'num', dataset: {field: 'revenue'}}, formatMoney(p.revenue)),
     h('td', {class: 'num', dataset: {field: 'sales'}}, formatCount(p.sales)),
     h('td', {class: 'num', dataset: {field: 'signups'}}, formatCount(p.signups))));
@@ -393,7 +406,7 @@ function renderRows(partners, emptyText) {
 
 function chips(tags) {
   if (!tags || !tags.length) return h('span', {class: 'none'}, 'none');
-  return h('ul', {class: 'chips'}, ...tags.map((t) => h('li', {class: 'chip'}, t)));
+  return h('ul', {class: 'chips'}, ...tags.map((t) => h('li', {class: 'chip'}, isolate(t))));
 }
 
 function renderSortHeaders(sort) {
@@ -463,7 +476,7 @@ async function exportCsv() {
     setTimeout(() => URL.revokeObjectURL(url), 10000);
     setStatus('view', '');
   } catch (e) {
-    if (!(e instanceof AuthError)) setStatus('view', `Could not export the CSV: ${e.message}`);
+    if (!(e instanceof AuthError)) setStatus('view', `Could not export the CSV: ${isolateText(e.message)}`);
   } finally {
     button.disabled = false;
   }
@@ -497,7 +510,7 @@ function renderTagCounts(counts) {
     bar.style.width = `${(100 * n) / max}%`;
     return h('tr', {dataset: {tag}},
       h('th', {scope: 'row'}, h('a', {href: hrefOf({view: 'partners', has: [tag], lacks: [], q: '', sort: '', page: 1}),
-                                     dataset: {key: `tagrow:${tag}`}}, tag)),
+                                     dataset: {key: `tagrow:${tag}`}}, isolate(tag))),
       h('td', {class: 'num', dataset: {field: 'count'}}, formatCount(n)),
       h('td', {class: 'bar-col'}, h('span', {class: 'bar-track'}, bar)));
   });
@@ -509,7 +522,7 @@ function renderHistoryPicks(names, chosen) {
   const items = names.map((tag) => {
     const input = h('input', {type: 'checkbox', dataset: {tag, key: `hist:${tag}`}});
     input.checked = !chosen || chosen.includes(tag);
-    return h('label', {class: 'pick'}, input, h('span', {}, tag));
+    return h('label', {class: 'pick'}, input, isolate(tag));
   });
   keepFocus(() => $('#history-tags').replaceChildren(...(items.length ? items : [h('span', {class: 'help'}, 'No tags yet.')])));
 }
@@ -556,7 +569,7 @@ function renderChart(data, wantsNone) {
   const y = (v) => T + (H - T - B) * (1 - v / maxY);
   const label = `Partners per tag by ${data.interval || 'interval'}, ${formatTime(data.times[0], false)} to ${formatTime(data.times[n - 1], false)}`;
   const chart = svg('svg', {viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-labelledby': 'history-svg-title', class: 'line-chart'},
-    svg('title', {id: 'history-svg-title'}, `${label}: ${tags.join(', ')}. The numbers are in the table below.`));
+    svg('title', {id: 'history-svg-title'}, `${label}: ${tags.map(isolateText).join(', ')}. The numbers are in the table below.`));
   const axes = svg('g', {class: 'axes'});
   for (let v = 0; v <= maxY; v += step) {
     axes.append(svg('line', {x1: L, x2: W - R, y1: y(v), y2: y(v), class: v ? 'grid' : 'axis'}),
@@ -587,7 +600,7 @@ function renderChart(data, wantsNone) {
     const swatch = h('span', {class: 'swatch', 'aria-hidden': 'true'});
     swatch.style.borderTopColor = colour;
     if (dash) swatch.style.borderTopStyle = 'dashed';
-    items.push(h('li', {dataset: {tag}}, swatch, tag));
+    items.push(h('li', {dataset: {tag}}, swatch, isolate(tag)));
   });
   box.replaceChildren(chart);
   legend.replaceChildren(...items);
@@ -597,7 +610,7 @@ function renderChart(data, wantsNone) {
 function renderHistoryTable(data) {
   const tags = Object.keys(data.tags);
   $('#history-table thead tr').replaceChildren(h('th', {scope: 'col'}, data.interval ? `${data.interval} from` : 'From'),
-    ...tags.map((t) => h('th', {scope: 'col', class: 'num'}, t)));
+    ...tags.map((t) => h('th', {scope: 'col', class: 'num'}, isolate(t))));
   const rows = data.times.map((t, i) => h('tr', {},
     h('th', {scope: 'row'}, timeEl(t, false)),
     ...tags.map((tag) => h('td', {class: 'num'}, formatCount(data.tags[tag][i])))));
@@ -616,7 +629,7 @@ async function loadPartner(s, fresh) {
     if (e instanceof ApiError && e.status === 404) {
       $('#partner-details').hidden = true;
       const missing = $('#partner-missing');
-      missing.textContent = `There is no partner "${s.partner}" in the store.`;
+      missing.replaceChildren('There is no partner "', isolate(s.partner), '" in the store.');
       missing.hidden = false;
       return;
     }
@@ -631,9 +644,10 @@ async function loadPartner(s, fresh) {
   pairs('#partner-dates', [['joined', timeEl(p.joined_at)], ['last activity', timeEl(p.last_activity)],
                            ['last referral', timeEl(p.last_referral)]]);
   const attrs = Object.entries(p.attributes || {});
-  pairs('#partner-attributes', attrs.map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]), 'No attributes.');
+  pairs('#partner-attributes', attrs.map(([k, v]) => [isolate(k), isolate(typeof v === 'string' ? v : JSON.stringify(v))]),
+        'No attributes.');
   const tagRows = (p.tags || []).map((t) => h('tr', {dataset: {tag: t.tag}},
-    h('th', {scope: 'row'}, t.tag), h('td', {}, timeEl(t.since)), h('td', {}, t.rule || '—'),
+    h('th', {scope: 'row'}, isolate(t.tag)), h('td', {}, timeEl(t.since)), h('td', {}, t.rule ? isolate(t.rule) : '—'),
     h('td', {}, t.expires ? timeEl(t.expires) : 'never')));
   if (!tagRows.length) tagRows.push(h('tr', {class: 'empty'}, h('td', {colspan: 4}, 'No tags.')));
   $('#partner-tags tbody').replaceChildren(...tagRows);
@@ -646,21 +660,27 @@ function pairs(sel, entries, emptyText = '—') {
 }
 
 function cause(r) {
-  if (r.cause === 'event') return r.event ? h('span', {}, 'event ', h('code', {}, r.event)) : 'an event';
+  if (r.cause === 'event') return r.event ? h('span', {}, 'event ', h('code', {}, isolate(r.event))) : 'an event';
   return r.cause || '—';
 }
 
+// Newest first by the changes' times. The history comes newest recorded
+// first, but an event that arrived late (a platform's webhooks come in any
+// order) records an older time after newer ones. The sort is stable: changes
+// of one time keep their recorded order.
+const newestFirst = (records) => records.sort((a, b) => (Date.parse(b.time) || 0) - (Date.parse(a.time) || 0));
+
 function renderTimeline(records) {
   const more = records.length > HISTORY_LIMIT;
-  const items = records.slice(0, HISTORY_LIMIT).map((r) => {
+  const items = newestFirst(records.slice(0, HISTORY_LIMIT)).map((r) => {
     const what = r.action === 'emit' ? r.name : r.tag;
     return h('li', {class: `entry action-${r.action}`,
                     dataset: {action: r.action, time: r.time, event: r.event || '', cause: r.cause || '',
                               [r.action === 'emit' ? 'name' : 'tag']: what ?? ''}},
       h('p', {class: 'when'}, timeEl(r.time)),
       h('p', {class: 'what'}, h('span', {class: 'action'}, ACTIONS[r.action] || r.action), ' ',
-        h('span', {class: r.action === 'emit' ? 'name' : 'tag'}, what ?? '')),
-      h('p', {class: 'why'}, 'rule ', h('span', {class: 'rule'}, r.rule || '—'), ' · cause: ', cause(r)));
+        h('span', {class: r.action === 'emit' ? 'name' : 'tag'}, isolate(what ?? ''))),
+      h('p', {class: 'why'}, 'rule ', h('span', {class: 'rule'}, r.rule ? isolate(r.rule) : '—'), ' · cause: ', cause(r)));
   });
   if (!items.length) items.push(h('li', {class: 'empty'}, 'No changes recorded.'));
   $('#timeline').replaceChildren(...items);
@@ -693,8 +713,10 @@ async function loadFlows(s, fresh, quiet) {
   const share = f.from_partners ? `${((100 * f.moved) / f.from_partners).toFixed(1)} %` : '—';
   const sentence = f.from_partners
     ? h('p', {class: 'flow-sentence'}, field('moved', formatCount(f.moved)), ' of ', field('from_partners', formatCount(f.from_partners)),
-      ` partner${f.from_partners === 1 ? '' : 's'} that had “${f.from}” were given “${f.to}” after it: `, field('share', share), '.')
-    : h('p', {class: 'flow-sentence'}, `No partner has ever been given “${f.from}”.`, field('from_partners', '0'), field('moved', '0'));
+      ` partner${f.from_partners === 1 ? '' : 's'} that had “`, isolate(f.from), '” were given “', isolate(f.to), '” after it: ',
+      field('share', share), '.')
+    : h('p', {class: 'flow-sentence'}, 'No partner has ever been given “', isolate(f.from), '”.', field('from_partners', '0'),
+      field('moved', '0'));
   const stats = [['p25', 'p25_seconds', 'A quarter moved within'], ['median', 'median_seconds', 'Half moved within (median)'],
                  ['p75', 'p75_seconds', 'Three quarters moved within'], ['min', 'min_seconds', 'Quickest'], ['max', 'max_seconds', 'Slowest']];
   const dl = h('dl', {class: 'pairs flow-stats'}, ...stats.flatMap(([name, key, text]) => [
@@ -704,7 +726,7 @@ async function loadFlows(s, fresh, quiet) {
 
 function fillSelect(sel, names, chosen) {
   const select = $(sel);
-  const options = [h('option', {value: ''}, '(choose a tag)'), ...names.map((n) => h('option', {value: n}, n))];
+  const options = [h('option', {value: ''}, '(choose a tag)'), ...names.map((n) => h('option', {value: n}, isolateText(n)))];
   keepFocus(() => select.replaceChildren(...options));
   select.value = chosen || '';
 }
@@ -743,7 +765,7 @@ async function poll() {
     }
     setStatus('live', '');
   } catch (e) {
-    if (!(e instanceof AuthError)) setStatus('live', `Live updates paused: ${e.message}. Trying again.`);
+    if (!(e instanceof AuthError)) setStatus('live', `Live updates paused: ${isolateText(e.message)}. Trying again.`);
   }
   // Refresh the view with the new changes, but never over a load in flight.
   if (pendingRefresh && current && inFlight === 0) {
@@ -764,15 +786,24 @@ function showLive(records) {
     const what = r.action === 'emit' ? r.name : r.tag;
     list.prepend(h('li', {dataset: {seq: r.seq, action: r.action, partner: r.partner}},
       timeEl(r.time), ' ',
-      h('a', {href: hrefOf({view: 'partner', partner: r.partner}), class: 'partner-id'}, r.partner), ' ',
+      h('a', {href: hrefOf({view: 'partner', partner: r.partner}), class: 'partner-id'}, isolate(r.partner)), ' ',
       h('span', {class: 'action'}, ACTIONS[r.action] || r.action), ' ',
-      h('span', {class: 'tag'}, what ?? '')));
+      h('span', {class: 'tag'}, isolate(what ?? ''))));
   }
   while (list.children.length > LIVE_KEEP) list.lastElementChild.remove();
   $('#live-empty').hidden = list.children.length > 0;
 }
 
 // ---- events --------------------------------------------------------------------------------
+
+// A token was just given (by the form or in the address): show the view and
+// the latest changes with it.
+function startWithToken() {
+  $('#token-message').hidden = true;
+  lastSeq = null;
+  render({navigated: true});
+  schedulePoll();
+}
 
 function wire() {
   // Same-page links change the address without a reload.
@@ -786,7 +817,14 @@ function wire() {
     history.pushState(null, '', url.pathname + url.search);
     render({navigated: true});
   });
-  window.addEventListener('popstate', () => render({navigated: true}));
+  // `/#token=...` typed into the address bar of an open tab changes only the
+  // fragment: there is no reload, so the token is taken here (popstate comes
+  // first, hashchange after it).
+  window.addEventListener('popstate', () => {
+    if (tokenFromFragment()) startWithToken();
+    else render({navigated: true});
+  });
+  window.addEventListener('hashchange', () => { if (tokenFromFragment()) startWithToken(); });
 
   $('#token-form').addEventListener('submit', (e) => {
     e.preventDefault();
@@ -795,10 +833,7 @@ function wire() {
     token = value;
     sessionStorage.setItem(TOKEN_KEY, token);
     $('#token-input').value = '';
-    $('#token-message').hidden = true;
-    lastSeq = null;
-    render({navigated: true});
-    schedulePoll();
+    startWithToken();
   });
   $('#sign-out').addEventListener('click', () => askToken(''));
 

@@ -9,22 +9,16 @@ four rules below, never copied from the server's output."""
 import csv
 import json
 import os
-import shutil
 import sys
 import time
 import urllib.parse
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, "..", "serve"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from page_lib import work_dir  # noqa: E402
 from cdp import Browser, CDPError  # noqa: E402
 from serve_lib import AD, IN, RD, Server, check, event, finish, jsonl, write_config  # noqa: E402
 
-PTAG, WORK = sys.argv[1], os.path.abspath(sys.argv[2])
-shutil.rmtree(WORK, ignore_errors=True)
-os.makedirs(WORK)
-os.chdir(WORK)
-SHOTS = os.path.join(WORK, "screenshots")
+PTAG, WORK, SHOTS = work_dir(sys.argv)
 
 with open("rules.ptag", "w") as f:
     f.write('on join add "New Partner"\n'
