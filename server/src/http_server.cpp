@@ -383,6 +383,17 @@ struct HttpServer::Impl {
       x.request.client = text;
     }
     const HttpRequest& r = x.request;
+    // Our own limits, with messages of their own; libmicrohttpd's memory limit
+    // (twice as large) only stops what is far beyond them.
+    std::size_t uri = r.path.size(), header_bytes = 0;
+    for (const auto& [k, v] : r.query) uri += k.size() + v.size() + 2;
+    for (const auto& [k, v] : r.headers) header_bytes += k.size() + v.size() + 4;
+    if (uri > limits.max_header_bytes)
+      return void(fail(x, 414, "the request's URI is longer than max_header_bytes (" +
+                                   std::to_string(limits.max_header_bytes) + ")"));
+    if (header_bytes > limits.max_header_bytes)
+      return void(fail(x, 431, "the request's headers are larger than max_header_bytes (" +
+                                   std::to_string(limits.max_header_bytes) + ")"));
     if (r.headers.size() > limits.max_headers) {
       fail(x, 431, "too many header fields (more than " + std::to_string(limits.max_headers) + ")");
       return;
@@ -588,7 +599,7 @@ HttpServer::Bound HttpServer::listen(const ListenAddress& address, bool admin_si
       MHD_OPTION_CONNECTION_LIMIT, static_cast<unsigned>(lim.max_connections),
       MHD_OPTION_PER_IP_CONNECTION_LIMIT, static_cast<unsigned>(lim.max_connections_per_client),
       MHD_OPTION_CONNECTION_TIMEOUT, idle,
-      MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<std::size_t>(lim.max_header_bytes + 4096),
+      MHD_OPTION_CONNECTION_MEMORY_LIMIT, static_cast<std::size_t>(2 * lim.max_header_bytes + 4096),
       MHD_OPTION_NOTIFY_COMPLETED, &completed, impl_.get(),
       MHD_OPTION_NOTIFY_CONNECTION, &notify_connection, impl_.get(),
       MHD_OPTION_UNESCAPE_CALLBACK, &keep_escapes, nullptr,
