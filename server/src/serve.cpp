@@ -84,6 +84,9 @@ int run(const Options& o) {
   for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&signals, s);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
+  // A file size limit (ulimit -f) is a failed write, like a full disk: the
+  // store fails cleanly instead of the process being killed.
+  ::signal(SIGXFSZ, SIG_IGN);
 
   std::unique_ptr<DurableEngine> durable;
   try {
