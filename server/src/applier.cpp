@@ -91,7 +91,12 @@ Applier::~Applier() {
 
 void Applier::start() {
   // The refunded totals of sales refunded as totals (a few rows per refunded sale).
-  for (auto& [sale, total] : StoreReader::open(durable_.path())->refund_totals()) refunded_[sale] = total;
+  try {
+    for (auto& [sale, total] : StoreReader::open(durable_.path())->refund_totals()) refunded_[sale] = total;
+  } catch (const StoreError& e) {
+    log("error", "the store failed; nothing more is committed", {{"reason", json_text(e.what())}});
+    failed_ = true;
+  }
   answerer_ = std::thread([this] { answer_loop(); });
   // Timers that came due while the server was down fire now, each at its deadline.
   tick();
@@ -343,13 +348,15 @@ bool Applier::refund_as_total(const Event& e, RefundTotal& out, std::string& why
 void Applier::keep_dead_letter(Job& job) {
   if (!job.dead) return;
   DeadLetter d = std::move(*job.dead);
-  if (job.applied + job.duplicates > 0) {
+  if (job.rejected > 0) {  // one of its events rejected (the others may be applied): kept
+    d.status = "rejected";
+    auto first = std::find_if(job.results.begin(), job.results.end(),
+                              [](const ItemResult& r) { return r.status == "rejected"; });
+    if (first != job.results.end()) d.reason = first->reason;
+  } else if (job.applied + job.duplicates > 0) {
     if (d.id == 0) return;
     d.status = "replayed";
     d.reason.clear();
-  } else if (!job.body.events.empty() || !job.body.rejected.empty()) {
-    d.status = "rejected";
-    if (!job.results.empty()) d.reason = job.results.front().reason;
   }
   server_rows_.dead_letters.push_back(std::move(d));
 }
@@ -423,7 +430,12 @@ void Applier::commit_and_answer(std::vector<std::unique_ptr<Job>>& done) {
   waiting->deliveries = deliveries;
   // A store file deleted or replaced under the server would take every
   // later commit with it: nothing is acknowledged once it is not ours.
-  if (std::string why = store_file_problem(); !why.empty()) {
+  // Sticky: once the file is not ours, nothing more is committed, even if it
+  // becomes writable again (the events answered 503 meanwhile are not kept).
+  std::string why = failed_ ? std::string("the store failed earlier") : store_file_problem();
+  if (!why.empty()) {
+    if (!failed_) log("error", "the store failed; nothing more is committed", {{"reason", json_text(why)}});
+    failed_ = true;
     waiting->failure = why;
   } else {
     try {

@@ -109,6 +109,8 @@ struct Deliverer::Endpoint {
   bool in_store = false;
   std::size_t stored = 0;       // how many (for pending() and the gauge)
   bool dropped = false;         // admit() left one in the store during a read
+  bool read_failed = false;     // the last read_in() could not read the store (logged once)
+  std::unordered_set<std::int64_t> ahead;  // in the store but retried by hand: read_in() skips them
   std::optional<std::string> gone;                           // disabled by 410: why
   bool stopping = false;
   std::mt19937_64 rng;
@@ -146,6 +148,9 @@ struct Deliverer::Endpoint {
   // A new pending delivery: held while there is room and nothing older waits
   // in the store, else left in the store for read_in().
   void admit(Delivery d, Steady::time_point at) {
+    // read_in() may have read (and sent) it already: its commit is visible
+    // before the server hands it over.
+    if (d.id <= loaded_through) return;
     if (in_store || count >= in_memory) {
       in_store = true;
       dropped = true;
@@ -415,6 +420,9 @@ bool Deliverer::retry(const Delivery& d) {
     e->schedule(lane);
     return true;
   }
+  // Pending but still in the store (not read in yet): sent now, and skipped
+  // when read_in() comes to it.
+  if (d.status == DeliveryStatus::pending && e->in_store && d.id > e->loaded_through) e->ahead.insert(d.id);
   Delivery again = d;
   again.status = DeliveryStatus::pending;
   again.attempts = 0;
@@ -422,6 +430,13 @@ bool Deliverer::retry(const Delivery& d) {
   e->update({{again.id, DeliveryStatus::pending, 0, again.next_attempt, again.last_error}});
   e->enqueue(std::move(again), Steady::now());
   return true;
+}
+
+std::size_t Deliverer::room(std::string_view webhook) const {
+  Endpoint* e = endpoint(webhook);
+  if (e == nullptr) return 0;
+  std::lock_guard lock(e->m);
+  return e->count < e->in_memory ? e->in_memory - e->count : 0;
 }
 
 std::size_t Deliverer::pending() const {
@@ -451,20 +466,33 @@ void Endpoint::read_in(std::unique_lock<std::mutex>& lock) {
   dropped = false;
   lock.unlock();
   std::vector<Delivery> page;
+  bool read = true;
   try {
     page = StoreReader::open(store->path())->deliveries(DeliveryStatus::pending, after,
                                                          static_cast<std::int64_t>(room), webhook.name);
   } catch (const StoreError& error) {
-    log("error", "cannot read the outbox", {{"error", json_text(error.what())}});
+    read = false;
+    if (!read_failed) log("error", "cannot read the outbox; trying again", {{"error", json_text(error.what())}});
   }
   lock.lock();
+  read_failed = !read;
+  if (!read) return;  // the backlog stays in the store: the next turn tries again
   Seconds wall = now();
+  std::vector<DeliveryUpdate> updates;
   for (Delivery& d : page) {
     loaded_through = std::max(loaded_through, d.id);
     if (stored > 0) --stored;
+    if (ahead.erase(d.id) != 0) continue;  // retried by hand: queued already
+    if (gone) {  // disabled by a 410: these fail unsent, as the ones in memory did
+      updates.push_back({d.id, DeliveryStatus::failed, d.attempts, 0, *gone});
+      ended_gone->Increment();
+      log_failed(*this, d, *gone);
+      continue;
+    }
     Steady::time_point at = due_at(d.next_attempt, wall);
-    enqueue(std::move(d), at);  // a delivery retried by hand meanwhile is queued once
+    enqueue(std::move(d), at);
   }
+  if (!updates.empty()) update(std::move(updates));
   if (page.size() < room && !dropped) {
     in_store = false;
     stored = 0;

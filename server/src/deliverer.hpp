@@ -67,6 +67,9 @@ class Deliverer {
   // now instead of at its next attempt. False when its webhook is not in
   // the config.
   bool retry(const Delivery& d);
+  // How many more deliveries of this webhook memory holds now (a bulk retry
+  // takes at most this many at a time).
+  std::size_t room(std::string_view webhook) const;
   // Deliveries waiting or in flight, in memory or still in the store.
   std::size_t pending() const;
   // Of them, those held in memory.

@@ -294,7 +294,7 @@ void add_admin(RouteTable& t, Routes& r) {
     if (!webhook.empty() && std::none_of(r.config.webhooks.begin(), r.config.webhooks.end(),
                                          [&](const WebhookConfig& w) { return w.name == webhook; }))
       return answer(res, bad_parameter("webhook", "no webhook named " + json_quote(webhook) + " in the config"));
-    std::int64_t retried = 0;
+    std::int64_t retried = 0, waiting = 0;
     try {
       auto reader = StoreReader::open(r.state);
       for (std::int64_t after = 0;;) {
@@ -305,13 +305,18 @@ void add_admin(RouteTable& t, Routes& r) {
           std::optional<Seconds> at = delivery_time(d.body);
           if ((!webhook.empty() && d.webhook != webhook) || (from && (!at || *at < *from)) || (to && (!at || *at >= *to)))
             continue;
+          // At most what memory holds now: the rest wait for another call.
+          if (r.retry_room && r.retry_room(d.webhook) == 0) {
+            ++waiting;
+            continue;
+          }
           retried += r.retry && r.retry(d);
         }
       }
     } catch (const StoreError& e) {
       return answer(res, error(503, e.what()));
     }
-    answer(res, {202, R"({"retried":)" + std::to_string(retried) + "}"});
+    answer(res, {202, R"({"retried":)" + std::to_string(retried) + R"(,"waiting":)" + std::to_string(waiting) + "}"});
   }});
   t.add({"POST", "/v1/deliveries/{id}/retry", Access::admin, false, false, [&r](const HttpRequest& req, HttpResponse& res) {
     const std::string& name = req.path_params[0];

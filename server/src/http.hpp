@@ -25,6 +25,8 @@ struct Routes {
   std::vector<std::string> rules;  // the rule files, compiled again by reloads
   // POST /v1/deliveries/{id}/retry; false: no such delivery pending a retry.
   std::function<bool(const Delivery&)> retry;
+  // How many deliveries of a webhook a bulk retry may still send now (memory's room).
+  std::function<std::size_t(std::string_view webhook)> retry_room;
   std::function<Seconds()> now;
   PrepareProgram prepare;  // for reloads, as at the start
 };

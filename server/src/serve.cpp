@@ -121,7 +121,8 @@ int run(const Options& o) {
   applier.start();
 
   Routes routes{config, clock, applier, metrics, o.state, durable->loaded().store_id, o.rules,
-                [&deliverer](const Delivery& d) { return deliverer.retry(d); }, wall_clock, o.prepare};
+                [&deliverer](const Delivery& d) { return deliverer.retry(d); },
+                [&deliverer](std::string_view w) { return deliverer.room(w); }, wall_clock, o.prepare};
   HttpLimits limits{.max_body_bytes = config.max_body_bytes,
                     .max_header_bytes = config.max_header_bytes,
                     .max_headers = config.max_headers,

@@ -45,7 +45,7 @@ std::vector<std::pair<std::string, std::string>> parse_headers(const std::string
 // What an ingest answer counted ({"applied":N,"duplicates":N,"rejected":N,...}).
 struct Counts {
   std::int64_t applied = 0, duplicates = 0, rejected = 0;
-  std::string reason;  // the first result's
+  std::string reason;  // the first rejected result's
 };
 Counts counts_of(const Answer& a) {
   Counts c;
@@ -58,9 +58,13 @@ Counts counts_of(const Answer& a) {
   if (!doc["rejected"].get_int64().get(n)) c.rejected = n;
   simdjson::dom::array results;
   std::string_view reason;
-  if (!doc["results"].get_array().get(results) && results.size() > 0 &&
-      !results.at(0)["reason"].get_string().get(reason))
-    c.reason = reason;
+  std::string_view status;
+  if (!doc["results"].get_array().get(results))
+    for (simdjson::dom::element r : results)
+      if (!r["status"].get_string().get(status) && status == "rejected" && !r["reason"].get_string().get(reason)) {
+        c.reason = reason;
+        break;
+      }
   return c;
 }
 
@@ -91,6 +95,7 @@ Outcome apply_payload(Routes& r, const SourceConfig& s, const WebhookRequest& w,
   Answer a = r.applier.ingest(parse_events_body(mapped.line), false, std::move(dead));
   if (a.status != 200) return {a, "", ""};
   Counts c = counts_of(a);
+  if (c.rejected > 0) return {a, "rejected", c.reason};  // kept, even if another of its events applied
   if (c.applied > 0) return {a, "applied", ""};
   if (c.duplicates > 0) return {a, "duplicate", ""};
   return {a, "rejected", c.reason};

@@ -51,7 +51,8 @@ def metric(s, result):
 
 
 T = "2026-03-01T10:15:00Z"
-config('"partner.created" = "join", "order.paid" = "sale"')
+config('"partner.created" = "join", "order.paid" = "sale", '
+       '"order.paid[data.fee]" = { type = "commission", amount = "data.fee" }')
 s = Server(PTAG, WORK, ["rules.ptag"], "state.db", config="ptag.toml", clock="event").start()
 
 st, body, _ = post(s, {"event": "partner.created", "created_at": T, "data": {"id": "j1", "partner": {"id": "p1"}}})
@@ -67,6 +68,11 @@ check(st == 200 and body["rejected"] == 1 and "not a number" in body["results"][
 negative = {"event": "order.paid", "created_at": T, "data": {"id": "o2", "amount": -5, "partner": {"id": "p1"}}}
 st, body, _ = post(s, negative)
 check(st == 200 and body["rejected"] == 1, f"an event the engine refuses is rejected: {st} {body}")
+# One payload, two events: the sale applied, the commission (a negative fee)
+# rejected: the payload is kept all the same.
+half = {"event": "order.paid", "created_at": T, "data": {"id": "o3", "amount": 7, "fee": -2, "partner": {"id": "p1"}}}
+st, body, _ = post(s, half)
+check(st == 200 and body["applied"] == 1 and body["rejected"] == 1, f"half applied: {st} {body}")
 st, body, _ = post(s, refund, good=False)
 check(st == 401, f"a bad signature is refused: {st} {body}")
 deep = b'{"event":"order.paid","data":' + b"[" * 50000 + b"]" * 50000 + b"}"
@@ -77,7 +83,7 @@ check(s.request("GET", "/healthz")[0] == 200, "the server goes on after the deep
 
 check(metric(s, "applied") == 1, "applied counted for the source")
 check(metric(s, "ignored") == 1, "ignored counted for the source")
-check(metric(s, "rejected") == 3, "rejected counted for the source")
+check(metric(s, "rejected") == 4, "rejected counted for the source (the half-applied one too)")
 check(metric(s, "unauthorized") == 1, "the bad signature counted for the source")
 _, text, _ = s.request("GET", "/metrics")
 check(re.search(r'ptag_events_total\{result="rejected"\} [1-9]', text), "rejected payloads count as rejected events")
@@ -87,8 +93,9 @@ check('"msg":"source payload ignored"' in log and '"msg":"source payload rejecte
 
 st, body, _ = s.request("GET", "/v1/sources/shop/rejected", token=AD)
 letters = body.get("dead_letters", [])
-check(st == 200 and [d["status"] for d in letters] == ["ignored", "rejected", "rejected", "rejected"],
-      f"the four kept, in order: {st} {[d.get('status') for d in letters]}")
+check(st == 200 and [d["status"] for d in letters] == ["ignored", "rejected", "rejected", "rejected", "rejected"],
+      f"the five kept, in order: {st} {[d.get('status') for d in letters]}")
+check("commission" in letters[3]["reason"] or "amount" in letters[3]["reason"], f"why half was rejected: {letters[3]}")
 check(json.loads(letters[0]["body"]) == refund, f"the raw body is kept: {letters[0]}")
 check("not a number" in letters[1]["reason"], f"with its reason: {letters[1]}")
 check(s.request("GET", "/v1/sources/shop/rejected", token=RD)[0] == 401, "dead letters are admin only")
@@ -98,16 +105,17 @@ check(st == 200 and len(body["dead_letters"]) == 1, f"filtered by status: {body}
 check(s.stop() == 0, "a clean stop")
 
 # The config fixed (refunds mapped), the server restarted: replay.
-config('"partner.created" = "join", "order.paid" = "sale", "order.refunded" = "refund"')
+config('"partner.created" = "join", "order.paid" = "sale", "order.refunded" = "refund", '
+       '"order.paid[data.fee]" = { type = "commission", amount = "data.fee" }')
 s.start()
 st, body, _ = s.request("POST", "/v1/sources/shop/replay", token=AD)
-check(st == 200 and body.get("replayed") == 1 and body.get("kept") == 3, f"the refund is replayed: {st} {body}")
+check(st == 200 and body.get("replayed") == 1 and body.get("kept") == 4, f"the refund is replayed: {st} {body}")
 st, body, _ = s.request("GET", "/v1/sources/shop/rejected", token=AD)
-check([d["status"] for d in body["dead_letters"]] == ["replayed", "rejected", "rejected", "rejected"],
+check([d["status"] for d in body["dead_letters"]] == ["replayed", "rejected", "rejected", "rejected", "rejected"],
       f"statuses after the replay: {body}")
 st, p1, _ = s.request("GET", "/v1/partners/p1", token=AD)
-check(st == 200 and p1["metrics"]["revenue"] == -10, f"the refund reached the partner: {p1}")
+check(st == 200 and p1["metrics"]["revenue"] == -3, f"the refund reached the partner (after the sale of 7): {p1}")
 st, body, _ = s.request("POST", "/v1/sources/shop/replay", token=AD)
-check(st == 200 and body.get("replayed") == 0 and body.get("kept") == 3, f"a second replay changes nothing: {body}")
+check(st == 200 and body.get("replayed") == 0 and body.get("kept") == 4, f"a second replay changes nothing: {body}")
 check(s.stop() == 0, "a clean stop after the replay")
 finish()

@@ -168,7 +168,7 @@ back = subprocess.Popen([sys.executable, RECEIVER, "--port", str(down_port), "--
 time.sleep(0.5)
 check(d.request("POST", "/v1/deliveries/retry?webhook=nope", token="ad")[0] == 400, "an unknown webhook: 400")
 st, body, _ = d.request("POST", "/v1/deliveries/retry?webhook=down&from=2026-03-01T00:00:00Z", token="ad")
-check(st == 202 and body == {"retried": 2}, f"the two failed since March: {st} {body}")
+check(st == 202 and body == {"retried": 2, "waiting": 0}, f"the two failed since March: {st} {body}")
 deadline = time.time() + 10
 while time.time() < deadline:
     with open("down-received.jsonl") as f:
@@ -178,7 +178,7 @@ while time.time() < deadline:
     time.sleep(0.1)
 check(sorted(r["data"]["partner"] for r in got2) == ["d2", "d3"], f"the retried ones arrived: {got2}")
 st, body, _ = d.request("POST", "/v1/deliveries/retry?to=2026-03-01T00:00:00Z", token="ad")
-check(st == 202 and body == {"retried": 1}, f"the one before March: {st} {body}")
+check(st == 202 and body == {"retried": 1, "waiting": 0}, f"the one before March: {st} {body}")
 check(d.stop() == 0, "a clean stop of the second server")
 back.terminate()
 back.wait(5)

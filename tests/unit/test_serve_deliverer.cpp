@@ -617,3 +617,21 @@ TEST_CASE("deliverer: at most `in_memory` deliveries are held; the rest are read
   check_partner_order(receiver.arrivals(), all);
   CHECK(all_settled(*store, 1, 80, DeliveryStatus::delivered));
 }
+
+TEST_CASE("deliverer: after a 410, the deliveries still in the store fail unsent too") {
+  Receiver receiver;
+  receiver.set_policy([](const Arrival&, std::size_t) { return Reply{410, "", 50ms}; });
+  TempDir dir;
+  auto store = Store::open(dir.file("state.db"));
+  std::vector<std::string> partners;
+  for (int i = 0; i < 12; ++i) partners.push_back("p-" + std::to_string(i));
+  commit_outbox(*store, "crm", partners);
+  prometheus::Registry registry;
+  Deliverer deliverer(config(webhook_toml("crm", receiver.url(), retries(5))), *store, registry, wall_clock_now, 3,
+                      /*in_memory=*/2);
+  deliverer.start_from_store();
+  REQUIRE(eventually([&] { return deliverer.pending() == 0; }));
+  CHECK(all_settled(*store, 1, 12, DeliveryStatus::failed));
+  CHECK(receiver.arrivals().size() <= 2);  // only what was in flight when the 410 came
+  CHECK(metric(registry, "ptag_deliveries_total", "crm", "gone") == 12);
+}
