@@ -318,7 +318,9 @@ struct HttpServer::Impl {
         }
       }
       if (!ok || s != segments.size()) continue;
-      if (route.method != x.request.method) {
+      // HEAD is GET without the body (libmicrohttpd leaves the body out): health checkers use it.
+      std::string_view method = x.request.method == "HEAD" ? std::string_view("GET") : x.request.method;
+      if (route.method != method) {
         allowed += (allowed.empty() ? "" : ", ") + route.method;
         continue;
       }

@@ -159,6 +159,8 @@ st, _, body = raw(port, ("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + "b" * 2
 check(st == 431 and "headers are larger" in error_of(body), f"a 20 KB header is 431, saying so: {st} {body[:100]}")
 st, _, body = raw(port, ("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + "b" * 100000 + "\r\n\r\n").encode())
 check(st == 431, f"a 100 KB header is 431 (libmicrohttpd's own answer): {st} {body[:100]}")
+st, headers, body = raw(port, b"HEAD /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+check(st == 200 and body == b"", f"HEAD is GET without the body: {st} {body}")
 st, _, body = raw(port, b"DELETE /v1/events HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
 check(st == 405, f"a wrong method is 405: {st} {body}")
 
