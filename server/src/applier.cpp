@@ -1,15 +1,8 @@
 #include "applier.hpp"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-
-#include <utility>
-
 #include <chrono>
+#include <utility>
 
 #include "delivery.hpp"
 #include "log.hpp"
@@ -81,9 +74,7 @@ Applier::Applier(const ServeConfig& config, ClockMode clock, DurableEngine& dura
       tap_(tap),
       durable_deliveries_(std::move(durable_deliveries)),
       metrics_(metrics),
-      now_(std::move(now)) {
-  ::stat(durable_.path().c_str(), &store_file_);
-}
+      now_(std::move(now)) {}
 
 Applier::~Applier() {
   stop();
@@ -409,40 +400,18 @@ std::string ingest_body(std::size_t applied, std::size_t duplicates, std::size_t
 
 }  // namespace
 
-std::string Applier::store_file_problem() const {
-  const std::string& path = durable_.path();
-  struct stat now {};
-  if (::stat(path.c_str(), &now) != 0) return "the store file '" + path + "' was deleted while the server ran";
-  if (now.st_dev != store_file_.st_dev || now.st_ino != store_file_.st_ino)
-    return "the store file '" + path + "' was replaced while the server ran";
-  // SQLite maps the WAL index (-shm) into memory: once it cannot grow (an
-  // immutable file), touching it kills the process with SIGBUS. access()
-  // sees the immutable flag, even for root.
-  for (const std::string& file : {path, path + "-wal", path + "-shm"})
-    if (::access(file.c_str(), W_OK) != 0 && errno != ENOENT)
-      return "the store file '" + file + "' cannot be written (" + std::strerror(errno) + ")";
-  return {};
-}
-
 void Applier::commit_and_answer(std::vector<std::unique_ptr<Job>>& done) {
   auto waiting = std::make_unique<Waiting>();
   std::vector<Delivery> deliveries = tap_.take();
   waiting->deliveries = deliveries;
   // A store file deleted or replaced under the server would take every
   // later commit with it: nothing is acknowledged once it is not ours.
-  // Sticky: once the file is not ours, nothing more is committed, even if it
-  // becomes writable again (the events answered 503 meanwhile are not kept).
-  std::string why = failed_ ? std::string("the store failed earlier") : store_file_problem();
-  if (!why.empty()) {
-    if (!failed_) log("error", "the store failed; nothing more is committed", {{"reason", json_text(why)}});
-    failed_ = true;
-    waiting->failure = why;
-  } else {
-    try {
-      waiting->commit = durable_.commit({}, std::move(deliveries), std::exchange(server_rows_, {}));
-    } catch (const std::exception& e) {
-      waiting->failure = e.what();
-    }
+  // The store checks its file before each write (deleted, replaced, not
+  // writable) and refuses every commit after a failed one.
+  try {
+    waiting->commit = durable_.commit({}, std::move(deliveries), std::exchange(server_rows_, {}));
+  } catch (const std::exception& e) {
+    waiting->failure = e.what();
   }
   waiting->jobs = std::move(done);
   {

@@ -4,8 +4,6 @@
 // Reads, reloads and clock moves run on it too, between groups.
 #pragma once
 
-#include <sys/stat.h>
-
 #include <atomic>
 #include <condition_variable>
 #include <deque>
@@ -111,8 +109,6 @@ class Applier {
   void answer_loop();
   Answer submit(std::unique_ptr<Job> job);
   void tick();
-  // Why the store file can no longer take commits (deleted, replaced, not writable); empty if it can.
-  std::string store_file_problem() const;
 
   const ServeConfig& config_;
   ClockMode clock_;
@@ -122,7 +118,6 @@ class Applier {
   Durable durable_deliveries_;
   Metrics& metrics_;
   Now now_;
-  struct stat store_file_ {};  // the store file's identity at the start
   // The engine thread's: the rows of the next commit, and every refunded
   // sale's total taken back so far.
   ServerRows server_rows_;

@@ -170,6 +170,7 @@ int lock_store(const std::string& path) {
 
 struct Store::Impl {
   std::string path;
+  struct stat opened {};  // the store file's identity when opened
   StoreOptions options;
   int lock_fd = -1;
   Db db;
@@ -480,10 +481,28 @@ struct Store::Impl {
   // wait, one transaction takes them all (the last one's state). Records
   // queued after the group's last commit open the next transaction: they
   // belong to the state after it.
+  // Why the file can no longer take writes: deleted or replaced under us (a
+  // commit would go to a file no restart finds), or not writable. SQLite
+  // maps the WAL index (-shm): once it cannot grow (chattr +i), touching it
+  // is SIGBUS. access() sees the immutable flag, even for root.
+  void check_file() const {
+    struct stat now {};
+    if (::stat(path.c_str(), &now) != 0)
+      throw StoreError(path + ": the store file was deleted while it was in use");
+    if (now.st_dev != opened.st_dev || now.st_ino != opened.st_ino)
+      throw StoreError(path + ": the store file was replaced while it was in use");
+    for (const std::string& file : {path, path + "-wal", path + "-shm"})
+      if (::access(file.c_str(), W_OK) != 0 && errno != ENOENT)
+        throw StoreError(file + " cannot be written (" + std::strerror(errno) + ")");
+  }
+
   void write(std::vector<Item>& group) {
     std::size_t end = 0;  // items up to the last commit
     for (std::size_t i = 0; i < group.size(); ++i)
       if (group[i].commit) end = i + 1;
+    // Before anything touches SQLite: not even a rollback may run on a file
+    // that cannot be written (the store stays failed; nothing more is written).
+    check_file();
     try {
       std::int64_t seq = pending;
       if (end > 0) {
@@ -597,6 +616,7 @@ std::unique_ptr<Store> Store::open(const std::string& path, const StoreOptions& 
   db.open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX);
   if (sqlite3_db_readonly(db.get(), "main") == 1)
     throw StoreError(path + ": the store cannot be written (read-only file or folder)");
+  ::stat(path.c_str(), &impl->opened);
   store_detail::prepare_schema(db, true, options.check_on_open);
   // After the checks: a refused foreign database is left as it was.
   {
