@@ -42,6 +42,12 @@ static std::string quote(std::string_view text, bool json) {
   return out;
 }
 
+bool equal_ignoring_case(std::string_view a, std::string_view b) {
+  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+  return a.size() == b.size() &&
+         std::equal(a.begin(), a.end(), b.begin(), [&](char x, char y) { return lower(x) == lower(y); });
+}
+
 std::string json_quote(std::string_view text) {
   return quote(text, true);
 }

@@ -23,6 +23,7 @@
 
 #include "delivery.hpp"
 #include "log.hpp"
+#include "ptag/text.hpp"
 
 namespace ptag::serve {
 
@@ -240,9 +241,7 @@ std::size_t drop_body(char*, std::size_t size, std::size_t n, void*) {
 std::size_t read_header(char* data, std::size_t size, std::size_t n, void* cls) {
   std::string_view line(data, size * n);
   constexpr std::string_view kName = "retry-after:";
-  if (line.size() > kName.size() &&
-      std::equal(kName.begin(), kName.end(), line.begin(),
-                 [](char a, char b) { return a == std::tolower(static_cast<unsigned char>(b)); })) {
+  if (line.size() > kName.size() && equal_ignoring_case(line.substr(0, kName.size()), kName)) {
     std::string_view value = line.substr(kName.size());
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
     while (!value.empty() && (value.back() == '\r' || value.back() == '\n' || value.back() == ' '))

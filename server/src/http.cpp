@@ -80,12 +80,15 @@ std::int64_t whole_param(const HttpRequest& req, std::string_view name, std::int
 
 void RouteTable::add(HttpRoute route) {
   HttpHandler handler = std::move(route.handler);
-  route.handler = [handler](const HttpRequest& req, HttpResponse& res) {
+  prometheus::Histogram* histogram = &metrics.request(route.method + " " + route.pattern);
+  route.handler = [handler, histogram](const HttpRequest& req, HttpResponse& res) {
+    auto start = std::chrono::steady_clock::now();
     try {
       handler(req, res);
     } catch (const BadParameter& bad) {
       answer(res, bad_parameter(bad.parameter, bad.message));
     }
+    histogram->Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   };
   routes.push_back(std::move(route));
 }
@@ -359,7 +362,7 @@ Compiled compile_rules(const std::vector<std::string>& files, const PrepareProgr
 }
 
 std::vector<HttpRoute> make_routes(Routes& r) {
-  RouteTable t;
+  RouteTable t{r.metrics, {}};
   t.add({"GET", "/healthz", Access::anyone, false, true, [](const HttpRequest&, HttpResponse& res) {
     res.body = R"({"status":"alive"})";
   }});

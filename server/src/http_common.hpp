@@ -45,8 +45,9 @@ inline std::int64_t limit_param(const HttpRequest& req, std::int64_t fallback, s
 }
 
 // The routes being built: add() wraps each handler so that a BadParameter
-// becomes its 400.
+// becomes its 400, and times it into its route's histogram (looked up once).
 struct RouteTable {
+  Metrics& metrics;
   std::vector<HttpRoute> routes;
   void add(HttpRoute route);
 };

@@ -30,13 +30,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-bool same_name(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
 std::string lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -151,7 +144,7 @@ class WorkerPool {
 
 std::optional<std::string_view> HttpRequest::header(std::string_view name) const {
   for (const auto& [k, v] : headers)
-    if (same_name(k, name)) return std::string_view(v);
+    if (equal_ignoring_case(k, name)) return std::string_view(v);
   return std::nullopt;
 }
 
@@ -415,7 +408,7 @@ struct HttpServer::Impl {
         transfer = v;
       }
     }
-    if (transfer && !same_name(*transfer, "chunked"))
+    if (transfer && !equal_ignoring_case(*transfer, "chunked"))
       return void(fail(x, 400, "Transfer-Encoding " + json_quote(*transfer) + " is not supported: use chunked or Content-Length"));
     if (transfer && length) return void(fail(x, 400, "both Content-Length and Transfer-Encoding: send one"));
     if (bad_query) return void(fail(x, 400, "the query string has a malformed %-escape"));
@@ -428,7 +421,7 @@ struct HttpServer::Impl {
     }
     std::uint64_t declared = length ? std::stoull(std::string(*length)) : 0;
     std::optional<std::string_view> encoding = r.header("content-encoding");
-    bool encoded = encoding && !same_name(*encoding, "identity");
+    bool encoded = encoding && !equal_ignoring_case(*encoding, "identity");
     if (declared > limits.max_body_bytes)
       return void(fail(x, 413, "the body is larger than max_body_bytes (" + std::to_string(limits.max_body_bytes) + ")"));
     if (!x.route->takes_body) return;
@@ -436,7 +429,8 @@ struct HttpServer::Impl {
       return void(fail(x, 411, "this endpoint needs a body with a Content-Length (or chunked): send it with "
                                "curl --data-binary @FILE"));
     if (encoded) {
-      if (!same_name(*encoding, "gzip") && !same_name(*encoding, "x-gzip") && !same_name(*encoding, "deflate"))
+      if (!equal_ignoring_case(*encoding, "gzip") && !equal_ignoring_case(*encoding, "x-gzip") &&
+          !equal_ignoring_case(*encoding, "deflate"))
         return void(fail(x, 415, "Content-Encoding " + json_quote(*encoding) + " is not supported: gzip, deflate or none"));
       if (!x.decoder.start_inflate()) return void(fail(x, 500, "cannot start decompressing"));
     }
@@ -490,14 +484,12 @@ struct HttpServer::Impl {
     if (x->failed) return queue(c, *x);
     phase(c, Phase::handling);
     MHD_suspend_connection(c);
-    Clock::time_point start = Clock::now();
-    bool posted = pool.post([this, x, c, start] {
+    bool posted = pool.post([x, c] {
       try {
         x->route->handler(x->request, x->response);
       } catch (const std::exception& e) {
         x->response = HttpResponse{500, "application/json", error_body(e.what()), {}};
       }
-      if (hooks.answered) hooks.answered(*x->route, std::chrono::duration<double>(Clock::now() - start).count());
       x->ready = true;
       MHD_resume_connection(c);
     });

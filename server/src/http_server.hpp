@@ -70,8 +70,6 @@ struct HttpLimits {
 
 // What the server reports, for metrics and logs.
 struct HttpHooks {
-  // A route's request was answered; `seconds` from its body's end to the answer.
-  std::function<void(const HttpRoute&, double seconds)> answered;
   // A connection closed by a limit: "header_timeout", "body_timeout".
   std::function<void(std::string_view reason)> cut;
   std::function<void(long open)> connections;

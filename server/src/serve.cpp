@@ -132,9 +132,6 @@ int run(const Options& o) {
                     .body_timeout = config.body_timeout,
                     .handler_threads = config.http_threads};
   HttpHooks hooks;
-  hooks.answered = [&metrics](const HttpRoute& route, double seconds) {
-    metrics.request(route.method + " " + route.pattern).Observe(seconds);
-  };
   hooks.cut = [&metrics](std::string_view reason) { metrics.http_cut.Add({{"reason", std::string(reason)}}).Increment(); };
   hooks.connections = [&metrics](long open) { metrics.http_connections.Set(static_cast<double>(open)); };
   hooks.authorize = [&config](Access who, const HttpRequest& req) {

@@ -194,10 +194,7 @@ void add_sources(RouteTable& t, Routes& r) {
       w.body = d.body;
       w.header = [&headers](std::string_view name) -> std::string_view {
         for (const auto& [k, v] : headers)
-          if (k.size() == name.size() && std::equal(k.begin(), k.end(), name.begin(), [](char a, char b) {
-                return a == std::tolower(static_cast<unsigned char>(b));
-              }))
-            return v;
+          if (equal_ignoring_case(k, name)) return v;
         return {};
       };
       w.now = d.received_at;  // a payload without a time keeps the time it arrived
