@@ -3,6 +3,7 @@ over real sockets (urllib), for the server tests."""
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -10,6 +11,15 @@ import urllib.error
 import urllib.request
 
 failures = []
+
+
+def fresh_dir(path):
+    """PATH made empty and entered (the test's work folder); its absolute path."""
+    path = os.path.abspath(path)
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path)
+    os.chdir(path)
+    return path
 
 
 def check(condition, what):

@@ -3,18 +3,14 @@ reads, reload, the wall clock, the event clock, a clean stop and a restart.
 Usage: test_serve.py PTAG WORK"""
 import json
 import os
-import shutil
 import signal
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from serve_lib import Server, check, event, finish, jsonl, utc  # noqa: E402
+from serve_lib import Server, check, event, finish, fresh_dir, jsonl, utc  # noqa: E402
 
-PTAG, WORK = sys.argv[1], sys.argv[2]
-shutil.rmtree(WORK, ignore_errors=True)
-os.makedirs(WORK)
-os.chdir(WORK)
+PTAG, WORK = sys.argv[1], fresh_dir(sys.argv[2])
 
 with open("rules.ptag", "w") as f:
     f.write('on join add "New Partner"\n'

@@ -8,7 +8,6 @@ Usage: test_serve_crash.py PTAG PTAG_GEN WORK"""
 import os
 import queue
 import random
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -18,12 +17,9 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from serve_lib import Server, check, finish  # noqa: E402
+from serve_lib import Server, check, finish, fresh_dir  # noqa: E402
 
-PTAG, GEN, WORK = sys.argv[1:4]
-shutil.rmtree(WORK, ignore_errors=True)
-os.makedirs(WORK)
-os.chdir(WORK)
+PTAG, GEN, WORK = sys.argv[1], sys.argv[2], fresh_dir(sys.argv[3])
 with open("ptag.toml", "w") as f:
     f.write('listen = "127.0.0.1:0"\nmax_body_bytes = 4194304\ningest_tokens = ["in"]\nadmin_tokens = ["ad"]\n'
             'max_queued_events = 1000000\n')

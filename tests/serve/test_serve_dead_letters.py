@@ -9,17 +9,13 @@ import hmac
 import json
 import os
 import re
-import shutil
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from serve_lib import AD, IN, RD, Server, check, finish  # noqa: E402
+from serve_lib import AD, IN, RD, Server, check, finish, fresh_dir  # noqa: E402
 
-PTAG, WORK = sys.argv[1], sys.argv[2]
-shutil.rmtree(WORK, ignore_errors=True)
-os.makedirs(WORK)
-os.chdir(WORK)
+PTAG, WORK = sys.argv[1], fresh_dir(sys.argv[2])
 
 with open("rules.ptag", "w") as f:
     f.write('on join add "New Partner"\non sale add "Customer"\n')

@@ -6,18 +6,14 @@ Usage: test_serve_import.py PTAG WORK"""
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from serve_lib import AD, IN, Server, check, event, finish, jsonl, utc, write_config  # noqa: E402
+from serve_lib import AD, IN, Server, check, event, finish, fresh_dir, jsonl, utc, write_config  # noqa: E402
 
-PTAG, WORK = sys.argv[1], sys.argv[2]
-shutil.rmtree(WORK, ignore_errors=True)
-os.makedirs(WORK)
-os.chdir(WORK)
+PTAG, WORK = sys.argv[1], fresh_dir(sys.argv[2])
 
 with open("rules.ptag", "w") as f:
     f.write('on join add "New Partner"\non sale add "Customer"\non inactive 30d add "At Risk"\n'

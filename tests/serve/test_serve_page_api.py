@@ -9,17 +9,13 @@ import io
 import json
 import os
 import random
-import shutil
 import sys
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(__file__))
-from serve_lib import AD, IN, RD, Server, check, event, finish, jsonl, write_config  # noqa: E402
+from serve_lib import AD, IN, RD, Server, check, event, finish, fresh_dir, jsonl, write_config  # noqa: E402
 
-PTAG, WORK = sys.argv[1], sys.argv[2]
-shutil.rmtree(WORK, ignore_errors=True)
-os.makedirs(WORK)
-os.chdir(WORK)
+PTAG, WORK = sys.argv[1], fresh_dir(sys.argv[2])
 
 with open("rules.ptag", "w") as f:
     f.write('rule "welcome"   on join add "New Partner"\n'

@@ -5,16 +5,12 @@ it took back before, in any order, across restarts (docs/serve.md,
 Usage: test_serve_refunds.py PTAG WORK"""
 import json
 import os
-import shutil
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from serve_lib import AD, IN, Server, check, event, finish, write_config  # noqa: E402
+from serve_lib import AD, IN, Server, check, event, finish, fresh_dir, write_config  # noqa: E402
 
-PTAG, WORK = sys.argv[1], sys.argv[2]
-shutil.rmtree(WORK, ignore_errors=True)
-os.makedirs(WORK)
-os.chdir(WORK)
+PTAG, WORK = sys.argv[1], fresh_dir(sys.argv[2])
 with open("rules.ptag", "w") as f:
     f.write('on sale add "Customer"\non milestone revenue >= 80 add "Gold"\n')
 write_config("ptag.toml")

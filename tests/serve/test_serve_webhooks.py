@@ -10,18 +10,14 @@ import hmac
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
-from serve_lib import Server, check, event, finish, jsonl, utc  # noqa: E402
+from serve_lib import Server, check, event, finish, fresh_dir, jsonl, utc  # noqa: E402
 
-PTAG, RECEIVER, WORK = sys.argv[1:4]
-shutil.rmtree(WORK, ignore_errors=True)
-os.makedirs(WORK)
-os.chdir(WORK)
+PTAG, RECEIVER, WORK = sys.argv[1], sys.argv[2], fresh_dir(sys.argv[3])
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 out = open("received.jsonl", "w")
