@@ -485,7 +485,7 @@ int run(const Options& o) {
       std::fprintf(stderr, "ptag run: continuing '%s' at line %lld from the store '%s'\n",
                    o.events.c_str(), static_cast<long long>(resume->line), o.state.c_str());
     }
-    print_rule_changes(durable->rule_changes(), o.backfill, !durable->loaded().snapshot.empty());
+    print_rule_changes(durable->rule_changes(), o.backfill, durable->loaded().state_rows || !durable->loaded().snapshot.empty());
   }
   if (o.sort) runner.run_sorted(source);
   else if (ahead) runner.run_ahead(source);
@@ -535,10 +535,12 @@ int run(const Options& o) {
     if (durable) {
       const DurableTimes& t = durable->times();
       std::fprintf(stderr,
-                   "ptag run: store: %llu commits (%llu partner rows with %llu tags); changes %.3f s, "
-                   "snapshots %.3f s, waiting for the writer %.3f s, last commit %.3f s\n",
+                   "ptag run: store: %llu commits (%llu partner rows with %llu tags, %llu state rows, "
+                   "%.1f MB of state); changes %.3f s, state rows %.3f s, waiting for the writer %.3f s, "
+                   "last commit %.3f s\n",
                    static_cast<unsigned long long>(t.commits), static_cast<unsigned long long>(t.partner_rows),
-                   static_cast<unsigned long long>(t.tags), t.changes, t.snapshot, t.wait, t.flush_wait);
+                   static_cast<unsigned long long>(t.tags), static_cast<unsigned long long>(t.state_rows),
+                   static_cast<double>(t.state_bytes) / 1e6, t.changes, t.state, t.wait, t.flush_wait);
     }
     std::fprintf(stderr, "ptag run: rule fires (guard passed, actions ran):\n");
     for (std::size_t r = 0; r < program.rules.size(); ++r) {

@@ -154,7 +154,7 @@ Run add_query(CLI::App& app) {
       return kFailed;
     }
     try {
-      Engine engine = Engine::restore(program, EngineOptions{}, contents.snapshot);
+      Engine engine = restore_stored(*store, contents, program);
       std::vector<std::size_t> found = engine.segment(*query.program);
       if (o->count) {
         std::printf("%zu\n", found.size());

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ptag/state_rows.hpp"
 #include "text_table.hpp"
 
 namespace ptag {
@@ -41,6 +42,22 @@ class AppliedIds {
     return Numbered{id.substr(0, begin), n};
   }
 
+  // What changed, for state rows: the key of each word a bit was set in
+  // (repeats included) and each id kept as text, from log_to() on.
+  struct Log {
+    std::vector<std::uint64_t> word_keys;
+    TextRows texts;
+    void clear() {
+      word_keys.clear();
+      texts.clear();
+    }
+  };
+  void log_to(Log* log) { log_ = log; }
+  // The word a logged key names, as it is now.
+  AppliedIdWord word_of_key(std::uint64_t key) const {
+    return {static_cast<std::uint32_t>((key - 1) >> kPrefixShift), (key - 1) & kBlockMask, word_of(key)};
+  }
+
   bool contains(std::string_view id, std::uint64_t hash) const {
     if (auto bit = where(id)) return word_of(bit->key) & bit->mask;
     return texts_.contains(id, hash);
@@ -48,7 +65,9 @@ class AppliedIds {
   // False when the id was already there.
   bool insert(std::string_view id, std::uint64_t hash) {
     if (auto bit = where_admitting(id)) return set(bit->key, bit->mask);
-    return texts_.insert(id, hash);
+    if (!texts_.insert(id, hash)) return false;
+    if (log_) log_->texts.add(id);
+    return true;
   }
   void prefetch(std::string_view id, std::uint64_t hash) const {
     if (auto bit = where(id)) {
@@ -181,6 +200,7 @@ class AppliedIds {
     }
   }
   bool set(std::uint64_t key, std::uint64_t mask) {
+    if (log_) log_->word_keys.push_back(key);
     if ((count_ + 1) * 4 > words_.size() * 3) grow();
     for (std::size_t i = slot_hash(key) & mask_;; i = (i + 1) & mask_) {
       Slot& s = words_[i];
@@ -210,6 +230,7 @@ class AppliedIds {
     }
   }
 
+  Log* log_ = nullptr;
   std::vector<std::string> prefixes_;
   // The last prefix found (ids of one source come in runs). Written by const
   // lookups: an engine is used from one thread at a time.

@@ -511,7 +511,12 @@ struct Engine::State : DurableState {
   void add_customer(std::uint32_t n, std::string_view customer) {
     customer_key.assign(reinterpret_cast<const char*>(&n), sizeof n);
     customer_key.append(customer);
-    if (customers.insert(customer_key, hash_text(customer_key))) ++partners[n].counts[1];
+    if (!customers.insert(customer_key, hash_text(customer_key))) return;
+    ++partners[n].counts[1];
+    if (rows.on) {
+      rows.customer_partners.push_back(n);
+      rows.customers.add(customer);
+    }
   }
 
   // §4 step 2; the sums were checked before step 1.
@@ -690,6 +695,10 @@ PushResult Engine::State::push(const Event& event, std::string* why, std::uint64
       s.seen_ids.insert(event.id, id_hash);
     } else {
       s.timed_ids.assign(event.id, id_hash, event.time);
+      if (s.rows.on) {
+        s.rows.timed_ids.add(event.id);
+        s.rows.timed_times.push_back(event.time);
+      }
       s.forget_ids();
     }
   }
@@ -744,6 +753,32 @@ Engine Engine::restore(const Program& program, const EngineOptions& options,
   RestoreOptions with = restore_options;
   if (!with.dedup_window) with.dedup_window = options.dedup_window;
   return restore(program, options.sink ? *options.sink : null_sink, snapshot, with);
+}
+
+Engine Engine::restore(const Program& program, const EngineOptions& options, StateRowsReader& rows,
+                       const RestoreOptions& restore_options) {
+  Engine engine(program, options.sink ? *options.sink : null_sink);
+  State& s = *engine.state_;
+  set_dedup_window(s, restore_options.dedup_window ? restore_options.dedup_window : options.dedup_window);
+  RuleChanges changes;
+  load_state_rows(program, rows, s, restore_options.backfill, restore_options.changes ? &changes : nullptr);
+  s.forget_ids();
+  s.queue_all_timers();
+  if (restore_options.backfill) changes.backfilled = s.run_backfill();
+  if (restore_options.changes) *restore_options.changes = std::move(changes);
+  return engine;
+}
+
+void Engine::track_state_rows() {
+  State& s = *state_;
+  s.tracking = true;
+  start_state_rows(s.program, s);
+}
+
+StateRows Engine::take_state_rows(std::span<const std::uint32_t> changed) {
+  State& s = *state_;
+  if (!s.rows.on) throw std::logic_error("Engine::take_state_rows() before track_state_rows()");
+  return take_rows(s.program, s, changed);
 }
 
 RuleChanges describe_rule_changes(const Program& program, std::string_view snapshot) {

@@ -12,10 +12,12 @@
 #include <array>
 #include <cstring>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "ptag/engine.hpp"
+#include "ptag/state_rows.hpp"
 #include "applied_ids.hpp"
 #include "text_table.hpp"
 #include "timer_queue.hpp"
@@ -152,6 +154,15 @@ struct Partner {
   }
 };
 
+// What a save renumbers: held tags the program no longer names and removed
+// rules that expiring tags still name are written after the program's own;
+// the others are dropped.
+struct SaveMap {
+  std::vector<std::uint32_t> tag;   // per engine tag id: written number, or kNone
+  std::vector<std::uint32_t> rule;  // per engine rule id
+  std::vector<std::string_view> tags, gone;
+};
+
 // What a snapshot saves (runtime/src/snapshot.cpp): everything the
 // semantics depend on, except the timer queue, which is rebuilt from the
 // partners' own deadlines, and the indexes over the program.
@@ -188,6 +199,7 @@ struct DurableState {
   void forget_ids() {
     if (!dedup_window || clock < next_forget) return;
     timed_ids.keep_since(window_start());
+    if (rows.on) rows.forget_before = window_start();
     next_forget = clock > INT64_MAX - *dedup_window ? INT64_MAX : clock + *dedup_window;
   }
   // clock - window, saturating: a window may be as large as Seconds holds.
@@ -197,6 +209,23 @@ struct DurableState {
 
   // What `backfill` runs: (partner, rule) in partner order, then rule order.
   std::vector<std::pair<std::uint32_t, RuleId>> backfill;
+
+  // State rows (runtime/src/state_rows.cpp): what changed since the last
+  // take, besides the partners the engine marks.
+  struct RowLog {
+    bool on = false;
+    bool all = true;             // the next take writes everything
+    std::string stored_head;     // the head the rows were restored from
+    SaveMap map;                 // tag and rule numbers as written, fixed while rows are written
+    std::string program_section; // the head's program part under `map`
+    std::vector<std::uint32_t> customer_partners;
+    TextRows customers;
+    AppliedIds::Log ids;          // without a dedup window
+    TextRows timed_ids;           // with one: ids applied, with their times
+    std::vector<Seconds> timed_times;
+    std::optional<Seconds> forget_before;
+  };
+  RowLog rows;
 };
 
 // The engine's state as a snapshot blob (docs/semantics.md, "Engine snapshots").
@@ -207,6 +236,14 @@ std::string save_snapshot(const Program& program, const DurableState& state);
 void load_snapshot(const Program& program, std::string_view blob, DurableState& state,
                    bool backfill, RuleChanges* changes);
 RuleChanges describe_snapshot_changes(const Program& program, std::string_view blob);
+
+// State rows (runtime/src/state_rows.cpp): filling a fresh state from a
+// store's rows (std::invalid_argument as load_snapshot), starting to log
+// changes, and taking them.
+void load_state_rows(const Program& program, StateRowsReader& in, DurableState& state, bool backfill,
+                     RuleChanges* changes);
+void start_state_rows(const Program& program, DurableState& state);
+StateRows take_rows(const Program& program, DurableState& state, std::span<const std::uint32_t> changed);
 
 // A metric as guards see it: millionths.
 inline std::int64_t metric_value(const Partner& p, Metric m) {

@@ -38,6 +38,13 @@ Metrics::Metrics(prometheus::Registry& r)
                          .Help("From the first request of a group to its durable commit")
                          .Register(r)
                          .Add({}, latency_buckets())),
+      commit_bytes(prometheus::BuildHistogram()
+                       .Name("ptag_commit_bytes")
+                       .Help("Bytes each store transaction wrote to its write-ahead log (whole pages)")
+                       .Register(r)
+                       .Add({}, prometheus::Histogram::BucketBoundaries{4096, 16384, 65536, 102400, 262144,
+                                                                         1048576, 4194304, 16777216, 67108864,
+                                                                         268435456})),
       request_seconds(prometheus::BuildHistogram()
                           .Name("ptag_request_seconds")
                           .Help("HTTP request latency, by route")

@@ -26,6 +26,7 @@ struct Metrics {
   prometheus::Gauge& timers_pending;
   prometheus::Gauge& partners;
   prometheus::Histogram& commit_seconds;
+  prometheus::Histogram& commit_bytes;
   prometheus::Family<prometheus::Histogram>& request_seconds;
   prometheus::Gauge& http_connections;
   prometheus::Family<prometheus::Counter>& http_cut;

@@ -88,14 +88,15 @@ int run(const Options& o) {
   // store fails cleanly instead of the process being killed.
   ::signal(SIGXFSZ, SIG_IGN);
 
+  prometheus::Registry registry;
+  Metrics metrics(registry);
   std::unique_ptr<DurableEngine> durable;
   try {
-    durable = DurableEngine::open(o.state);
+    durable = DurableEngine::open(
+        o.state, {.on_commit = [&metrics](std::int64_t bytes) { metrics.commit_bytes.Observe(static_cast<double>(bytes)); }});
   } catch (const StoreError& e) {
     return not_started(e.what(), 1);
   }
-  prometheus::Registry registry;
-  Metrics metrics(registry);
   RecordTap tap(config, metrics, durable->loaded().records, durable->loaded().last_delivery);
   try {
     durable->start(*compiled.rules->program, {.sink = &tap, .program_text = compiled.rules->text});

@@ -136,6 +136,16 @@ std::vector<SourceFile> decode_program(std::string_view text) {
   return files;
 }
 
+Engine restore_stored(const StoreReader& reader, const StoreContents& contents, const Program& program) {
+  if (contents.state_rows) {
+    std::optional<Engine> engine;
+    reader.read_state([&](StateRowsReader& rows) { engine.emplace(Engine::restore(program, EngineOptions{}, rows)); });
+    return std::move(*engine);
+  }
+  if (!contents.snapshot.empty()) return Engine::restore(program, EngineOptions{}, contents.snapshot);
+  return Engine(program, EngineOptions{});
+}
+
 struct DurableEngine::Impl {
   std::unique_ptr<Store> store;
   DurableSink sink;
@@ -196,15 +206,20 @@ Engine& DurableEngine::start(const Program& program, const DurableStart& options
   if (d.engine) throw std::logic_error("DurableEngine::start() twice");
   d.sink.inner = options.sink;
   d.dedup_window = options.dedup_window;
-  const std::string& snapshot = d.store->loaded().snapshot;
-  if (snapshot.empty()) {
-    d.engine.emplace(program, EngineOptions{.sink = &d.sink, .dedup_window = options.dedup_window});
+  const StoreContents& loaded = d.store->loaded();
+  EngineOptions engine_options{.sink = &d.sink, .dedup_window = options.dedup_window};
+  RestoreOptions restore{.backfill = options.backfill, .changes = &d.changes, .dedup_window = options.dedup_window};
+  if (loaded.state_rows) {
+    StoreReader::open(d.store->path())->read_state([&](StateRowsReader& rows) {
+      d.engine.emplace(Engine::restore(program, engine_options, rows, restore));
+    });
+  } else if (!loaded.snapshot.empty()) {
+    // A version 4 store: the blob once, then rows from the first commit on.
+    d.engine.emplace(Engine::restore(program, engine_options, loaded.snapshot, restore));
   } else {
-    d.engine.emplace(Engine::restore(
-        program, d.sink, snapshot,
-        {.backfill = options.backfill, .changes = &d.changes, .dedup_window = options.dedup_window}));
+    d.engine.emplace(program, engine_options);
   }
-  d.engine->track_changed_partners();
+  d.engine->track_state_rows();
   if (!options.program_text.empty()) d.program_text = options.program_text;
   return *d.engine;
 }
@@ -222,7 +237,7 @@ const RuleChanges& DurableEngine::reload(const Program& program, bool backfill, 
   std::set_union(d.carried.begin(), d.carried.end(), changed.begin(), changed.end(), std::back_inserter(merged));
   d.carried = std::move(merged);
   *d.engine = std::move(next);
-  d.engine->track_changed_partners();
+  d.engine->track_state_rows();  // every row again: tags and rules may be numbered anew
   d.changes = std::move(changes);
   if (!program_text.empty()) d.program_text = std::move(program_text);
   return d.changes;
@@ -296,10 +311,12 @@ std::uint64_t DurableEngine::commit(const InputPosition& at, std::vector<Deliver
   batch.records = std::move(d.sink.records);
   d.sink.records.clear();
   auto t1 = std::chrono::steady_clock::now();
-  batch.snapshot = e.snapshot();
+  batch.state = e.take_state_rows(changed);
+  d.times.state_rows += batch.state.partners.size();
+  d.times.state_bytes += batch.state.bytes();
   auto t2 = std::chrono::steady_clock::now();
   d.times.changes += std::chrono::duration<double>(t1 - t0).count();
-  d.times.snapshot += std::chrono::duration<double>(t2 - t1).count();
+  d.times.state += std::chrono::duration<double>(t2 - t1).count();
   d.times.partner_rows += batch.partners.size();
   ++d.times.commits;
   batch.input = at;

@@ -112,6 +112,50 @@ StoreContents StoreReader::contents() const {
   return store_detail::load_contents(impl_->db);
 }
 
+namespace {
+
+// The state tables through the runtime's interface.
+class StoredStateRows : public StateRowsReader {
+ public:
+  explicit StoredStateRows(Db& db) : db_(db) {}
+  std::string head() override {
+    Stmt s(db_, "SELECT head FROM engine_state WHERE id = 1");
+    if (!s.step()) throw StoreError(db_.path() + ": the store holds no engine state rows");
+    return s.blob(0);
+  }
+  void partners(const std::function<void(std::int64_t, std::string_view)>& each) override {
+    Stmt s(db_, "SELECT position, data FROM partner_state ORDER BY position");
+    while (s.step()) each(s.integer(0), s.blob_view(1));
+  }
+  void customers(const std::function<void(std::int64_t, std::string_view)>& each) override {
+    Stmt s(db_, "SELECT partner, customer FROM partner_customers");
+    while (s.step()) each(s.integer(0), s.text_view(1));
+  }
+  void id_words(const std::function<void(const AppliedIdWord&)>& each) override {
+    Stmt s(db_, "SELECT prefix, block, bits FROM applied_words");
+    while (s.step())
+      each({static_cast<std::uint32_t>(s.integer(0)), static_cast<std::uint64_t>(s.integer(1)),
+            static_cast<std::uint64_t>(s.integer(2))});
+  }
+  void id_texts(const std::function<void(std::string_view, std::optional<Seconds>)>& each) override {
+    Stmt s(db_, "SELECT id, time FROM applied_ids");
+    while (s.step()) each(s.text_view(0), s.is_null(1) ? std::nullopt : std::optional<Seconds>(s.integer(1)));
+  }
+
+ private:
+  Db& db_;
+};
+
+}  // namespace
+
+void StoreReader::read_state(const std::function<void(StateRowsReader&)>& read) const {
+  impl_->read([&] {
+    StoredStateRows rows(impl_->db);
+    read(rows);
+    return 0;
+  });
+}
+
 std::vector<PartnerRow> StoreReader::partners() const {
   return impl_->read([&] {
     std::vector<PartnerRow> rows;

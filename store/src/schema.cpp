@@ -110,6 +110,20 @@ constexpr const char* kFormat = "ptag store";
   "  FROM partners p, json_each(p.tags) j\n" \
   "  LEFT JOIN names u ON u.id = json_extract(j.value, '$[1]');\n"
 
+// Version 5 keeps the engine's state as rows (docs/store.md, "How the
+// state is kept"): a commit writes the partners that changed, the customers
+// and applied ids that are new, and a small head, instead of the whole state
+// as one blob. Reads of one partner's records use the index by partner.
+#define PTAG_STATE_TABLES \
+  "CREATE TABLE engine_state (id INTEGER PRIMARY KEY CHECK (id = 1), head BLOB NOT NULL);\n" \
+  "CREATE TABLE partner_state (position INTEGER PRIMARY KEY, data BLOB NOT NULL);\n" \
+  "CREATE TABLE partner_customers (partner INTEGER NOT NULL, customer TEXT NOT NULL,\n" \
+  "  PRIMARY KEY (partner, customer)) WITHOUT ROWID;\n" \
+  "CREATE TABLE applied_words (prefix INTEGER NOT NULL, block INTEGER NOT NULL, bits INTEGER NOT NULL,\n" \
+  "  PRIMARY KEY (prefix, block)) WITHOUT ROWID;\n" \
+  "CREATE TABLE applied_ids (id TEXT PRIMARY KEY, time INTEGER) WITHOUT ROWID;\n" \
+  "CREATE INDEX record_rows_by_partner ON record_rows (partner, seq);\n"
+
 // Version 4. The public tables and views (partners, partner_tags, records)
 // are the read-only interface of docs/store.md; the others are ptag's own. No
 // index on records: it would halve the writer's speed. A partner's position
@@ -129,7 +143,6 @@ constexpr const char* kSchema =
     ");\n"
     PTAG_DEAD_LETTERS_TABLE
     PTAG_REFUND_TOTALS_TABLE
-    "CREATE TABLE snapshot (id INTEGER PRIMARY KEY CHECK (id = 1), data BLOB NOT NULL);\n"
     "CREATE TABLE input (\n"
     "  id INTEGER PRIMARY KEY CHECK (id = 1),\n"
     "  path TEXT NOT NULL,\n"
@@ -142,7 +155,8 @@ constexpr const char* kSchema =
     "CREATE TABLE partners (\n" PTAG_PARTNERS_COLUMNS ",  tags TEXT NOT NULL DEFAULT '{}'\n);\n"
     PTAG_OUTBOX_TABLE
     PTAG_RECORDS_TABLES
-    PTAG_PARTNER_TAGS_VIEW;
+    PTAG_PARTNER_TAGS_VIEW
+    PTAG_STATE_TABLES;
 
 // Version 1 keyed partners by their id (an index write for every metric
 // update); version 2 by position (same columns, same order), and has the
@@ -200,11 +214,18 @@ constexpr const char* kFrom3To4 =
     PTAG_PARTNER_TAGS_VIEW
     "PRAGMA user_version = 4;\n";
 
+// Version 5: the state tables beside version 4's `snapshot`, which the
+// first commit of a version 5 writer empties (its state then is in rows).
+constexpr const char* kFrom4To5 =
+    PTAG_STATE_TABLES
+    "PRAGMA user_version = 5;\n";
+
 #undef PTAG_SECONDS_OR_TEXT
 #undef PTAG_PARTNER_TAGS_VIEW
 #undef PTAG_PARTNERS_COLUMNS
 #undef PTAG_OUTBOX_TABLE
 #undef PTAG_RECORDS_TABLES
+#undef PTAG_STATE_TABLES
 
 std::string now_text() {
   return format_time(static_cast<Seconds>(std::time(nullptr)));
@@ -297,11 +318,12 @@ void migrate_schema(Db& db) {
       version.step();
       v = version.integer(0);
     }
-    if (v < 1 || v > 3) return;
+    if (v < 1 || v > 4) return;
     std::string what = fmt::format("cannot migrate the store from schema version {}", v);
     db.exec("BEGIN IMMEDIATE", what);
     try {
-      db.exec(v == 1 ? kFrom1To2 : v == 2 ? kFrom2To3 : kFrom3To4, what);
+      static constexpr const char* kSteps[] = {kFrom1To2, kFrom2To3, kFrom3To4, kFrom4To5};
+      db.exec(kSteps[v - 1], what);
       db.exec("COMMIT", what);
     } catch (...) {
       db.try_exec("ROLLBACK");
@@ -326,6 +348,13 @@ void ensure_store_id(Db& db) {
   const char* what = "cannot give the store its id";
   if (!has) db.exec("ALTER TABLE meta ADD COLUMN store_id TEXT", what);
   db.exec("UPDATE meta SET store_id = lower(hex(randomblob(8))) WHERE id = 1 AND store_id IS NULL", what);
+}
+
+bool has_table(Db& db, const char* name) {
+  Stmt s(db, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?");
+  s.bind(1, std::string_view(name));
+  s.step();
+  return s.integer(0) == 1;
 }
 
 StoreContents load_contents(Db& db) {
@@ -353,8 +382,15 @@ StoreContents load_contents(Db& db) {
         last.step();
         c.last_delivery = last.integer(0);
       }
-      Stmt snap(db, "SELECT data FROM snapshot WHERE id = 1");
-      if (snap.step()) c.snapshot = snap.blob(0);
+      if (has_table(db, "snapshot")) {
+        Stmt snap(db, "SELECT data FROM snapshot WHERE id = 1");
+        if (snap.step()) c.snapshot = snap.blob(0);
+      }
+      if (has_table(db, "engine_state")) {
+        Stmt head(db, "SELECT head FROM engine_state WHERE id = 1");
+        c.state_rows = head.step();
+        if (c.state_rows) c.state_head = head.blob(0);
+      }
       Stmt in(
           db,
           "SELECT path, fingerprint, offset, line, out_path, out_length FROM input WHERE id = 1");

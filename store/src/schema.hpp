@@ -27,6 +27,7 @@ void ensure_store_id(Db& db);
 
 // The last commit's meta, snapshot and input position, in one read transaction.
 StoreContents load_contents(Db& db);
+bool has_table(Db& db, const char* name);
 
 // The codes of a record's action and cause: the position is the number in
 // `record_rows` (docs/store.md, fixed whatever the enums' values), the text

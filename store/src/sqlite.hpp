@@ -94,6 +94,11 @@ class Stmt {
   }
   std::optional<std::string> optional_text(int col) const;
   std::string blob(int col) const;
+  // The blob without a copy: valid until the next step() or reset().
+  std::string_view blob_view(int col) const {
+    const auto* p = static_cast<const char*>(sqlite3_column_blob(s_, col));
+    return p == nullptr ? std::string_view() : std::string_view(p, static_cast<std::size_t>(sqlite3_column_bytes(s_, col)));
+  }
   // A time written by bind_time() or bind_seconds().
   std::optional<Seconds> time(int col) const;
   const std::string& path() const { return db_->path(); }

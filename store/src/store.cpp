@@ -198,10 +198,14 @@ struct Store::Impl {
   std::vector<RecordBatch> spare;  // written batches, emptied, for recycled()
   static constexpr std::size_t kSpareBatches = 4;
   std::int64_t records = 0;  // the writer's: records durable (the next seq - 1)
+  int wal_frames = 0;        // the writer's: frames in the WAL after its last transaction
+  std::int64_t page_bytes = 4096;
   std::thread thread;
 
-  Stmt insert_record, insert_records, insert_name, update_partner, insert_partner, update_meta, put_snapshot,
-      put_input, insert_delivery, update_delivery, insert_dead, update_dead, put_refund_total;
+  Stmt insert_record, insert_records, insert_name, update_partner, insert_partner, update_meta, put_head,
+      put_partner_state, put_customer, put_word, put_id, forget_ids, put_input, insert_delivery, update_delivery,
+      insert_dead, update_dead, put_refund_total;
+  bool legacy_snapshot = false;  // a version 4 `snapshot` table, emptied by the first commit
   std::string tags_text;  // the writer's: a partner's tags as JSON (reused)
   // The writer's: `names` (tags, notification names, rules) by text. Names
   // added in an open transaction are dropped again by a rollback.
@@ -223,7 +227,8 @@ struct Store::Impl {
     }
     // Statements first: the last one finalized closes the file (and checkpoints).
     for (Stmt* st : {&insert_record, &insert_records, &insert_name, &update_partner, &insert_partner, &update_meta,
-                     &put_snapshot, &put_input, &insert_delivery, &update_delivery, &insert_dead, &update_dead, &put_refund_total})
+                     &put_head, &put_partner_state, &put_customer, &put_word, &put_id, &forget_ids, &put_input,
+                     &insert_delivery, &update_delivery, &insert_dead, &update_dead, &put_refund_total})
       *st = Stmt();
     db.close();
     if (lock_fd >= 0) ::close(lock_fd);
@@ -262,7 +267,12 @@ struct Store::Impl {
              "UPDATE meta SET program = coalesce(?1, program), clock = coalesce(?2, clock), "
              "clock_seconds = coalesce(?3, clock_seconds), commits = commits + ?4, records = ?5, "
              "committed_at = ?6 WHERE id = 1");
-    put_snapshot = Stmt(db, "INSERT OR REPLACE INTO snapshot (id, data) VALUES (1, ?)");
+    put_head = Stmt(db, "INSERT OR REPLACE INTO engine_state (id, head) VALUES (1, ?)");
+    put_partner_state = Stmt(db, "INSERT OR REPLACE INTO partner_state (position, data) VALUES (?, ?)");
+    put_customer = Stmt(db, "INSERT OR IGNORE INTO partner_customers (partner, customer) VALUES (?, ?)");
+    put_word = Stmt(db, "INSERT OR REPLACE INTO applied_words (prefix, block, bits) VALUES (?, ?, ?)");
+    put_id = Stmt(db, "INSERT OR REPLACE INTO applied_ids (id, time) VALUES (?, ?)");
+    forget_ids = Stmt(db, "DELETE FROM applied_ids WHERE time < ?");
     put_input = Stmt(
         db,
         "INSERT OR REPLACE INTO input (id, path, fingerprint, offset, line, out_path, out_length) "
@@ -454,10 +464,48 @@ struct Store::Impl {
     }
   }
 
+  // What changed in the engine's state (ptag/state_rows.hpp), in the order
+  // the engine took it; each commit of a group in turn.
+  void write_state_rows(const StateRows& st) {
+    const char* what = "cannot write the engine's state";
+    if (st.all) {
+      db.exec("DELETE FROM partner_state; DELETE FROM partner_customers; DELETE FROM applied_words; "
+              "DELETE FROM applied_ids",
+              what);
+      if (legacy_snapshot) db.exec("DELETE FROM snapshot", what);
+      legacy_snapshot = false;
+    }
+    put_head.bind_blob(1, st.head);
+    step(put_head, what);
+    for (std::size_t i = 0; i < st.partners.size(); ++i) {
+      put_partner_state.bind(1, std::int64_t{st.partners[i]});
+      put_partner_state.bind_blob(2, st.partner_rows[i]);
+      step(put_partner_state, what);
+    }
+    for (std::size_t i = 0; i < st.customers.size(); ++i) {
+      put_customer.bind(1, std::int64_t{st.customer_partners[i]});
+      put_customer.bind(2, st.customers[i]);
+      step(put_customer, what);
+    }
+    for (const AppliedIdWord& w : st.id_words) {
+      put_word.bind(1, std::int64_t{w.prefix});
+      put_word.bind(2, static_cast<std::int64_t>(w.block));
+      put_word.bind(3, static_cast<std::int64_t>(w.bits));
+      step(put_word, what);
+    }
+    for (std::size_t i = 0; i < st.id_texts.size(); ++i) {
+      put_id.bind(1, st.id_texts[i]);
+      if (st.id_times[i]) put_id.bind(2, *st.id_times[i]);
+      step(put_id, what);
+    }
+    if (st.forget_before) {
+      forget_ids.bind(1, *st.forget_before);
+      step(forget_ids, what);
+    }
+  }
+
   void write_state(const StoreCommit& last, const std::string* program, std::int64_t commits,
                    std::int64_t seq) {
-    put_snapshot.bind_blob(1, last.snapshot);
-    step(put_snapshot, "cannot write the engine's state");
     const InputPosition& in = last.input;
     put_input.bind(1, in.path);
     put_input.bind(2, in.fingerprint);
@@ -516,6 +564,7 @@ struct Store::Impl {
           for (const PartnerRow& p : c.partners) write_partner(p);
           for (const Delivery& d : c.deliveries) write_delivery(d);
           write_server_rows(c.server);
+          write_state_rows(c.state);
           write_updates(group[i].updates);
           if (c.program) program = &*c.program;
           commits += group[i].commit;
@@ -552,6 +601,19 @@ struct Store::Impl {
       }
       throw;
     }
+  }
+
+  // After each commit: what it added to the WAL, and a checkpoint (copying
+  // the WAL into the file) once the WAL holds kCheckpointFrames, as SQLite's
+  // own hook would (installing this one replaces it).
+  static constexpr int kCheckpointFrames = 16384;  // 64 MB of 4 KB pages
+  static int on_wal(void* self, sqlite3* handle, const char* name, int frames) {
+    auto* s = static_cast<Impl*>(self);
+    int added = frames >= s->wal_frames ? frames - s->wal_frames : frames;  // restarted after a checkpoint
+    s->wal_frames = frames;
+    if (s->options.on_commit) s->options.on_commit(static_cast<std::int64_t>(added) * (s->page_bytes + 24));
+    if (frames >= kCheckpointFrames) sqlite3_wal_checkpoint_v2(handle, name, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+    return SQLITE_OK;
   }
 
   void run() {
@@ -630,12 +692,16 @@ std::unique_ptr<Store> Store::open(const std::string& path, const StoreOptions& 
   // The partners' pages stay in memory between commits (the default is 2 MB).
   db.exec("PRAGMA cache_size = -65536", "cannot set the store's cache size");
   // A checkpoint (copying the WAL into the file, with its own fsync) once per
-  // 64 MB of WAL rather than per 4 MB: with a state of a few MB, that is
-  // not after every commit.
-  db.exec("PRAGMA wal_autocheckpoint = 16384", "cannot set the store's checkpoints");
+  // 64 MB of WAL rather than per 4 MB (Impl::on_wal).
+  {
+    Stmt page(db, "PRAGMA page_size");
+    if (page.step()) impl->page_bytes = page.integer(0);
+  }
+  sqlite3_wal_hook(db.get(), &Impl::on_wal, impl.get());
   store_detail::migrate_schema(db);
   store_detail::ensure_tables(db);
   impl->loaded = store_detail::load_contents(db);
+  impl->legacy_snapshot = store_detail::has_table(db, "snapshot");
   impl->records = impl->pending = impl->loaded.records;
   {
     store_detail::Stmt last(db, "SELECT coalesce(max(position) + 1, 0) FROM partners");

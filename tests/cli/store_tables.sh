@@ -2,7 +2,7 @@
 # commit writes only what changed (partner rows, tag differences), and that
 # must add up to the whole. The `records` view gives back every record as
 # --out wrote it. Also: an expiry moved without a record, and stores of
-# schema versions 1 and 3 migrated and continued.
+# schema versions 1, 3 and 4 migrated and continued.
 # Usage: store_tables.sh PTAG WORK PTAG_GEN SOURCE_DIR
 source "$(dirname "$0")/lib.sh"
 PTAG_GEN=$3
@@ -99,7 +99,7 @@ run run onboarding.ptag tiers.ptag --events all80.jsonl --out all80.out --tags-o
 expect_status 0
 run run onboarding.ptag tiers.ptag --events "$D/schema1-more.jsonl" --state v1.db --out more.out --tags-out more-tags.jsonl
 expect_status 0 "continuing a version 1 store"
-[ "$(sqlite3 v1.db 'PRAGMA user_version')" = 4 ] || fail "the store was not migrated to version 4"
+[ "$(sqlite3 v1.db 'PRAGMA user_version')" = 5 ] || fail "the store was not migrated to version 5"
 cmp -s more-tags.jsonl all80-tags.jsonl || fail "the migrated store's final tags differ from one run's"
 tail -n "$(wc -l <more.out)" all80.out | cmp -s - more.out || fail "the migrated store's new records differ from one run's"
 [ "$(sqlite3 v1.db 'SELECT count(*) FROM records')" = "$(wc -l <all80.out)" ] || fail "records lost in the migration"
@@ -129,7 +129,7 @@ cp v3.db v3-copy.db
 : >empty.jsonl
 run run schema3.ptag --events empty.jsonl --state v3-copy.db --out /dev/null
 expect_status 0 "migrating a version 3 store"
-[ "$(sqlite3 v3-copy.db 'PRAGMA user_version')" = 4 ] || fail "the store was not migrated to version 4"
+[ "$(sqlite3 v3-copy.db 'PRAGMA user_version')" = 5 ] || fail "the store was not migrated to version 5"
 [ "$(sqlite3 v3-copy.db "SELECT type FROM sqlite_schema WHERE name = 'partner_tags'")" = view ] ||
   fail "partner_tags is not a view after the migration"
 current_tags v3-copy.db >v3.after
@@ -157,5 +157,35 @@ current_tags v3.db >v3.continued
 current_tags one3.db >one3.tags
 cmp -s v3.continued one3.tags || fail "partner_tags of the continued store differ from one run's: $(diff v3.continued one3.tags | head -5)"
 sqlite3 v3.db "PRAGMA integrity_check" | grep -qx ok || fail "the migrated version 3 store is not intact"
+
+# 5. A store of schema version 4 (the engine's state one blob in `snapshot`;
+# the rules and first 600 events of step 4, as ptag wrote it before version
+# 5) is migrated to version 5 (the state in rows) and continues like one run.
+sqlite3 v4.db <"$D/schema4.sql"
+[ "$(sqlite3 v4.db 'PRAGMA user_version')" = 4 ] || fail "the fixture is not schema version 4"
+[ "$(sqlite3 v4.db 'SELECT length(data) > 1000 FROM snapshot')" = 1 ] || fail "the fixture has no engine state"
+current_tags v4.db >v4.before
+run tags --state v4.db
+expect_status 0 "a reader reads version 4"
+run run schema3.ptag --events "$D/schema3-more.jsonl" --state v4.db --out more4.out --tags-out more4-tags.jsonl
+expect_status 0 "continuing a version 4 store"
+[ "$(sqlite3 v4.db 'PRAGMA user_version')" = 5 ] || fail "the store was not migrated to version 5"
+[ "$(sqlite3 v4.db 'SELECT count(*) FROM snapshot')" = 0 ] || fail "the version 4 state blob was kept after the first commit"
+[ "$(sqlite3 v4.db 'SELECT count(*) FROM partner_state')" = "$(sqlite3 v4.db 'SELECT count(*) FROM partners')" ] ||
+  fail "not every partner has its state row"
+cmp -s more4-tags.jsonl all1200-tags.jsonl || fail "the migrated version 4 store's final tags differ from one run's"
+tail -n "$(wc -l <more4.out)" all1200.out | cmp -s - more4.out || fail "the migrated version 4 store's new records differ from one run's"
+current_tags v4.db >v4.continued
+cmp -s v4.continued one3.tags || fail "partner_tags of the continued version 4 store differ from one run's"
+# Continued once more from its rows: still one run.
+head -n 300 "$D/schema3-more.jsonl" >more-a.jsonl
+tail -n +301 "$D/schema3-more.jsonl" >more-b.jsonl
+sqlite3 v4-again.db <"$D/schema4.sql"
+run run schema3.ptag --events more-a.jsonl --state v4-again.db --out /dev/null
+expect_status 0
+run run schema3.ptag --events more-b.jsonl --state v4-again.db --out /dev/null --tags-out again-tags.jsonl
+expect_status 0 "continuing a version 5 store from its rows"
+cmp -s again-tags.jsonl all1200-tags.jsonl || fail "a store continued from its state rows differs from one run"
+sqlite3 v4.db "PRAGMA integrity_check" | grep -qx ok || fail "the migrated version 4 store is not intact"
 
 finish

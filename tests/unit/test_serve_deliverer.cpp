@@ -248,7 +248,7 @@ std::vector<Delivery> commit_outbox(Store& store, const std::string& webhook,
     ++id;
   }
   c.deliveries = out;
-  c.snapshot = "state";
+  c.state.head = "state";
   c.clock = 1772360100 + id;
   store.commit(std::move(c));
   store.flush();

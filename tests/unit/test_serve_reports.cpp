@@ -83,7 +83,7 @@ TEST_CASE("partners per tag over time stay within 0 and the partners with late e
     add("p1", ptag::RecordAction::remove, t0 + 3 * day);
     add("p2", ptag::RecordAction::add, t0 + 5 * day);
     add("p1", ptag::RecordAction::add, t0 + 4 * day);  // another late event gives it back
-    c.snapshot = "state";
+    c.state.head = "state";
     c.clock = t0 + 10 * day;
     store->commit(std::move(c));
     store->flush();

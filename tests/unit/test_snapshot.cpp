@@ -17,6 +17,7 @@
 #include "ptag/event_batch.hpp"
 #include "ptag/event_source.hpp"
 #include "ptag/sink.hpp"
+#include "row_store.hpp"
 #include "text_table.hpp"  // hash_text: the snapshot's checksum
 #include "workload.hpp"
 
@@ -146,20 +147,36 @@ void add_stats(Outcome& o, const EngineStats& s) {
   for (std::size_t i = 0; i < s.rule_fires.size(); ++i) o.rule_fires[i] += s.rule_fires[i];
 }
 
-// Runs the workload, snapshotting the engine before each step in `cuts`,
-// destroying it and continuing in an engine restored from the blob. Events
-// between cuts go in as batches (`batches`) or one by one.
-Outcome run(const Program& program, const Workload& w, std::set<std::size_t> cuts, bool batches) {
+// How a split hands the state over: a snapshot blob, or the state rows
+// taken since the last split applied to a store of rows (what a durable
+// store does at each commit).
+enum class Handover { blob, rows };
+
+// Runs the workload, handing the engine's state over before each step in
+// `cuts`, destroying it and continuing in an engine restored from it.
+// Events between cuts go in as batches (`batches`) or one by one.
+Outcome run(const Program& program, const Workload& w, std::set<std::size_t> cuts, bool batches,
+            Handover how = Handover::blob, std::optional<Seconds> window = std::nullopt) {
   Outcome o;
   JsonSink sink;
-  auto engine = std::make_unique<Engine>(program, sink);
+  EngineOptions options{.sink = &sink, .dedup_window = window};
+  auto engine = std::make_unique<Engine>(program, options);
+  testing::RowStore rows;
+  if (how == Handover::rows) engine->track_state_rows();
   auto events = w.events.events();
   for (std::size_t i = 0; i < w.steps.size();) {
     if (cuts.count(i)) {
       add_stats(o, engine->stats());
-      std::string blob = engine->snapshot();
-      engine.reset();
-      engine = std::make_unique<Engine>(Engine::restore(program, sink, blob));
+      if (how == Handover::blob) {
+        std::string blob = engine->snapshot();
+        engine.reset();
+        engine = std::make_unique<Engine>(Engine::restore(program, options, blob));
+      } else {
+        rows.apply(engine->take_state_rows(engine->take_changed_partners()));
+        engine.reset();
+        engine = std::make_unique<Engine>(Engine::restore(program, options, rows));
+        engine->track_state_rows();
+      }
     }
     const Workload::Step& s = w.steps[i];
     EngineStats before = engine->stats();
@@ -262,6 +279,22 @@ TEST_CASE("snapshot: generated rules over a generated workload, split every few 
     check_same(whole, run(program, w, every_n(w.steps.size(), 7), true));
     check_same(whole, run(program, w, every_n(w.steps.size(), 101), false));
     check_same(whole, run(program, w, interesting(whole, 200, rules), true));
+    check_same(whole, run(program, w, every_n(w.steps.size(), 13), true, Handover::rows));
+    check_same(whole, run(program, w, interesting(whole, 100, rules + 1), false, Handover::rows));
+  }
+}
+
+TEST_CASE("state rows: under a dedup window, split every few events, as one run") {
+  Workload w = generated_workload(200, 5000, 9);
+  w.until = w.events.events().back().time + 400 * 86400;
+  Program program = compile_text(bench::make_rules(25, 25));
+  // A window of one second forgets almost every id (the store deletes them).
+  for (Seconds window : {Seconds{1}, Seconds{30 * 86400}, Seconds{400 * 86400}}) {
+    INFO("window: " << window);
+    Outcome whole = run(program, w, {}, false, Handover::blob, window);
+    if (window > 86400) REQUIRE(whole.duplicates > 0);
+    check_same(whole, run(program, w, every_n(w.steps.size(), 11), true, Handover::rows, window));
+    check_same(whole, run(program, w, interesting(whole, 100, 5), false, Handover::rows, window));
   }
 }
 
@@ -272,6 +305,7 @@ TEST_CASE("snapshot: a split at every single event gives the same run") {
   Outcome whole = run(program, w, {}, false);
   REQUIRE(whole.records_count > 50);
   check_same(whole, run(program, w, every_n(w.steps.size(), 1), false));
+  check_same(whole, run(program, w, every_n(w.steps.size(), 1), false, Handover::rows));
 }
 
 TEST_CASE("snapshot: the three examples over examples/events.jsonl, with --until on the last part") {
@@ -325,6 +359,9 @@ TEST_CASE("snapshot: every test of the conformance suite, split before every ste
       }
       Outcome whole = run(compiled->program, w, {}, false);
       check_same(whole, run(compiled->program, w, every_n(w.steps.size(), 1), false));
+      check_same(whole, run(compiled->program, w, every_n(w.steps.size(), 1), false, Handover::rows));
+      // Through rows split in two, as a store continued once.
+      check_same(whole, run(compiled->program, w, {w.steps.size() / 2}, false, Handover::rows));
       ++tests;
     }
   }

@@ -72,7 +72,7 @@ StoreCommit batch(std::int64_t first_seq, std::int64_t per, std::int64_t partner
   for (std::int64_t i = 0; i < partners; ++i) {
     c.partners.push_back(partner_number(i, version));
   }
-  c.snapshot = std::string("snap\0", 5) + std::to_string(first_seq + per - 1);
+  c.state.head = std::string("snap\0", 5) + std::to_string(first_seq + per - 1);
   c.input = InputPosition{"events.jsonl", "fp",        first_seq + per - 1,
                           version,        "out.jsonl", 10 * (first_seq + per - 1)};
   c.clock = 1767225600 + first_seq + per - 1;
@@ -165,7 +165,7 @@ TEST_CASE("store: a commit round-trips through reopening", "[store]") {
   const StoreContents& c = store->loaded();
   CHECK_FALSE(c.created);
   CHECK(c.program == "rule \"vip\" on sale when revenue >= 100 add \"VIP\"\n");
-  CHECK(c.snapshot == std::string("snap\0", 5) + "20");
+  CHECK(c.state_head == std::string("snap\0", 5) + "20");
   REQUIRE(c.input);
   CHECK(*c.input == InputPosition{"events.jsonl", "fp", 20, 1, "out.jsonl", 200});
   CHECK(c.clock == 1767225620);
@@ -358,7 +358,7 @@ TEST_CASE("store: appended records wait for their commit", "[store]") {
   std::vector<StoredRecord> all = reader->records_from(1, 100);
   REQUIRE(all.size() == 40);
   for (std::int64_t k = 0; k < 40; ++k) CHECK(all[static_cast<std::size_t>(k)] == record_number(k + 1));
-  CHECK(reader->contents().snapshot == std::string("snap\0", 5) + "40");
+  CHECK(reader->contents().state_head == std::string("snap\0", 5) + "40");
   // The next run continues the sequence from the last commit.
   auto store = Store::open(path);
   store->commit(batch(41, 5, 2, 3));
@@ -561,7 +561,7 @@ TEST_CASE("store: a failed commit leaves the previous commit", "[store]") {
   store.reset();
   auto again = Store::open(path);
   CHECK(again->loaded().records == 10);
-  CHECK(again->loaded().snapshot == std::string("snap\0", 5) + "10");
+  CHECK(again->loaded().state_head == std::string("snap\0", 5) + "10");
   CHECK(again->loaded().input->offset == 10);
   again.reset();
   CHECK(sql_value(path, "SELECT count(*) FROM partners") == "2");
@@ -582,7 +582,7 @@ TEST_CASE("store: a full disk fails the commit and keeps the previous one", "[st
         rlimit limit{64 * 1024, 64 * 1024};
         ::setrlimit(RLIMIT_FSIZE, &limit);
         StoreCommit big = batch(11, 20000, 3, 2);
-        big.snapshot.assign(1 << 20, 'x');
+        big.state.head.assign(1 << 20, 'x');
         store->commit(std::move(big));
         store->flush();
         code = 2;  // no error
@@ -600,7 +600,7 @@ TEST_CASE("store: a full disk fails the commit and keeps the previous one", "[st
     CHECK(WEXITSTATUS(status) == 0);
     auto store = Store::open(path);
     CHECK(store->loaded().records == 10);
-    CHECK(store->loaded().snapshot == std::string("snap\0", 5) + "10");
+    CHECK(store->loaded().state_head == std::string("snap\0", 5) + "10");
   }
   SECTION("a small tmpfs") {
     std::string mnt = dir.file("small");
@@ -621,7 +621,7 @@ TEST_CASE("store: a full disk fails the commit and keeps the previous one", "[st
     {
       auto store = Store::open(path);
       CHECK(store->loaded().records == 10);
-      CHECK(store->loaded().snapshot == std::string("snap\0", 5) + "10");
+      CHECK(store->loaded().state_head == std::string("snap\0", 5) + "10");
       // The next good commit continues from it.
       store->commit(batch(11, 10, 3, 2));
       store->flush();
@@ -746,7 +746,7 @@ TEST_CASE("store: killed at random instants, the store holds its last commit", "
     const StoreContents& c = store->loaded();
     CHECK(c.records >= last);
     if (c.input) CHECK(c.input->offset == c.records);
-    if (c.records > 0) CHECK(c.snapshot == std::string("snap\0", 5) + std::to_string(c.records));
+    if (c.records > 0) CHECK(c.state_head == std::string("snap\0", 5) + std::to_string(c.records));
     last = c.records;
     store.reset();
     CHECK(sql_value(path, "PRAGMA integrity_check") == "ok");
@@ -793,7 +793,7 @@ TEST_CASE("store: writer throughput", "[.bench]") {
       // Partners move through a population of 100,000, as in W1.
       for (std::int64_t k = 0; k < partners; ++k)
         c.partners.push_back(partner_number((i * partners + k) % 100000, i));
-      c.snapshot.assign(static_cast<std::size_t>(snapshot), 's');
+      c.state.head.assign(static_cast<std::size_t>(snapshot), 's');
       batches.push_back(std::move(c));
     }
     auto start = std::chrono::steady_clock::now();

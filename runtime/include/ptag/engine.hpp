@@ -14,6 +14,7 @@
 #include "ptag/event.hpp"
 #include "ptag/program.hpp"
 #include "ptag/sink.hpp"
+#include "ptag/state_rows.hpp"
 
 namespace ptag {
 
@@ -119,6 +120,11 @@ class Engine {
   static Engine restore(const Program& program, const EngineOptions& options,
                         std::string_view snapshot, const RestoreOptions& restore_options = {});
 
+  // An engine in the state a store kept as rows (ptag/state_rows.hpp), with
+  // rules matched as restore() from a snapshot does; the same errors.
+  static Engine restore(const Program& program, const EngineOptions& options, StateRowsReader& rows,
+                        const RestoreOptions& restore_options = {});
+
   // Applies one event (docs/language.md, "Evaluation order"). An event that is not valid (a sale
   // without a numeric amount, an empty partner, ...) changes nothing; `why`
   // then says what is wrong.
@@ -182,6 +188,13 @@ class Engine {
   // alone are those of the records.
   void track_changed_partners();
   std::vector<std::uint32_t> take_changed_partners();
+  // For stores that keep the state as rows: once started (it tracks changed
+  // partners too), take_state_rows() gives what changed since the last
+  // take, with the rows of the partners `changed` (from
+  // take_changed_partners()). The first take after a start that did not
+  // restore from rows of this very program gives everything.
+  void track_state_rows();
+  StateRows take_state_rows(std::span<const std::uint32_t> changed);
 
  private:
   struct State;

@@ -1,6 +1,7 @@
 // An engine whose state lives in a store (docs/embedding.md, "Durable
 // engines"): every commit writes the records since the last one, the partners
-// and tags that changed, and the engine's state in one SQLite transaction.
+// and tags that changed, and what changed of the engine's state, in one
+// SQLite transaction.
 //
 //   auto durable = ptag::DurableEngine::open("tags.db");
 //   ptag::Engine& engine = durable->start(program, {.sink = &my_sink});
@@ -34,6 +35,12 @@ std::string encode_program(const std::vector<std::string>& names, const SourceSe
 // The files back; empty when the text is not in that form.
 std::vector<SourceFile> decode_program(std::string_view text);
 
+// An engine in the state of a store's last commit (`contents` read from the
+// same reader), for reading it (`ptag query`): rows or a version 4 blob; a
+// new engine when nothing was committed. std::invalid_argument as
+// Engine::restore().
+Engine restore_stored(const StoreReader& reader, const StoreContents& contents, const Program& program);
+
 struct DurableStart {
   Sink* sink = nullptr;  // where records go too, after the store's batch has them
   // Rules new to the program act now for the partners they would have fired
@@ -47,8 +54,10 @@ struct DurableStart {
 // Where a durable engine's extra time goes (the caller's thread).
 struct DurableTimes {
   std::uint64_t commits = 0, partner_rows = 0, tags = 0;  // tags: in the partner rows written
+  std::uint64_t state_rows = 0;   // partners' state rows written
+  std::uint64_t state_bytes = 0;  // bytes of state (head, rows, new ids and customers) written
   double changes = 0;     // finding the changed partners, with their tags
-  double snapshot = 0;    // making the engine's snapshot
+  double state = 0;       // making the state rows
   double wait = 0;        // waiting for room in the writer's queue
   double flush_wait = 0;  // waiting in flush() for commits to be durable
 };

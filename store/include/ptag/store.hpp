@@ -14,12 +14,13 @@
 #include <vector>
 
 #include "ptag/sink.hpp"
+#include "ptag/state_rows.hpp"
 #include "ptag/time.hpp"
 
 namespace ptag {
 
 // SQLite's `PRAGMA user_version` of the stores this build writes.
-inline constexpr int kStoreSchemaVersion = 4;
+inline constexpr int kStoreSchemaVersion = 5;
 
 // Every refusal and failure; what() names the file.
 class StoreError : public std::runtime_error {
@@ -37,6 +38,9 @@ struct StoreOptions {
   std::size_t max_queued = 2;
   // `PRAGMA quick_check` on opening an existing store (reads the whole file).
   bool check_on_open = true;
+  // Called by the writer thread after each transaction it commits, with the
+  // bytes that transaction wrote to the write-ahead log (whole pages).
+  std::function<void(std::int64_t bytes)> on_commit = {};
 };
 
 // A change record that owns its text (the `records` table's row).
@@ -224,7 +228,7 @@ struct StoreCommit {
   std::vector<PartnerRow> partners;   // the partners that changed, as they are now, with their tags
   std::vector<Delivery> deliveries;   // new in the outbox, with the records they carry
   ServerRows server;
-  std::string snapshot;               // the engine's state
+  StateRows state;                    // what changed in the engine's state
   InputPosition input;
   std::optional<Seconds> clock;
   std::optional<std::string> program;  // the program's text; empty keeps the stored one
@@ -234,7 +238,9 @@ struct StoreCommit {
 struct StoreContents {
   bool created = false;  // the store was new (nothing committed yet)
   std::optional<std::string> program;
-  std::string snapshot;
+  bool state_rows = false;  // the engine's state is in rows (version 5)
+  std::string state_head;   // then their head (StateRows::head)
+  std::string snapshot;     // else in one blob (version 4, until the first commit)
   std::optional<InputPosition> input;
   std::optional<Seconds> clock;
   std::int64_t records = 0;
@@ -301,6 +307,9 @@ class StoreReader {
   StoreReader& operator=(const StoreReader&) = delete;
 
   StoreContents contents() const;
+  // The engine's state rows of one commit (StoreContents::state_rows), read
+  // in one transaction while `read` runs; StoreError for a store without them.
+  void read_state(const std::function<void(StateRowsReader&)>& read) const;
   // Every partner with its tags, in order of first appearance.
   std::vector<PartnerRow> partners() const;
   // These partners, in the order given; empty for an id the store never saw.
