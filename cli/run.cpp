@@ -472,6 +472,10 @@ int run(const Options& o) {
   if (durable) {
     runner.checkpoint = [&] {
       if (o.sort || !commit_clock.due(runner.totals.lines)) return;
+      // By time (the default), a commit waits until the writer has made the
+      // last one durable: a commit rewrites every partner changed since the
+      // last, so commits queued behind a busy writer would only add work.
+      if (commit_every->events == UINT64_MAX && durable->store().commits_waiting() > 0) return;
       try {
         durable->commit(position());
         commit_clock.committed();

@@ -35,7 +35,11 @@ class DurableSink : public Sink {
   using Tags = std::vector<HeldTag>;
 
   void record(const ChangeRecord& r) override {
-    records.add(r);
+    std::int64_t seq = next_seq++;
+    if (r.partner_index >= last.size()) last.resize(r.partner_index + 1, 0);
+    records.add(r, last[r.partner_index]);
+    last[r.partner_index] = seq;
+    mark(r.partner_index);  // its row names its last record
     // The writer stores records as they come, not all at the commit.
     if (records.size() >= kAppendEvery) {
       try {
@@ -45,7 +49,6 @@ class DurableSink : public Sink {
       }
       records = store->recycled();
     }
-    std::int64_t seq = next_seq++;
     if (r.action != RecordAction::emit) {
       if (r.partner_index >= tags.size()) tags.resize(r.partner_index + 1);
       Tags& held = tags[r.partner_index];
@@ -53,7 +56,6 @@ class DurableSink : public Sink {
       auto it = std::find_if(held.begin(), held.end(), [&](const HeldTag& t) { return t.tag == tag; });
       if (r.action == RecordAction::add && it == held.end()) held.push_back({tag, name(r.rule), r.time, seq});
       if (r.action == RecordAction::remove && it != held.end()) held.erase(it);
-      mark(r.partner_index);
     }
     if (inner) inner->record(r);
   }
@@ -88,7 +90,8 @@ class DurableSink : public Sink {
   RecordBatch records;      // since the last commit (or the last append)
   std::int64_t next_seq = 1;  // of the next record
   std::vector<Tags> tags;       // by partner position: as they are now
-  std::vector<std::uint32_t> marked_list;  // partners whose tags changed since the last commit
+  std::vector<std::int64_t> last;  // by partner position: the seq of its last record (0: none)
+  std::vector<std::uint32_t> marked_list;  // partners with records since the last commit
   std::vector<bool> marked;                // in marked_list
   NameNumbers names;                       // tags and rules by number
 };
@@ -173,6 +176,8 @@ std::unique_ptr<DurableEngine> DurableEngine::open(const std::string& path, cons
     for (PartnerRow& row : StoreReader::open(path)->partners()) {
       auto at = static_cast<std::size_t>(row.position);
       if (at >= sink.tags.size()) sink.tags.resize(at + 1);
+      if (at >= sink.last.size()) sink.last.resize(at + 1, 0);
+      sink.last[at] = row.last_record;
       for (StoredTag& t : row.tags)
         sink.tags[at].push_back({sink.name(t.tag), sink.name(t.rule), t.added_at, t.order});
     }
@@ -270,6 +275,7 @@ PartnerRow DurableEngine::Impl::row(std::uint32_t index) const {
   row.joined_at = at.joined_at;
   row.last_activity = at.last_activity;
   row.last_referral = at.last_referral;
+  if (index < sink.last.size()) row.last_record = sink.last[index];
   if (index < sink.tags.size()) {
     row.tags.reserve(sink.tags[index].size());
     for (const DurableSink::HeldTag& t : sink.tags[index]) {

@@ -57,20 +57,23 @@ struct StoreReader::Impl {
   struct PartnerQuery {
     Impl& impl;
     bool in_rows;
+    bool chained;  // version 5: partners.last_record
     store_detail::Names names;
     Stmt s;
     PartnerQuery(Impl& i, const char* where)
         : impl(i),
           in_rows(store_detail::tags_in_rows(i.db)),
+          chained(store_detail::records_chained(i.db)),
           names(in_rows ? store_detail::load_names(i.db) : store_detail::Names{}),
-          s(i.db, fmt::format("SELECT {}{} FROM partners {}", store_detail::kPartnerColumns,
-                              in_rows ? ", tags" : "", where)
+          s(i.db, fmt::format("SELECT {}{}{} FROM partners {}", store_detail::kPartnerColumns,
+                              in_rows ? ", tags" : "", chained ? ", last_record" : "", where)
                       .c_str()) {}
     void run(std::vector<PartnerRow>& rows) {
       std::size_t first = rows.size();
       while (s.step()) {
         rows.push_back(store_detail::read_partner(s));
         if (in_rows) store_detail::read_tags(s.text_view(11), names, impl.db.path(), rows.back().partner, rows.back().tags);
+        if (chained && !s.is_null(12)) rows.back().last_record = s.integer(12);
       }
       s.reset();
       if (!in_rows) {
@@ -183,10 +186,40 @@ std::vector<std::optional<PartnerRow>> StoreReader::partners(
   });
 }
 
+// A partner's records newest first, from its last along `previous`, while
+// `more` says so for the record just read (version 5).
+template <typename More>
+void walk_chain(Db& db, std::string_view partner, const More& more) {
+  Stmt last(db, "SELECT last_record FROM partners WHERE partner = ?");
+  last.bind(1, partner);
+  if (!last.step() || last.is_null(0)) return;
+  std::int64_t seq = last.integer(0);
+  Stmt one(db,
+           "SELECT r.seq, r.time, r.partner, r.action, t.text, u.text, r.cause, r.event, r.previous FROM record_rows r "
+           "LEFT JOIN names t ON t.id = r.tag LEFT JOIN names u ON u.id = r.rule WHERE r.seq = ?");
+  while (seq > 0) {
+    one.bind(1, seq);
+    if (!one.step()) return;  // a chain into records that are not there: stop, never loop
+    StoredRecord r = store_detail::read_record(one, 1);
+    std::int64_t previous = one.is_null(8) ? 0 : one.integer(8);
+    one.reset();
+    if (previous >= seq || !more(std::move(r))) return;
+    seq = previous;
+  }
+}
+
 std::vector<StoredRecord> StoreReader::records(std::string_view partner,
                                                std::string_view tag) const {
   return impl_->read([&] {
     std::vector<StoredRecord> out;
+    if (store_detail::records_chained(impl_->db)) {
+      walk_chain(impl_->db, partner, [&](StoredRecord r) {
+        if (r.action != RecordAction::emit && r.tag == tag) out.push_back(std::move(r));
+        return true;
+      });
+      std::reverse(out.begin(), out.end());
+      return out;
+    }
     const store_detail::RecordLayout& l = store_detail::record_layout(impl_->db);
     Stmt s(impl_->db, fmt::format("{} WHERE {} = ? AND {} = ? AND {} ORDER BY {}", l.select, l.partner,
                                   l.tag, l.changes, l.seq)
@@ -201,6 +234,14 @@ std::vector<StoredRecord> StoreReader::records(std::string_view partner,
 std::vector<StoredRecord> StoreReader::partner_records(std::string_view partner, std::int64_t limit) const {
   return impl_->read([&] {
     std::vector<StoredRecord> out;
+    if (store_detail::records_chained(impl_->db)) {
+      if (limit <= 0) return out;
+      walk_chain(impl_->db, partner, [&](StoredRecord r) {
+        out.push_back(std::move(r));
+        return static_cast<std::int64_t>(out.size()) < limit;
+      });
+      return out;
+    }
     const store_detail::RecordLayout& l = store_detail::record_layout(impl_->db);
     Stmt s(impl_->db,
            fmt::format("{} WHERE {} = ? ORDER BY {} DESC LIMIT ?", l.select, l.partner, l.seq).c_str());

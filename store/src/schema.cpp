@@ -113,7 +113,10 @@ constexpr const char* kFormat = "ptag store";
 // Version 5 keeps the engine's state as rows (docs/store.md, "How the
 // state is kept"): a commit writes the partners that changed, the customers
 // and applied ids that are new, and a small head, instead of the whole state
-// as one blob. Reads of one partner's records use the index by partner.
+// as one blob. A partner's records are found without scanning the audit
+// trail and without an index (one would cost the writer a random B-tree
+// insert per record): each record row names the partner's previous record
+// (`previous`), and the partner's row its last (`last_record`).
 #define PTAG_STATE_TABLES \
   "CREATE TABLE engine_state (id INTEGER PRIMARY KEY CHECK (id = 1), head BLOB NOT NULL);\n" \
   "CREATE TABLE partner_state (position INTEGER PRIMARY KEY, data BLOB NOT NULL);\n" \
@@ -122,7 +125,8 @@ constexpr const char* kFormat = "ptag store";
   "CREATE TABLE applied_words (prefix INTEGER NOT NULL, block INTEGER NOT NULL, bits INTEGER NOT NULL,\n" \
   "  PRIMARY KEY (prefix, block)) WITHOUT ROWID;\n" \
   "CREATE TABLE applied_ids (id TEXT PRIMARY KEY, time INTEGER) WITHOUT ROWID;\n" \
-  "CREATE INDEX record_rows_by_partner ON record_rows (partner, seq);\n"
+  "ALTER TABLE record_rows ADD COLUMN previous INTEGER;\n" \
+  "ALTER TABLE partners ADD COLUMN last_record INTEGER;\n"
 
 // Version 4. The public tables and views (partners, partner_tags, records)
 // are the read-only interface of docs/store.md; the others are ptag's own. No
@@ -218,6 +222,12 @@ constexpr const char* kFrom3To4 =
 // first commit of a version 5 writer empties (its state then is in rows).
 constexpr const char* kFrom4To5 =
     PTAG_STATE_TABLES
+    // The chains of the records there, once, with an index made for it.
+    "CREATE INDEX migrate_by_partner ON record_rows (partner, seq);\n"
+    "UPDATE record_rows SET previous = (SELECT max(r.seq) FROM record_rows r\n"
+    "  WHERE r.partner = record_rows.partner AND r.seq < record_rows.seq);\n"
+    "UPDATE partners SET last_record = (SELECT max(r.seq) FROM record_rows r WHERE r.partner = partners.partner);\n"
+    "DROP INDEX migrate_by_partner;\n"
     "PRAGMA user_version = 5;\n";
 
 #undef PTAG_SECONDS_OR_TEXT
@@ -513,6 +523,12 @@ Names load_names(Db& db) {
   Stmt s(db, "SELECT id, text FROM names");
   while (s.step()) names.emplace(s.integer(0), s.text(1));
   return names;
+}
+
+bool records_chained(Db& db) {
+  Stmt version(db, "PRAGMA user_version");
+  version.step();
+  return version.integer(0) >= 5;
 }
 
 bool tags_in_rows(Db& db) {

@@ -88,6 +88,9 @@ Names load_names(Db& db);
 // Whether partners' tags are in their rows (`partners.tags`, version 4) or
 // in the `partner_tags` table (versions 1-3, read before their migration).
 bool tags_in_rows(Db& db);
+// Whether records are chained by partner (`record_rows.previous`,
+// `partners.last_record`: version 5).
+bool records_chained(Db& db);
 // Version 4's `partners.tags` (`{"TAG": [added_at, rule, expires_at,
 // position], ...}`, written by the store's writer) into `out`; throws
 // StoreError naming the file and the partner on anything else.

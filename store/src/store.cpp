@@ -72,23 +72,23 @@ void NameNumbers::clear() {
 
 void RecordBatch::push(Seconds time, std::string_view partner, RecordAction action,
                        std::string_view tag, std::string_view rule, RecordCause cause,
-                       const std::string_view* event) {
+                       const std::string_view* event, std::int64_t previous) {
   auto length = [](std::string_view v) { return static_cast<std::uint32_t>(v.size()); };
-  Row row{time, text_.size(), length(partner), event ? length(*event) : 0, names_.number(tag), names_.number(rule), action, cause,
-          event != nullptr};
+  Row row{time, previous, text_.size(), length(partner), event ? length(*event) : 0, names_.number(tag),
+          names_.number(rule), action, cause, event != nullptr};
   text_.append(partner);
   if (event) text_.append(*event);
   rows_.push_back(row);
 }
 
-void RecordBatch::add(const ChangeRecord& r) {
+void RecordBatch::add(const ChangeRecord& r, std::int64_t previous) {
   std::string_view event = r.event_id;
-  push(r.time, r.partner, r.action, r.tag, r.rule, r.cause_of(), r.has_event_id ? &event : nullptr);
+  push(r.time, r.partner, r.action, r.tag, r.rule, r.cause_of(), r.has_event_id ? &event : nullptr, previous);
 }
 
-void RecordBatch::add(const StoredRecord& r) {
+void RecordBatch::add(const StoredRecord& r, std::int64_t previous) {
   std::string_view event = r.event ? std::string_view(*r.event) : std::string_view();
-  push(r.time, r.partner, r.action, r.tag, r.rule, r.cause, r.event ? &event : nullptr);
+  push(r.time, r.partner, r.action, r.tag, r.rule, r.cause, r.event ? &event : nullptr, previous);
 }
 
 void RecordBatch::clear() {
@@ -110,6 +110,7 @@ RecordBatch::View RecordBatch::operator[](std::size_t i) const {
   v.rule_name = row.rule;
   v.action = row.action;
   v.cause = row.cause;
+  v.previous = row.previous;
   return v;
 }
 
@@ -235,9 +236,10 @@ struct Store::Impl {
   }
 
   void prepare() {
-    std::string rows = "INSERT INTO record_rows (seq, time, partner, action, tag, rule, cause, event) VALUES ";
-    insert_record = Stmt(db, (rows + "(?, ?, ?, ?, ?, ?, ?, ?)").c_str());
-    for (std::size_t i = 0; i < kRecordsPerInsert; ++i) rows += i ? ", (?, ?, ?, ?, ?, ?, ?, ?)" : "(?, ?, ?, ?, ?, ?, ?, ?)";
+    std::string rows = "INSERT INTO record_rows (seq, time, partner, action, tag, rule, cause, event, previous) VALUES ";
+    constexpr const char* kRow = "(?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    insert_record = Stmt(db, (rows + kRow).c_str());
+    for (std::size_t i = 0; i < kRecordsPerInsert; ++i) rows += std::string(i ? ", " : "") + kRow;
     insert_records = Stmt(db, rows.c_str());
     insert_name = Stmt(db, "INSERT INTO names (id, text) VALUES (?, ?)");
     // A partner's row is found by its position (the rowid): updating the
@@ -246,12 +248,12 @@ struct Store::Impl {
         db,
         "UPDATE partners SET signups = ?2, customers = ?3, revenue = ?4, sales = ?5, clicks = ?6, "
         "commissions = ?7, revenue_micros = ?8, commissions_micros = ?9, joined_at = ?10, "
-        "last_activity = ?11, last_referral = ?12, tags = ?13 WHERE position = ?1");
+        "last_activity = ?11, last_referral = ?12, tags = ?13, last_record = ?15 WHERE position = ?1");
     insert_partner = Stmt(
         db,
         "INSERT INTO partners (position, signups, customers, revenue, sales, clicks, commissions, "
-        "revenue_micros, commissions_micros, joined_at, last_activity, last_referral, tags, partner) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
+        "revenue_micros, commissions_micros, joined_at, last_activity, last_referral, tags, partner, last_record) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
     insert_delivery = Stmt(db,
                            "INSERT INTO outbox (id, webhook, partner, record, body, status, attempts, "
                            "next_attempt, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
@@ -305,6 +307,7 @@ struct Store::Impl {
     u.bind_time(11, p.last_activity);
     u.bind_time(12, p.last_referral);
     u.bind(13, tags_text);
+    if (p.last_record > 0) u.bind(15, p.last_record);
   }
 
   // `partners.tags` (docs/store.md): `{"TAG": [added_at, rule, expires_at,
@@ -452,10 +455,11 @@ struct Store::Impl {
       s.bind(at + 6, ids[r.rule_name]);
       s.bind(at + 7, store_detail::code_number(store_detail::kCauses, r.cause));
       if (r.event) s.bind(at + 8, *r.event);
+      if (r.previous > 0) s.bind(at + 9, r.previous);
     };
     std::size_t i = 0;
     for (; i + kRecordsPerInsert <= batch.size(); i += kRecordsPerInsert) {
-      for (std::size_t k = 0; k < kRecordsPerInsert; ++k) bind_row(insert_records, static_cast<int>(8 * k), i + k);
+      for (std::size_t k = 0; k < kRecordsPerInsert; ++k) bind_row(insert_records, static_cast<int>(9 * k), i + k);
       step(insert_records, "cannot write the records");
     }
     for (; i < batch.size(); ++i) {
@@ -774,6 +778,11 @@ RecordBatch Store::recycled() {
   RecordBatch b = std::move(s.spare.back());
   s.spare.pop_back();
   return b;
+}
+
+std::uint64_t Store::commits_waiting() const {
+  std::lock_guard lock(impl_->m);
+  return impl_->commits_queued - impl_->commits_durable;
 }
 
 void Store::flush() {

@@ -342,3 +342,44 @@ TEST_CASE("durable: after each commit the store's partners and tags are the engi
   CHECK(commits > 5);
   CHECK(StoreReader::open(path)->contents().commits == commits);
 }
+
+TEST_CASE("durable: a partner's records by its chain are the audit trail's, across reopenings", "[durable]") {
+  std::vector<RuleSource> files = example_rules();
+  Program program = compiled(files);
+  std::vector<std::string> lines = generated_events(120, 5000, 13);
+  TempDir dir;
+  std::string path = dir.file("tags.db");
+  for (std::size_t at = 0; at < lines.size(); at += 1250) {  // four runs on one store
+    auto durable = DurableEngine::open(path);
+    Engine& engine = durable->start(program);
+    for (std::size_t from = at; from < at + 1250; from += 400) {
+      push_lines(engine, lines, from, std::min(at + 1250, from + 400));
+      durable->commit();
+    }
+    if (at + 1250 >= lines.size()) engine.advance_to(kUntil);
+    durable->commit();
+    durable->flush();
+  }
+  auto reader = StoreReader::open(path);
+  std::vector<StoredRecord> all = store_records(path);
+  REQUIRE(all.size() > 1000);
+  std::size_t partners = 0;
+  for (const PartnerRow& p : reader->partners()) {
+    std::vector<StoredRecord> expected;
+    for (auto it = all.rbegin(); it != all.rend(); ++it)
+      if (it->partner == p.partner) expected.push_back(*it);
+    INFO("partner " << p.partner);
+    CHECK(reader->partner_records(p.partner, 1'000'000) == expected);
+    if (expected.size() > 3) {
+      CHECK(reader->partner_records(p.partner, 3) ==
+            std::vector<StoredRecord>(expected.begin(), expected.begin() + 3));
+      std::vector<StoredRecord> vip;
+      for (auto it = expected.rbegin(); it != expected.rend(); ++it)
+        if (it->tag == expected.front().tag && it->action != RecordAction::emit) vip.push_back(*it);
+      CHECK(reader->records(p.partner, expected.front().tag) == vip);
+    }
+    partners += !expected.empty();
+  }
+  CHECK(partners > 100);
+  CHECK(reader->partner_records("nobody", 10).empty());
+}

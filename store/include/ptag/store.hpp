@@ -97,8 +97,9 @@ class NameNumbers {
 // record holds its number.
 class RecordBatch {
  public:
-  void add(const ChangeRecord& r);
-  void add(const StoredRecord& r);
+  // `previous`: the seq of the partner's record before this one (0: none).
+  void add(const ChangeRecord& r, std::int64_t previous = 0);
+  void add(const StoredRecord& r, std::int64_t previous = 0);
   std::size_t size() const { return rows_.size(); }
   bool empty() const { return rows_.empty(); }
   void clear();
@@ -111,6 +112,7 @@ class RecordBatch {
     RecordAction action = RecordAction::add;
     RecordCause cause = RecordCause::event;
     std::uint32_t tag_name = 0, rule_name = 0;  // tag and rule as numbers into names()
+    std::int64_t previous = 0;
   };
   View operator[](std::size_t i) const;
   // The batch's tags, notification names and rules, each once.
@@ -119,6 +121,7 @@ class RecordBatch {
  private:
   struct Row {
     Seconds time;
+    std::int64_t previous;
     std::size_t at;  // partner and event id follow each other in text_
     std::uint32_t partner, event, tag, rule;
     RecordAction action;
@@ -126,7 +129,7 @@ class RecordBatch {
     bool has_event;
   };
   void push(Seconds time, std::string_view partner, RecordAction action, std::string_view tag,
-            std::string_view rule, RecordCause cause, const std::string_view* event);
+            std::string_view rule, RecordCause cause, const std::string_view* event, std::int64_t previous);
   std::string text_;
   std::vector<Row> rows_;
   NameNumbers names_;
@@ -156,6 +159,7 @@ struct PartnerRow {
   std::optional<Seconds> last_activity;
   std::optional<Seconds> last_referral;
   std::vector<StoredTag> tags;  // current tags, in the order they were added
+  std::int64_t last_record = 0;  // the seq of its last record (0: none, or a store before version 5)
   friend bool operator==(const PartnerRow&, const PartnerRow&) = default;
 };
 
@@ -286,6 +290,8 @@ class Store {
   void update_deliveries(std::vector<DeliveryUpdate>&& updates);
   // Waits until every queued batch is durable; throws the first error.
   void flush();
+  // Commits queued and not yet durable (0: the writer has caught up).
+  std::uint64_t commits_waiting() const;
   // Records durable so far (the `records` table's row count).
   std::int64_t durable_records() const;
 
@@ -316,8 +322,9 @@ class StoreReader {
   std::vector<std::optional<PartnerRow>> partners(const std::vector<std::string>& ids) const;
   // The `add` and `remove` records of one partner and tag, oldest first.
   std::vector<StoredRecord> records(std::string_view partner, std::string_view tag) const;
-  // Every record of one partner, newest first, at most `limit` (reads the
-  // whole `records` table: it has no index by partner).
+  // Every record of one partner, newest first, at most `limit` (from
+  // version 5 by the partner's chain of records: a lookup per record; an
+  // older store not yet migrated reads the whole table).
   std::vector<StoredRecord> partner_records(std::string_view partner, std::int64_t limit) const;
   // Deliveries with this status (all when empty), of this webhook (all when
   // empty), oldest first, at most `limit`, ids after `after`.
