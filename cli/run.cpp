@@ -23,6 +23,7 @@
 #include "engine_choice.hpp"
 #include "read_ahead.hpp"
 #include "run_files.hpp"
+#include "progress.hpp"
 #include "run_state.hpp"
 #include "run_summary.hpp"
 
@@ -44,6 +45,7 @@ struct Options {
   bool backfill = false;
   bool stats = false;
   bool sort = false;
+  bool progress = false, no_progress = false;  // the live line (default: on a terminal)
   unsigned threads = 0;  // 0: as many as help (docs/cli.md)
   EngineChoice engine;
 };
@@ -125,6 +127,7 @@ class Runner {
   std::string stop_reason;
   // --state: `checkpoint` runs after each batch, at a line boundary of the input.
   std::function<void()> checkpoint = [] {};
+  Progress* progress = nullptr;  // the live line, when shown
   bool store_failed = false;
   // Where the input was consumed to: after the last line the engine was
   // given (a reader thread may have read further).
@@ -139,10 +142,10 @@ class Runner {
   static constexpr std::size_t kBatch = 256;
 
   void run(JsonlSource& source) {
-    bool progress = isatty(STDERR_FILENO);
     auto consumed = [&] {
       consumed_offset = source.offset();
       consumed_line = source.line();
+      show();
     };
     for (;;) {
       Clock::time_point t0 = now();
@@ -160,8 +163,6 @@ class Runner {
         continue;
       }
       ++totals.lines;
-      if (progress && totals.lines % 1'000'000 == 0)
-        std::fprintf(stderr, "\r%llu lines...", static_cast<unsigned long long>(totals.lines));
       if (got == EventSource::Status::bad_line || batch_.size() == kBatch) {
         push(batch_, batch_.events(), 0);
         batch_.clear();
@@ -175,22 +176,18 @@ class Runner {
     if (status == kOk) push(batch_, batch_.events(), 0);
     consumed();
     read_error = source.read_error();
-    if (progress && totals.lines >= 1'000'000) std::fputc('\n', stderr);
   }
 
   // As run(), with the input parsed ahead on another thread: the same
   // batches, bad lines and checkpoints at the same lines.
   void run_ahead(JsonlSource& source) {
-    bool progress = isatty(STDERR_FILENO);
     ReadAhead ahead(source, kBatch);
     for (;;) {
       InputChunk& c = ahead.next();
-      std::uint64_t before = totals.lines;
       totals.lines += c.lines;
-      if (progress && totals.lines / 1'000'000 != before / 1'000'000)
-        std::fprintf(stderr, "\r%llu lines...", static_cast<unsigned long long>(totals.lines / 1'000'000 * 1'000'000));
       consumed_offset = c.offset;
       consumed_line = c.line;
+      show();
       read_error = c.read_error;
       if (c.end) {
         if (status == kOk) push(c.batch, c.batch.events(), 0);
@@ -203,7 +200,6 @@ class Runner {
       if (status != kOk) break;
     }
     parse_seconds = ahead.parse_seconds();
-    if (progress && totals.lines >= 1'000'000) std::fputc('\n', stderr);
   }
 
   // --sort: the whole input first, then in time order. With --strict a bad
@@ -227,9 +223,17 @@ class Runner {
   }
 
  private:
+  void show() {
+    if (!progress) return;
+    progress->read(consumed_offset, totals.lines);
+    progress->records(engine_.stats().records);
+  }
+
   void report(std::size_t line, const std::string& why) {
     ++totals.bad;
-    std::fprintf(stderr, "%s:%zu: %s\n", name_.c_str(), line, why.c_str());
+    std::string text = name_ + ":" + std::to_string(line) + ": " + why + "\n";
+    if (progress) progress->message(text);
+    else std::fputs(text.c_str(), stderr);
     if (o_.strict) {
       status = kFailed;
       stop_reason = "stopped at the first bad line (--strict)";
@@ -283,8 +287,10 @@ unsigned threads_for(const Options& o, bool regular) {
 // empty. An exit status.
 int open_records_out(const Options& o, const std::optional<InputPosition>& resume, File& out) {
   if (o.out.empty()) return kOk;
-  bool continuing = resume && resume->out_path == o.out;
+  // A device or a pipe (/dev/null) keeps nothing to continue: it is written as it is.
   struct stat st {};
+  bool special = stat(o.out.c_str(), &st) == 0 && !S_ISREG(st.st_mode);
+  bool continuing = resume && resume->out_path == o.out && !special;
   if (continuing && (stat(o.out.c_str(), &st) != 0 || st.st_size < resume->out_length)) {
     std::fprintf(stderr,
                  "ptag run: cannot continue --out '%s': it is shorter than the %lld bytes the "
@@ -471,7 +477,7 @@ int run(const Options& o) {
   };
   if (durable) {
     runner.checkpoint = [&] {
-      if (o.sort || !commit_clock.due(runner.totals.lines)) return;
+      if (o.sort || !commit_clock.due(runner.totals.lines, durable->store().last_commit_seconds())) return;
       // By time (the default), a commit waits until the writer has made the
       // last one durable: a commit rewrites every partner changed since the
       // last, so commits queued behind a busy writer would only add work.
@@ -479,6 +485,7 @@ int run(const Options& o) {
       try {
         durable->commit(position());
         commit_clock.committed();
+        if (runner.progress) runner.progress->committed();
       } catch (const StoreError& e) {
         runner.status = kFailed;
         runner.store_failed = true;
@@ -490,6 +497,13 @@ int run(const Options& o) {
                    o.events.c_str(), static_cast<long long>(resume->line), o.state.c_str());
     }
     print_rule_changes(durable->rule_changes(), o.backfill, durable->loaded().state_rows || !durable->loaded().snapshot.empty());
+  }
+  // The live line: on a terminal unless --no-progress, or with --progress.
+  std::optional<Progress> progress;
+  if (o.progress || (!o.no_progress && isatty(STDERR_FILENO))) {
+    progress.emplace(regular ? std::optional<std::uint64_t>(static_cast<std::uint64_t>(input.st_size)) : std::nullopt,
+                     resume ? static_cast<std::uint64_t>(resume->offset) : 0);
+    runner.progress = &*progress;
   }
   if (o.sort) runner.run_sorted(source);
   else if (ahead) runner.run_ahead(source);
@@ -525,6 +539,7 @@ int run(const Options& o) {
 
   RunTotals& totals = runner.totals;
   totals.seconds = since(started);
+  if (progress) progress->finish();  // the summary takes its line
   print_summary(program, engine, totals);
   print_input_warnings(program, engine.stats());
   if (o.stats) {
@@ -592,6 +607,10 @@ Run add_run(CLI::App& app) {
                  "Threads: 1 runs everything on one; 2 or more parse the input on a thread of its own "
                  "(the output is identical). Default: 2 on two or more cores, for a file")
       ->check(CLI::Range(1u, 256u));
+  auto* progress = app.add_flag("--progress", o->progress,
+                                "Show a live progress line on stderr (input read, lines/s, records, last commit, "
+                                "time left); the default on a terminal");
+  app.add_flag("--no-progress", o->no_progress, "No progress line, even on a terminal")->excludes(progress);
   app.add_flag("--stats", o->stats, "Print per-rule fire counts and time per phase (parse, evaluate, output)");
   add_engine_options(app, o->engine);
   app.add_option("--state", o->state,
@@ -604,7 +623,8 @@ Run add_run(CLI::App& app) {
                "With --state and changed rules: new rules act now for the partners they would "
                "have fired for (\"cause\":\"backfill\")");
   app.add_option("--commit-every", o->commit_every,
-                 "Commit to the store every N lines or every Ns seconds (default: every 5s)");
+                 "Commit to the store every N lines or every Ns seconds (default: every 5s, further apart "
+                 "while a commit takes the store longer)");
   app.add_option("--dedup-window", o->dedup_window,
                  "Keep event ids only while their event time is within this of the clock (30d); "
                  "an older duplicate is applied again. Default: every id is kept");

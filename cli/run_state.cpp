@@ -70,9 +70,10 @@ std::optional<InputPosition> resume_point(const StoreContents& loaded, const std
   return *at;
 }
 
-bool CommitClock::due(std::uint64_t lines_so_far) {
+bool CommitClock::due(std::uint64_t lines_so_far, double last_write_seconds) {
+  double seconds = std::max(every_.seconds, kWriteShare * last_write_seconds);
   bool due = lines_so_far - lines_at_commit_ >= every_.events ||
-             std::chrono::duration<double>(std::chrono::steady_clock::now() - last_).count() >= every_.seconds;
+             std::chrono::duration<double>(std::chrono::steady_clock::now() - last_).count() >= seconds;
   if (due) lines_at_commit_ = lines_so_far;
   return due;
 }

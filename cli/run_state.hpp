@@ -52,7 +52,12 @@ std::optional<InputPosition> resume_point(const StoreContents& loaded, const std
 class CommitClock {
  public:
   explicit CommitClock(CommitEvery every) : every_(every) {}
-  bool due(std::uint64_t lines_so_far);
+  // By time, the interval also stretches to kWriteShare times what the
+  // store took to write the last commit: a commit rewrites every partner
+  // changed since the last, so on a large import commits then take at most
+  // about a quarter of the writer's time instead of most of it.
+  static constexpr double kWriteShare = 4;
+  bool due(std::uint64_t lines_so_far, double last_write_seconds = 0);
   // From the end of a commit: one that waited for the writer is not followed at once by another.
   void committed() { last_ = std::chrono::steady_clock::now(); }
 

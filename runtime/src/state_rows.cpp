@@ -2,7 +2,7 @@
 // program section and partners, cut so that a commit writes what changed.
 //
 // A head: "PTAGROWS", its version, the program section under the numbers
-// the rows use, the clock, how applied ids are kept (with times under a
+// the rows use, the clock, the number of partners, how applied ids are kept (with times under a
 // dedup window, else as bits and text) and the numbered ids' prefixes. A
 // partner row: a version byte, then the partner as a snapshot holds it.
 // Tag and rule numbers are fixed while an engine writes rows; a start whose
@@ -28,6 +28,7 @@ struct Head {
   std::string_view section;
   bool has_clock = false;
   Seconds clock = 0;
+  std::uint64_t partners = 0;  // how many rows follow (for reserving room)
   bool timed = false;  // ids kept with their times (a dedup window)
   std::vector<std::string_view> prefixes;
 };
@@ -52,6 +53,7 @@ Head parse_head(std::string_view bytes) {
   if (has_clock > 1) r.malformed("has_clock is not 0 or 1");
   h.has_clock = has_clock == 1;
   h.clock = r.i64();
+  h.partners = r.u64();
   std::uint8_t timed = r.u8();
   if (timed > 1) r.malformed("an unknown way of keeping ids");
   h.timed = timed == 1;
@@ -67,6 +69,7 @@ std::string make_head(const DurableState& s) {
   w.str(s.rows.program_section);
   w.u8(s.has_clock ? 1 : 0);
   w.i64(s.clock);
+  w.u64(s.partners.size());
   w.u8(s.dedup_window ? 1 : 0);
   if (s.dedup_window) {
     w.u32(0);
@@ -103,6 +106,11 @@ void load_state_rows(const Program& program, StateRowsReader& in, DurableState& 
   s.more_words = tags > 64 ? (tags + 63) / 64 - 1 : 0;
   s.has_clock = head.has_clock;
   s.clock = head.clock;
+  // Room for the rows the head counts (a damaged count reserves nothing).
+  if (head.partners <= (std::uint64_t{1} << 32)) {
+    s.partners.reserve(static_cast<std::size_t>(head.partners));
+    s.more_tags.reserve(static_cast<std::size_t>(head.partners) * s.more_words);
+  }
 
   in.partners([&](std::int64_t position, std::string_view row) {
     if (position != static_cast<std::int64_t>(s.partners.size()))

@@ -173,14 +173,18 @@ std::unique_ptr<DurableEngine> DurableEngine::open(const std::string& path, cons
   sink.next_seq = impl->store->loaded().records + 1;
   if (!impl->store->loaded().created) {
     // The partners' rows hold the committed tags, in order.
-    for (PartnerRow& row : StoreReader::open(path)->partners()) {
-      auto at = static_cast<std::size_t>(row.position);
-      if (at >= sink.tags.size()) sink.tags.resize(at + 1);
-      if (at >= sink.last.size()) sink.last.resize(at + 1, 0);
-      sink.last[at] = row.last_record;
-      for (StoredTag& t : row.tags)
-        sink.tags[at].push_back({sink.name(t.tag), sink.name(t.rule), t.added_at, t.order});
-    }
+    StoreReader::open(path)->held_tags(
+        [&sink](std::int64_t position, std::int64_t last_record, const std::vector<StoreReader::HeldTag>& tags) {
+          auto at = static_cast<std::size_t>(position);
+          if (at >= sink.tags.size()) {
+            sink.tags.resize(at + 1);
+            sink.last.resize(at + 1, 0);
+          }
+          sink.last[at] = last_record;
+          sink.tags[at].reserve(tags.size());
+          for (const StoreReader::HeldTag& t : tags)
+            sink.tags[at].push_back({sink.name(t.tag), sink.name(t.rule), t.added_at, t.order});
+        });
   }
   return std::unique_ptr<DurableEngine>(new DurableEngine(std::move(impl)));
 }

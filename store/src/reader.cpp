@@ -167,6 +167,44 @@ std::vector<PartnerRow> StoreReader::partners() const {
   });
 }
 
+void StoreReader::held_tags(
+    const std::function<void(std::int64_t, std::int64_t, const std::vector<HeldTag>&)>& each) const {
+  impl_->read([&] {
+    std::vector<HeldTag> held;
+    if (!store_detail::tags_in_rows(impl_->db) || !store_detail::records_chained(impl_->db)) {
+      for (const PartnerRow& row : partners()) {  // an older store, not yet migrated
+        held.clear();
+        for (const StoredTag& t : row.tags) held.push_back({t.tag, t.rule, t.added_at, t.order});
+        each(row.position, row.last_record, held);
+      }
+      return 0;
+    }
+    store_detail::Names names = store_detail::load_names(impl_->db);
+    std::vector<store_detail::PlainTag> plain;
+    std::vector<StoredTag> slow;
+    Stmt s(impl_->db, "SELECT position, tags, last_record, partner FROM partners ORDER BY position");
+    while (s.step()) {
+      held.clear();
+      std::string_view json = s.text_view(1);
+      if (store_detail::read_plain_tags(json, plain)) {
+        for (const store_detail::PlainTag& t : plain) {
+          auto rule = names.find(t.rule);
+          if (rule == names.end())
+            throw StoreError(fmt::format("{}: not a ptag store (the tags of partner {} in `partners.tags`: no name {})",
+                                         impl_->db.path(), s.text_view(3), t.rule));
+          held.push_back({t.tag, rule->second, t.added_at, t.order});
+        }
+      } else {
+        slow.clear();
+        store_detail::read_tags(json, names, impl_->db.path(), s.text_view(3), slow);
+        for (const StoredTag& t : slow) held.push_back({t.tag, t.rule, t.added_at, t.order});
+      }
+      each(s.integer(0), s.is_null(2) ? 0 : s.integer(2), held);
+    }
+    return 0;
+  });
+}
+
 std::vector<std::optional<PartnerRow>> StoreReader::partners(
     const std::vector<std::string>& ids) const {
   return impl_->read([&] {

@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include <sys/stat.h>
+
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -126,7 +129,8 @@ constexpr const char* kFormat = "ptag store";
   "  PRIMARY KEY (prefix, block)) WITHOUT ROWID;\n" \
   "CREATE TABLE applied_ids (id TEXT PRIMARY KEY, time INTEGER) WITHOUT ROWID;\n" \
   "ALTER TABLE record_rows ADD COLUMN previous INTEGER;\n" \
-  "ALTER TABLE partners ADD COLUMN last_record INTEGER;\n"
+  "ALTER TABLE partners ADD COLUMN last_record INTEGER;\n" \
+  "ALTER TABLE input ADD COLUMN sequence INTEGER;\n"
 
 // Version 4. The public tables and views (partners, partner_tags, records)
 // are the read-only interface of docs/store.md; the others are ptag's own. No
@@ -254,6 +258,49 @@ void check_file_header(const std::string& path) {
     throw StoreError(path + ": not a ptag store (not an SQLite database)");
 }
 
+namespace {
+
+// The file is at least as long as its pages (a truncated copy is refused
+// without reading it all), when there is no write-ahead log: a checkpoint
+// cut short (a full disk) leaves the file short, and the log still holds
+// the pages. stat() only: opening the file would drop SQLite's locks on it.
+void check_length(Db& db) {
+  const std::string& path = db.path();
+  struct stat wal {};
+  if (::stat((path + "-wal").c_str(), &wal) == 0 && wal.st_size > 0) return;
+  std::int64_t pages = 0, page = 0;
+  {
+    Stmt count(db, "PRAGMA page_count");
+    if (count.step()) pages = count.integer(0);
+    Stmt size(db, "PRAGMA page_size");
+    if (size.step()) page = size.integer(0);
+  }
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && st.st_size < pages * page)
+    throw StoreError(fmt::format("{}: the file is corrupt or truncated ({} bytes of the {} its pages take)", path,
+                                 st.st_size, pages * page));
+}
+
+}  // namespace
+
+// Every table and index but the audit trail's rows (`record_rows`, which
+// grows with history: reading it all would make every start as slow as the
+// store is large); a damaged page there is found when it is read.
+void check_pages(Db& db) {
+  const std::string& path = db.path();
+  check_length(db);
+  std::vector<std::string> tables;
+  {
+    Stmt list(db, "SELECT name FROM sqlite_schema WHERE type = 'table' AND name <> 'record_rows'");
+    while (list.step()) tables.push_back(list.text(0));
+  }
+  for (const std::string& table : tables) {
+    Stmt check(db, fmt::format("PRAGMA quick_check(\"{}\")", table).c_str());
+    if (!check.step() || check.text(0) != "ok")
+      throw StoreError(path + ": the file is corrupt or truncated (quick_check: " + check.text(0) + ")");
+  }
+}
+
 bool prepare_schema(Db& db, bool create, bool quick_check) {
   const std::string& path = db.path();
   // Statements in a scope: an unfinished one holds a read transaction.
@@ -302,12 +349,7 @@ bool prepare_schema(Db& db, bool create, bool quick_check) {
   if (has_meta.integer(0) != 1) throw StoreError(foreign);
   Stmt format(db, "SELECT format FROM meta WHERE id = 1");
   if (!format.step() || format.text(0) != kFormat) throw StoreError(foreign);
-  if (quick_check) {
-    Stmt check(db, "PRAGMA quick_check(1)");
-    if (!check.step() || check.text(0) != "ok")
-      throw StoreError(path + ": the file is corrupt or truncated (quick_check: " + check.text(0) +
-                       ")");
-  }
+  if (quick_check) check_pages(db);
   // The records counted in meta are the records there (one transaction writes both).
   Stmt last(db,
             "SELECT (SELECT records FROM meta WHERE id = 1), (SELECT coalesce(max(seq), 0) FROM "
@@ -401,12 +443,14 @@ StoreContents load_contents(Db& db) {
         c.state_rows = head.step();
         if (c.state_rows) c.state_head = head.blob(0);
       }
-      Stmt in(
-          db,
-          "SELECT path, fingerprint, offset, line, out_path, out_length FROM input WHERE id = 1");
-      if (in.step())
+      bool sequence = c.state_rows || has_table(db, "engine_state");  // version 5
+      Stmt in(db, sequence ? "SELECT path, fingerprint, offset, line, out_path, out_length, sequence FROM input WHERE id = 1"
+                           : "SELECT path, fingerprint, offset, line, out_path, out_length FROM input WHERE id = 1");
+      if (in.step()) {
         c.input = InputPosition{in.text(0),    in.text(1), in.integer(2),
                                 in.integer(3), in.text(4), in.integer(5)};
+        if (sequence && !in.is_null(6)) c.input->sequence = in.integer(6);
+      }
     }
     db.exec("COMMIT", "cannot read the store");
   } catch (...) {
@@ -535,6 +579,41 @@ bool tags_in_rows(Db& db) {
   Stmt version(db, "PRAGMA user_version");
   version.step();
   return version.integer(0) >= 4;
+}
+
+bool read_plain_tags(std::string_view json, std::vector<PlainTag>& out) {
+  out.clear();
+  std::size_t at = 0;
+  auto eat = [&](char c) {
+    if (at >= json.size() || json[at] != c) return false;
+    ++at;
+    return true;
+  };
+  auto number = [&](std::int64_t& v) {
+    std::size_t begin = at;
+    if (at < json.size() && json[at] == '-') ++at;
+    while (at < json.size() && json[at] >= '0' && json[at] <= '9') ++at;
+    return std::from_chars(json.data() + begin, json.data() + at, v).ec == std::errc{} && at > begin;
+  };
+  if (!eat('{')) return false;
+  if (eat('}')) return at == json.size();
+  for (;;) {
+    PlainTag t;
+    if (!eat('"')) return false;
+    std::size_t end = json.find('"', at);
+    if (end == std::string_view::npos) return false;
+    t.tag = json.substr(at, end - at);
+    if (t.tag.find('\\') != std::string_view::npos) return false;
+    at = end + 1;
+    std::int64_t expires = 0;
+    if (!eat(':') || !eat('[') || !number(t.added_at) || !eat(',') || !number(t.rule) || !eat(',')) return false;
+    if (json.substr(at, 4) == "null") at += 4;
+    else if (!number(expires)) return false;
+    if (!eat(',') || !number(t.order) || !eat(']')) return false;
+    out.push_back(t);
+    if (eat('}')) return at == json.size();
+    if (!eat(',')) return false;
+  }
 }
 
 void read_tags(std::string_view json, const Names& names, const std::string& path, std::string_view partner,

@@ -14,8 +14,11 @@ namespace ptag::store_detail {
 void check_file_header(const std::string& path);
 
 // Checks the schema of an open database; an empty one gets the schema when
-// `create` (returns true), else is refused. `quick_check` reads every page.
+// `create` (returns true), else is refused. `quick_check`: check_pages().
 bool prepare_schema(Db& db, bool create, bool quick_check);
+// The file's length against its header, and `PRAGMA quick_check` of every
+// table but `record_rows`; StoreError for a damaged file.
+void check_pages(Db& db);
 // Brings a store of an older schema version this build reads to the current
 // one (the writer does; readers read every version prepare_schema accepts).
 void migrate_schema(Db& db);
@@ -91,6 +94,17 @@ bool tags_in_rows(Db& db);
 // Whether records are chained by partner (`record_rows.previous`,
 // `partners.last_record`: version 5).
 bool records_chained(Db& db);
+// `partners.tags` as ptag writes it when every tag is plain text (no
+// escapes) and every time is seconds: each tag with its rule's `names.id`,
+// without copies, into `out` (cleared first). False for anything else (then
+// read_tags() reads it).
+struct PlainTag {
+  std::string_view tag;
+  std::int64_t rule = 0;
+  Seconds added_at = 0;
+  std::int64_t order = 0;
+};
+bool read_plain_tags(std::string_view json, std::vector<PlainTag>& out);
 // Version 4's `partners.tags` (`{"TAG": [added_at, rule, expires_at,
 // position], ...}`, written by the store's writer) into `out`; throws
 // StoreError naming the file and the partner on anything else.

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <chrono>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -200,6 +201,7 @@ struct Store::Impl {
   static constexpr std::size_t kSpareBatches = 4;
   std::int64_t records = 0;  // the writer's: records durable (the next seq - 1)
   int wal_frames = 0;        // the writer's: frames in the WAL after its last transaction
+  double last_commit_seconds = 0;  // under m
   std::int64_t page_bytes = 4096;
   std::thread thread;
 
@@ -277,8 +279,8 @@ struct Store::Impl {
     forget_ids = Stmt(db, "DELETE FROM applied_ids WHERE time < ?");
     put_input = Stmt(
         db,
-        "INSERT OR REPLACE INTO input (id, path, fingerprint, offset, line, out_path, out_length) "
-        "VALUES (1, ?, ?, ?, ?, ?, ?)");
+        "INSERT OR REPLACE INTO input (id, path, fingerprint, offset, line, out_path, out_length, sequence) "
+        "VALUES (1, ?, ?, ?, ?, ?, ?, ?)");
   }
 
   void step(Stmt& s, std::string_view what) {
@@ -517,6 +519,7 @@ struct Store::Impl {
     put_input.bind(4, in.line);
     put_input.bind(5, in.out_path);
     put_input.bind(6, in.out_length);
+    if (in.sequence) put_input.bind(7, *in.sequence);
     step(put_input, "cannot write the input position");
     Stmt& meta = update_meta;
     if (program != nullptr) meta.bind(1, *program);
@@ -635,11 +638,13 @@ struct Store::Impl {
       done.notify_all();  // room in the queue
       lock.unlock();
       std::optional<std::string> failure;
+      auto started = std::chrono::steady_clock::now();
       try {
         write(group);
       } catch (const std::exception& e) {
         failure = e.what();
       }
+      double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       durable.store(records);
       std::uint64_t commits_written = 0;
       std::vector<RecordBatch> emptied;
@@ -656,6 +661,7 @@ struct Store::Impl {
         if (spare.size() < kSpareBatches) spare.push_back(std::move(b));
       busy = false;
       if (!failure) commits_durable += commits_written;
+      if (commits_written > 0) last_commit_seconds = took;
       if (failure) {
         if (!error) error = failure;
         queue.clear();  // nothing after a failed commit may be written
@@ -778,6 +784,11 @@ RecordBatch Store::recycled() {
   RecordBatch b = std::move(s.spare.back());
   s.spare.pop_back();
   return b;
+}
+
+double Store::last_commit_seconds() const {
+  std::lock_guard lock(impl_->m);
+  return impl_->last_commit_seconds;
 }
 
 std::uint64_t Store::commits_waiting() const {

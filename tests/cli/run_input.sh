@@ -133,4 +133,28 @@ run run rules.ptag --events fifo --sort
 expect_status 2
 expect_err "--sort needs a file: .*'fifo' is not a regular file"
 
+# The progress line: forced with --progress, from a slow input (a FIFO fed
+# in two parts); written in place (\r, erase to the end of the line) and
+# cleared before the summary. Not a terminal here: no line by default.
+"$3" events --partners 50 --events 3000 --seed 4 >slow.jsonl
+head -n 1500 slow.jsonl >slow-a.jsonl
+tail -n +1501 slow.jsonl >slow-b.jsonl
+mkfifo slow
+(cat slow-a.jsonl; sleep 1; cat slow-b.jsonl) >slow &
+run run rules.ptag --events slow --progress --out /dev/null
+wait
+expect_status 0 "--progress:"
+grep -q $'\rptag run: [0-9.]* [kMG]B read, [0-9,]* lines/s, [0-9,]* records\033\[K' <<<"$err" ||
+  fail "no progress line: $(head -c 300 <<<"$err" | od -c | head -5)"
+grep -q $'\r\033\[Kptag run: 3,000 lines read' <<<"$err" || fail "the progress line is not cleared before the summary"
+run run rules.ptag --events slow.jsonl --out /dev/null
+expect_status 0
+[[ "$err" != *$'\r'* ]] || fail "a progress line without a terminal"
+run run rules.ptag --events slow.jsonl --out /dev/null --no-progress
+expect_status 0
+[[ "$err" != *$'\r'* ]] || fail "--no-progress showed a line"
+run run rules.ptag --events slow.jsonl --progress --no-progress
+expect_status 2 "--progress with --no-progress:"
+expect_err "excludes"
+
 finish

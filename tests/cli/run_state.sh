@@ -201,5 +201,11 @@ cp "$EV" copy.jsonl
 run run $R --events copy.jsonl --state ex.db --out fresh.jsonl
 expect_status 0 "a new input on an existing store:"
 expect_err "14,524 lines read: 0 events applied, 14,524 duplicates"
+# --out /dev/null (no file to keep) on the same input and store, twice.
+head -n 300 "$EV" >null.jsonl
+run run $R --events null.jsonl --state null.db --out /dev/null
+expect_status 0 "--out /dev/null:"
+run run $R --events null.jsonl --state null.db --out /dev/null
+expect_status 0 "--out /dev/null again:"
 
 finish

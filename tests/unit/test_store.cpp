@@ -948,3 +948,25 @@ TEST_CASE("store: each store has its own random id, kept across reopening and gi
   CHECK(Store::open(old)->loaded().store_id == first);
   CHECK(sql_value(old, "SELECT store_id FROM meta") == first);
 }
+
+TEST_CASE("store: the input position may be an external log's sequence number", "[store]") {
+  TempDir dir;
+  std::string path = dir.file("partition.db");
+  {
+    auto store = Store::open(path);
+    StoreCommit c = batch(1, 3, 2, 1);
+    c.input = InputPosition{"stream PTAG_EVENTS, subject ptag.events.7", "", 0, 0, "", 0, 123456789012};
+    store->commit(std::move(c));
+    store->flush();
+  }
+  auto store = Store::open(path);
+  REQUIRE(store->loaded().input);
+  CHECK(store->loaded().input->sequence == 123456789012);
+  CHECK(store->loaded().input->path == "stream PTAG_EVENTS, subject ptag.events.7");
+  // A file position has none.
+  StoreCommit c = batch(4, 1, 1, 2);
+  store->commit(std::move(c));
+  store->flush();
+  store.reset();
+  CHECK_FALSE(StoreReader::open(path)->contents().input->sequence);
+}

@@ -200,6 +200,9 @@ struct InputPosition {
   std::int64_t line = 0;        // lines of input consumed
   std::string out_path;         // the run's --out (empty: stdout)
   std::int64_t out_length = 0;  // bytes of --out written with these records
+  // For an input that is an external log (a stream partition) rather than
+  // a file: the sequence number of the last message applied.
+  std::optional<std::int64_t> sequence = std::nullopt;
   friend bool operator==(const InputPosition&, const InputPosition&) = default;
 };
 
@@ -292,6 +295,8 @@ class Store {
   void flush();
   // Commits queued and not yet durable (0: the writer has caught up).
   std::uint64_t commits_waiting() const;
+  // Seconds the writer took for the last transaction that ended in a commit.
+  double last_commit_seconds() const;
   // Records durable so far (the `records` table's row count).
   std::int64_t durable_records() const;
 
@@ -318,6 +323,17 @@ class StoreReader {
   void read_state(const std::function<void(StateRowsReader&)>& read) const;
   // Every partner with its tags, in order of first appearance.
   std::vector<PartnerRow> partners() const;
+  // What a writer's start needs of every partner, in position order and
+  // without building rows: its last record's seq and its current tags, each
+  // with the rule that added it, since when, and its order. The views live
+  // for the call.
+  struct HeldTag {
+    std::string_view tag, rule;
+    Seconds added_at = 0;
+    std::int64_t order = 0;
+  };
+  void held_tags(const std::function<void(std::int64_t position, std::int64_t last_record,
+                                          const std::vector<HeldTag>& tags)>& each) const;
   // These partners, in the order given; empty for an id the store never saw.
   std::vector<std::optional<PartnerRow>> partners(const std::vector<std::string>& ids) const;
   // The `add` and `remove` records of one partner and tag, oldest first.
