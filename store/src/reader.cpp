@@ -172,7 +172,9 @@ void StoreReader::held_tags(
   impl_->read([&] {
     std::vector<HeldTag> held;
     if (!store_detail::tags_in_rows(impl_->db) || !store_detail::records_chained(impl_->db)) {
-      for (const PartnerRow& row : partners()) {  // an older store, not yet migrated
+      std::vector<PartnerRow> rows;  // an older store, not yet migrated (inside this read: no partners())
+      Impl::PartnerQuery(*impl_, "ORDER BY position").run(rows);
+      for (const PartnerRow& row : rows) {
         held.clear();
         for (const StoredTag& t : row.tags) held.push_back({t.tag, t.rule, t.added_at, t.order});
         each(row.position, row.last_record, held);
