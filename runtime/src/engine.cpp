@@ -735,16 +735,27 @@ std::string Engine::snapshot() const {
   return save_snapshot(state_->program, *state_);
 }
 
+namespace {
+// What every restore does around loading the state (a snapshot or rows):
+// the window first, then the ids it forgets, the timer queue and backfill.
+template <typename State, typename Load>
+void restore_into(State& s, std::optional<Seconds> window, const RestoreOptions& options, const Load& load) {
+  set_dedup_window(s, window);
+  RuleChanges changes;
+  load(options.changes ? &changes : nullptr);
+  s.forget_ids();
+  s.queue_all_timers();
+  if (options.backfill) changes.backfilled = s.run_backfill();
+  if (options.changes) *options.changes = std::move(changes);
+}
+}  // namespace
+
 Engine Engine::restore(const Program& program, Sink& sink, std::string_view snapshot,
                        const RestoreOptions& options) {
   Engine engine(program, sink);
-  set_dedup_window(*engine.state_, options.dedup_window);
-  RuleChanges changes;
-  load_snapshot(program, snapshot, *engine.state_, options.backfill, options.changes ? &changes : nullptr);
-  engine.state_->forget_ids();
-  engine.state_->queue_all_timers();
-  if (options.backfill) changes.backfilled = engine.state_->run_backfill();
-  if (options.changes) *options.changes = std::move(changes);
+  State& s = *engine.state_;
+  restore_into(s, options.dedup_window, options,
+               [&](RuleChanges* changes) { load_snapshot(program, snapshot, s, options.backfill, changes); });
   return engine;
 }
 
@@ -759,13 +770,9 @@ Engine Engine::restore(const Program& program, const EngineOptions& options, Sta
                        const RestoreOptions& restore_options) {
   Engine engine(program, options.sink ? *options.sink : null_sink);
   State& s = *engine.state_;
-  set_dedup_window(s, restore_options.dedup_window ? restore_options.dedup_window : options.dedup_window);
-  RuleChanges changes;
-  load_state_rows(program, rows, s, restore_options.backfill, restore_options.changes ? &changes : nullptr);
-  s.forget_ids();
-  s.queue_all_timers();
-  if (restore_options.backfill) changes.backfilled = s.run_backfill();
-  if (restore_options.changes) *restore_options.changes = std::move(changes);
+  restore_into(s, restore_options.dedup_window ? restore_options.dedup_window : options.dedup_window,
+               restore_options,
+               [&](RuleChanges* changes) { load_state_rows(program, rows, s, restore_options.backfill, changes); });
   return engine;
 }
 
