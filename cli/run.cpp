@@ -17,6 +17,7 @@
 #include "ptag/engine.hpp"
 #include "ptag/event_batch.hpp"
 #include "ptag/event_source.hpp"
+#include "ptag/pipeline.hpp"
 #include "ptag/program.hpp"
 #include "ptag/text.hpp"
 #include "async_sink.hpp"
@@ -118,8 +119,8 @@ std::optional<MaxBad> parse_max_bad(const std::string& text) {
 // Reads events, pushes them to the engine in batches and reports bad lines.
 class Runner {
  public:
-  Runner(const Options& o, const MaxBad& max_bad, Engine& engine, Sink& sink, std::string name)
-      : o_(o), max_bad_(max_bad), engine_(engine), sink_(sink), name_(std::move(name)) {}
+  Runner(const Options& o, const MaxBad& max_bad, Pipeline& pipeline, Sink& sink, std::string name)
+      : o_(o), max_bad_(max_bad), pipeline_(pipeline), sink_(sink), name_(std::move(name)) {}
 
   RunTotals totals;
   double parse_seconds = 0, push_seconds = 0;
@@ -226,7 +227,7 @@ class Runner {
   void show() {
     if (!progress) return;
     progress->read(consumed_offset, totals.lines);
-    progress->records(engine_.stats().records);
+    progress->records(pipeline_.engine().stats().records);
   }
 
   void report(std::size_t line, const std::string& why) {
@@ -248,14 +249,12 @@ class Runner {
   // bad line may stop the run, the engine stops at each rejection, so that
   // nothing after the stopping line is applied.
   void push(const EventBatch& batch, std::span<const Event> events, std::size_t first) {
-    bool may_stop = o_.strict || max_bad_.count.has_value();
+    PushOptions options{.stop_at_rejection = o_.strict || max_bad_.count.has_value()};
     Clock::time_point t0 = now();
     for (std::size_t done = 0; done < events.size() && status == kOk;) {
-      rejected_.clear();
-      engine_.push(events.subspan(done), &rejected_, may_stop);
-      for (const Rejection& r : rejected_) report(batch.line(first + done + r.index), r.why);
-      if (!may_stop || rejected_.empty()) break;
-      done += rejected_.back().index + 1;
+      PushOutcome got = pipeline_.push(events.subspan(done), options);
+      for (const EventOutcome& r : got.not_applied) report(batch.line(first + done + r.index), r.reason);
+      done += got.pushed;
     }
     if (o_.stats) push_seconds += since(t0);
   }
@@ -264,13 +263,12 @@ class Runner {
 
   const Options& o_;
   const MaxBad& max_bad_;
-  Engine& engine_;
+  Pipeline& pipeline_;
   Sink& sink_;
   std::string name_;
   EventBatch batch_;
   Event event_;
   std::string error_;
-  std::vector<Rejection> rejected_;
 };
 
 // Threads for the run: parsing on its own thread pays off for a file (a
@@ -357,7 +355,7 @@ int run(const Options& o) {
                  o.max_bad.c_str());
     return kUsage;
   }
-  std::optional<CommitEvery> commit_every = parse_commit_every(o.commit_every);
+  std::optional<CommitPolicy> commit_every = parse_commit_every(o.commit_every);
   if (!commit_every) {
     std::fprintf(stderr, "ptag run: --commit-every '%s' is not a count of events (50000) or seconds (2s)\n",
                  o.commit_every.c_str());
@@ -422,7 +420,6 @@ int run(const Options& o) {
 
   // --state: the store, and where its last commit left this input.
   std::unique_ptr<DurableEngine> durable;
-  CommitClock commit_clock(*commit_every);
   std::optional<InputPosition> resume;
   std::string fingerprint;
   if (!o.state.empty()) {
@@ -440,29 +437,29 @@ int run(const Options& o) {
   JsonlSink jsonl(out.handle);
   TimedSink timed(jsonl);
   Sink& records_out = o.stats ? static_cast<Sink&>(timed) : jsonl;
-  std::optional<Engine> made;
+  std::optional<Pipeline> pipeline;
   // With the input read ahead, the records are written on a thread of their
   // own as well. Declared after the engine: it is flushed and gone first.
   std::optional<AsyncSink> async;
   bool ahead = threads_for(o, regular) >= 2;
   if (ahead) async.emplace(records_out);
   Sink& sink = ahead ? static_cast<Sink&>(*async) : records_out;
-  Engine* running = nullptr;
   try {
     if (durable) {
-      running = &durable->start(program, {.sink = &sink,
-                                          .backfill = o.backfill,
-                                          .dedup_window = dedup_window,
-                                          .program_text = encode_program(o.rules, unit.sources)});
+      durable->start(program, {.sink = &sink,
+                               .backfill = o.backfill,
+                               .dedup_window = dedup_window,
+                               .program_text = encode_program(o.rules, unit.sources)});
+      pipeline.emplace(*durable, *commit_every);
     } else {
-      running = &made.emplace(program, EngineOptions{.sink = &sink, .dedup_window = dedup_window});
+      pipeline.emplace(program, EngineOptions{.sink = &sink, .dedup_window = dedup_window});
     }
   } catch (const std::invalid_argument& e) {
     std::fprintf(stderr, "ptag run: the store '%s' cannot run these rules: %s\n", o.state.c_str(), e.what());
     return kFailed;
   }
-  Engine& engine = *running;
-  Runner runner(o, *max_bad, engine, sink, from_stdin ? "stdin" : o.events);
+  Engine& engine = pipeline->engine();
+  Runner runner(o, *max_bad, *pipeline, sink, from_stdin ? "stdin" : o.events);
   JsonlSource source(in.handle, /*stream=*/!regular);
   if (resume && !source.start_at(static_cast<std::uint64_t>(resume->offset), static_cast<std::size_t>(resume->line))) {
     std::fprintf(stderr, "ptag run: cannot continue '%s' at byte %lld\n", o.events.c_str(),
@@ -477,14 +474,9 @@ int run(const Options& o) {
   };
   if (durable) {
     runner.checkpoint = [&] {
-      if (o.sort || !commit_clock.due(runner.totals.lines, durable->store().last_commit_seconds())) return;
-      // By time (the default), a commit waits until the writer has made the
-      // last one durable: a commit rewrites every partner changed since the
-      // last, so commits queued behind a busy writer would only add work.
-      if (commit_every->events == UINT64_MAX && durable->store().commits_waiting() > 0) return;
+      if (o.sort || !pipeline->commit_due(runner.totals.lines)) return;
       try {
-        durable->commit(position());
-        commit_clock.committed();
+        pipeline->commit(position());
         if (runner.progress) runner.progress->committed();
       } catch (const StoreError& e) {
         runner.status = kFailed;
@@ -524,8 +516,8 @@ int run(const Options& o) {
   // periodic commit: the identical command then stops at the same line again.
   if (durable && runner.stop_reason.empty() && !runner.read_error) {
     try {
-      durable->commit(position());
-      durable->flush();
+      pipeline->commit(position());
+      pipeline->flush();
     } catch (const StoreError& e) {
       std::fprintf(stderr, "ptag run: %s: the last commit is kept\n", e.what());
       status = kFailed;

@@ -19,8 +19,8 @@ std::optional<CountOr> parse_count_or(const std::string& text, char suffix) {
   }
 }
 
-std::optional<CommitEvery> parse_commit_every(const std::string& text) {
-  CommitEvery every;
+std::optional<CommitPolicy> parse_commit_every(const std::string& text) {
+  CommitPolicy every;
   if (text.empty()) return every;
   std::optional<CountOr> v = parse_count_or(text, 's');
   if (!v || (v->suffixed ? v->amount <= 0 : v->count == 0)) return std::nullopt;
@@ -68,14 +68,6 @@ std::optional<InputPosition> resume_point(const StoreContents& loaded, const std
   const auto& at = loaded.input;
   if (!at || events == "-" || at->path != events || at->fingerprint != fingerprint) return std::nullopt;
   return *at;
-}
-
-bool CommitClock::due(std::uint64_t lines_so_far, double last_write_seconds) {
-  double seconds = std::max(every_.seconds, kWriteShare * last_write_seconds);
-  bool due = lines_so_far - lines_at_commit_ >= every_.events ||
-             std::chrono::duration<double>(std::chrono::steady_clock::now() - last_).count() >= seconds;
-  if (due) lines_at_commit_ = lines_so_far;
-  return due;
 }
 
 }  // namespace ptag::cli

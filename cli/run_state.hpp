@@ -3,7 +3,6 @@
 // writer thread, so that a later run continues, and a killed one resumes.
 #pragma once
 
-#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <optional>
@@ -13,6 +12,7 @@
 #include "ptag/durable.hpp"
 #include "ptag/engine.hpp"
 #include "ptag/event_source.hpp"
+#include "ptag/pipeline.hpp"
 #include "ptag/program.hpp"
 #include "ptag/sink.hpp"
 #include "ptag/source.hpp"
@@ -31,11 +31,7 @@ std::optional<CountOr> parse_count_or(const std::string& text, char suffix);
 // --commit-every: a count of lines, or seconds ("2s"). The default, every
 // 5 seconds, keeps the store within a few percent of its best speed on large
 // runs (docs/performance.md) and a crash costs at most 5 s of work again.
-struct CommitEvery {
-  std::uint64_t events = UINT64_MAX;
-  double seconds = 5.0;
-};
-std::optional<CommitEvery> parse_commit_every(const std::string& text);
+std::optional<CommitPolicy> parse_commit_every(const std::string& text);
 // --dedup-window: a whole number and a unit as rule durations write them
 // (s, m, h, d, w: "30d"), positive and at most 1000 weeks; empty when not.
 std::optional<Seconds> parse_dedup_window(const std::string& text);
@@ -47,24 +43,5 @@ std::string input_fingerprint(std::FILE* file);
 // nothing to read it from its start.
 std::optional<InputPosition> resume_point(const StoreContents& loaded, const std::string& events,
                                           const std::string& fingerprint);
-
-// --commit-every: whether enough lines or time have passed since the last commit.
-class CommitClock {
- public:
-  explicit CommitClock(CommitEvery every) : every_(every) {}
-  // By time, the interval also stretches to kWriteShare times what the
-  // store took to write the last commit: a commit rewrites every partner
-  // changed since the last, so on a large import commits then take at most
-  // about a quarter of the writer's time instead of most of it.
-  static constexpr double kWriteShare = 4;
-  bool due(std::uint64_t lines_so_far, double last_write_seconds = 0);
-  // From the end of a commit: one that waited for the writer is not followed at once by another.
-  void committed() { last_ = std::chrono::steady_clock::now(); }
-
- private:
-  CommitEvery every_;
-  std::uint64_t lines_at_commit_ = 0;
-  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
-};
 
 }  // namespace ptag::cli

@@ -12,12 +12,10 @@
 
 namespace ptag::serve {
 
-RecordTap::RecordTap(const ServeConfig& config, Metrics& metrics, std::int64_t records_before,
-                     std::int64_t last_delivery)
-    : config_(config), metrics_(metrics), seq_(records_before), last_delivery_(last_delivery) {}
+RecordTap::RecordTap(const ServeConfig& config, Metrics& metrics, std::int64_t last_delivery)
+    : config_(config), metrics_(metrics), last_delivery_(last_delivery) {}
 
 void RecordTap::record(const ChangeRecord& r) {
-  ++seq_;
   ++since_take_;
   switch (r.action) {
     case RecordAction::add: metrics_.records_add.Increment(); break;
@@ -30,8 +28,8 @@ void RecordTap::record(const ChangeRecord& r) {
     d.id = ++last_delivery_;
     d.webhook = w.name;
     d.partner = std::string(r.partner);
-    d.body = delivery_body(r, seq_);
-    d.record = seq_;
+    d.body = delivery_body(r, r.seq);
+    d.record = r.seq;
     made_.push_back(std::move(d));
   }
 }
@@ -41,6 +39,10 @@ std::vector<Delivery> RecordTap::take() {
   return std::exchange(made_, {});
 }
 
+namespace {
+const Answer kStopping{503, R"({"error":"the server is stopping"})"};
+}  // namespace
+
 struct Applier::Job {
   enum class Kind { ingest, call, reload } kind = Kind::ingest;
   ParsedBody body;
@@ -49,11 +51,10 @@ struct Applier::Job {
   bool commits = false;
   LoadedRules rules;
   bool backfill = false;
-  std::promise<Answer> answer;
-  std::optional<Answer> ready;  // answered after the commit
-  std::size_t applied = 0, duplicates = 0, rejected = 0;
-  std::vector<ItemResult> results;  // the items not applied
-  std::size_t late = 0;             // applied though older than the clock by more than late_event_warning
+  std::promise<Answer> answer;           // call and reload
+  std::optional<Answer> ready;           // answered after the commit
+  std::promise<IngestOutcome> outcome;   // ingest
+  IngestOutcome done;                    // given after the commit (or at once when refused)
   std::optional<DeadLetter> dead;   // a source's payload, kept unless its event is applied
   std::chrono::steady_clock::time_point queued = std::chrono::steady_clock::now();
 };
@@ -70,6 +71,7 @@ Applier::Applier(const ServeConfig& config, ClockMode clock, DurableEngine& dura
     : config_(config),
       clock_(clock),
       durable_(durable),
+      pipeline_(durable),
       rules_(std::move(rules)),
       tap_(tap),
       durable_deliveries_(std::move(durable_deliveries)),
@@ -112,32 +114,38 @@ void Applier::stop() {
   if (answerer_.joinable()) answerer_.join();
 }
 
-Answer Applier::submit(std::unique_ptr<Job> job) {
-  std::future<Answer> answer = job->answer.get_future();
+template <typename Result>
+Result Applier::submit(std::unique_ptr<Job> job, std::future<Result> result, Result stopping) {
   {
     std::lock_guard lock(m_);
-    if (stop_) return {503, R"({"error":"the server is stopping"})"};
+    if (stop_) return stopping;
     queue_.push_back(std::move(job));
   }
   wake_.notify_one();
-  return answer.get();
+  return result.get();
 }
 
-Answer Applier::ingest(ParsedBody body, bool strict, std::optional<DeadLetter> dead) {
-  if (stopping_) return {503, R"({"error":"the server is stopping"})"};
-  if (failed_) return {503, R"({"error":"the store failed; see the server's log"})"};
+IngestOutcome Applier::ingest(ParsedBody body, bool strict, std::optional<DeadLetter> dead) {
+  using Refused = IngestOutcome::Refused;
+  auto refused = [](Refused why, std::string error = {}) {
+    IngestOutcome out;
+    out.refused = why;
+    out.error = std::move(error);
+    return out;
+  };
+  if (stopping_) return refused(Refused::stopping);
+  if (failed_) return refused(Refused::store_failed, "see the server's log");
   std::size_t n = body.events.size();
   if (n > config_.max_queued_events)  // it could never fit: 429 would be retried forever
-    return {413, R"({"error":"the request has )" + std::to_string(n) + " events, more than max_queued_events (" +
-                     std::to_string(config_.max_queued_events) + R"() can hold: send smaller batches"})"};
-  if (queued_events_ + n > config_.max_queued_events)
-    return {429, R"({"error":"too many events wait to be applied; retry later"})"};
+    return refused(Refused::too_big, std::to_string(n));
+  if (queued_events_ + n > config_.max_queued_events) return refused(Refused::too_many);
   queued_events_ += n;
   auto job = std::make_unique<Job>();
   job->body = std::move(body);
   job->strict = strict;
   job->dead = std::move(dead);
-  return submit(std::move(job));
+  std::future<IngestOutcome> outcome = job->outcome.get_future();
+  return submit(std::move(job), std::move(outcome), refused(Refused::stopping));
 }
 
 Answer Applier::call(Work work, bool commits) {
@@ -148,7 +156,8 @@ Answer Applier::call(Work work, bool commits) {
   job->kind = Job::Kind::call;
   job->work = std::move(work);
   job->commits = commits;
-  return submit(std::move(job));
+  std::future<Answer> answer = job->answer.get_future();
+  return submit(std::move(job), std::move(answer), kStopping);
 }
 
 Answer Applier::reload(LoadedRules rules, bool backfill) {
@@ -156,12 +165,13 @@ Answer Applier::reload(LoadedRules rules, bool backfill) {
   job->kind = Job::Kind::reload;
   job->rules = std::move(rules);
   job->backfill = backfill;
-  return submit(std::move(job));
+  std::future<Answer> answer = job->answer.get_future();
+  return submit(std::move(job), std::move(answer), kStopping);
 }
 
 void Applier::tick() {
   if (clock_ != ClockMode::wall) return;
-  Engine& e = durable_.engine();
+  Engine& e = pipeline_.engine();
   Seconds now = now_();
   if (!e.has_clock() || now > e.clock()) e.advance_to(now);
 }
@@ -211,7 +221,7 @@ void Applier::loop() {
     if (!after_commit.empty() || tap_.records_since_take() > 0 || !server_rows_.dead_letters.empty() ||
         !server_rows_.refund_totals.empty())
       commit_and_answer(after_commit);
-    Engine& e = durable_.engine();
+    Engine& e = pipeline_.engine();
     metrics_.timers_pending.Set(static_cast<double>(e.timers_pending()));
     metrics_.partners.Set(static_cast<double>(e.partner_count()));
     if (stopping && jobs.empty()) return;
@@ -219,11 +229,12 @@ void Applier::loop() {
 }
 
 void Applier::apply(Job& job) {
-  Engine& engine = durable_.engine();
+  Engine& engine = pipeline_.engine();
   ParsedBody& body = job.body;
   std::span<const Event> events = body.events.events();
-  job.results = body.rejected;
-  job.rejected = body.rejected.size();
+  IngestOutcome& out = job.done;
+  out.results = body.rejected;
+  out.rejected = body.rejected.size();
   Seconds latest = now_() + config_.max_future_skew;
   auto future_reason = [&](const Event& e) -> std::optional<std::string> {
     if (clock_ != ClockMode::wall || e.time <= latest) return std::nullopt;
@@ -247,18 +258,18 @@ void Applier::apply(Job& job) {
       }
     }
     if (!bad.empty()) {
-      job.results = std::move(bad);
-      job.rejected = job.results.size();
-      job.ready = Answer{422, ""};
-      metrics_.events_rejected.Increment(static_cast<double>(job.rejected));
+      out.results = std::move(bad);
+      out.rejected = out.results.size();
+      out.refused = IngestOutcome::Refused::strict;
+      metrics_.events_rejected.Increment(static_cast<double>(out.rejected));
       return;
     }
   }
   for (std::size_t i = 0; i < events.size(); ++i) {
     const Event& e = events[i];
     if (std::optional<std::string> future = future_reason(e)) {
-      job.results.push_back({index_of(i), "rejected", *future, id_of(e)});
-      ++job.rejected;
+      out.results.push_back({index_of(i), "rejected", *future, id_of(e)});
+      ++out.rejected;
       continue;
     }
     std::string why;
@@ -266,37 +277,38 @@ void Applier::apply(Job& job) {
     RefundTotal total;
     if (!refund_as_total(e, total, why)) {
       bool taken = why.empty();
-      (taken ? job.duplicates : job.rejected) += 1;
-      job.results.push_back({index_of(i), taken ? "duplicate" : "rejected",
+      (taken ? out.duplicates : out.rejected) += 1;
+      out.results.push_back({index_of(i), taken ? "duplicate" : "rejected",
                              taken ? total.taken_back : why, id_of(e)});
       continue;
     }
-    switch (engine.push(total.sale.empty() ? e : total.event, &why)) {
-      case PushResult::applied:
-        ++job.applied;
-        job.late += late;
+    EventOutcome got = pipeline_.push(total.sale.empty() ? e : total.event);
+    switch (got.status) {
+      case EventStatus::applied:
+        ++out.applied;
+        out.late += late;
         if (!total.sale.empty()) {
           refunded_[total.sale] = total.total;
           server_rows_.refund_totals.emplace_back(total.sale, total.total);
         }
         break;
-      case PushResult::duplicate:
-        ++job.duplicates;
-        job.results.push_back({index_of(i), "duplicate", "an event with this id was applied before", id_of(e)});
+      case EventStatus::duplicate:
+        ++out.duplicates;
+        out.results.push_back({index_of(i), "duplicate", std::move(got.reason), id_of(e)});
         break;
-      case PushResult::invalid:
-        ++job.rejected;
-        job.results.push_back({index_of(i), "rejected", why, id_of(e)});
+      case EventStatus::rejected:
+        ++out.rejected;
+        out.results.push_back({index_of(i), "rejected", std::move(got.reason), id_of(e)});
         break;
     }
   }
-  metrics_.events_applied.Increment(static_cast<double>(job.applied));
-  metrics_.events_duplicate.Increment(static_cast<double>(job.duplicates));
-  metrics_.events_rejected.Increment(static_cast<double>(job.rejected));
-  if (job.late > 0) {
-    metrics_.events_late.Increment(static_cast<double>(job.late));
+  metrics_.events_applied.Increment(static_cast<double>(out.applied));
+  metrics_.events_duplicate.Increment(static_cast<double>(out.duplicates));
+  metrics_.events_rejected.Increment(static_cast<double>(out.rejected));
+  if (out.late > 0) {
+    metrics_.events_late.Increment(static_cast<double>(out.late));
     log("warn", "late events applied",
-        {{"events", std::to_string(job.late)}, {"clock", json_text(format_time(engine.clock()))},
+        {{"events", std::to_string(out.late)}, {"clock", json_text(format_time(engine.clock()))},
          {"bound_seconds", std::to_string(config_.late_event_warning)}});
   }
   keep_dead_letter(job);
@@ -339,12 +351,13 @@ bool Applier::refund_as_total(const Event& e, RefundTotal& out, std::string& why
 void Applier::keep_dead_letter(Job& job) {
   if (!job.dead) return;
   DeadLetter d = std::move(*job.dead);
-  if (job.rejected > 0) {  // one of its events rejected (the others may be applied): kept
+  const IngestOutcome& out = job.done;
+  if (out.rejected > 0) {  // one of its events rejected (the others may be applied): kept
     d.status = "rejected";
-    auto first = std::find_if(job.results.begin(), job.results.end(),
+    auto first = std::find_if(out.results.begin(), out.results.end(),
                               [](const ItemResult& r) { return r.status == "rejected"; });
-    if (first != job.results.end()) d.reason = first->reason;
-  } else if (job.applied + job.duplicates > 0) {
+    if (first != out.results.end()) d.reason = first->reason;
+  } else if (out.applied + out.duplicates > 0) {
     if (d.id == 0) return;
     d.status = "replayed";
     d.reason.clear();
@@ -371,34 +384,6 @@ void Applier::run_reload(Job& job) {
   }
 }
 
-namespace {
-
-// Why late events deserve a warning, and the supported way to bring history in.
-std::string late_warning(std::size_t late, Seconds bound) {
-  return std::to_string(late) + (late == 1 ? " event was" : " events were") +
-         " older than the server's clock by more than late_event_warning (" + std::to_string(bound) +
-         " s): timers and expiring tags had already moved past them, and their records go to the webhooks now. "
-         "To bring history in, run it with `ptag run --state` before serving it (docs/serve.md, \"Importing history\")";
-}
-
-std::string ingest_body(std::size_t applied, std::size_t duplicates, std::size_t rejected,
-                        const std::vector<ItemResult>& results, std::optional<std::string> warning) {
-  std::string out = R"({"applied":)" + std::to_string(applied) + R"(,"duplicates":)" + std::to_string(duplicates) +
-                    R"(,"rejected":)" + std::to_string(rejected) + R"(,"results":[)";
-  for (std::size_t i = 0; i < results.size(); ++i) {
-    const ItemResult& r = results[i];
-    out += (i ? ",{" : "{");
-    out += R"("index":)" + std::to_string(r.index);
-    out += R"(,"id":)" + (r.id ? json_quote(*r.id) : std::string("null"));
-    out += R"(,"status":)" + json_quote(r.status);
-    out += R"(,"reason":)" + json_quote(r.reason) + "}";
-  }
-  out += "]";
-  if (warning) out += R"(,"warnings":[)" + json_quote(*warning) + "]";
-  return out + "}";
-}
-
-}  // namespace
 
 void Applier::commit_and_answer(std::vector<std::unique_ptr<Job>>& done) {
   auto waiting = std::make_unique<Waiting>();
@@ -409,7 +394,7 @@ void Applier::commit_and_answer(std::vector<std::unique_ptr<Job>>& done) {
   // The store checks its file before each write (deleted, replaced, not
   // writable) and refuses every commit after a failed one.
   try {
-    waiting->commit = durable_.commit({}, std::move(deliveries), std::exchange(server_rows_, {}));
+    waiting->commit = pipeline_.commit({}, std::move(deliveries), std::exchange(server_rows_, {}));
   } catch (const std::exception& e) {
     waiting->failure = e.what();
   }
@@ -442,8 +427,16 @@ void Applier::answer_loop() {
     if (!failure.empty()) {
       if (!failed_) log("error", "the store failed; nothing more is committed", {{"reason", json_text(failure)}});
       failed_ = true;
-      for (std::unique_ptr<Job>& job : w->jobs)
-        job->answer.set_value({503, R"({"error":)" + json_quote("the store failed: " + failure) + "}"});
+      for (std::unique_ptr<Job>& job : w->jobs) {
+        if (job->kind == Job::Kind::ingest) {
+          IngestOutcome out;
+          out.refused = IngestOutcome::Refused::store_failed;
+          out.error = failure;
+          job->outcome.set_value(std::move(out));
+        } else {
+          job->answer.set_value({503, R"({"error":)" + json_quote("the store failed: " + failure) + "}"});
+        }
+      }
       continue;
     }
     if (durable_deliveries_ && !w->deliveries.empty()) durable_deliveries_(std::move(w->deliveries));
@@ -451,11 +444,7 @@ void Applier::answer_loop() {
     for (std::unique_ptr<Job>& job : w->jobs) {
       metrics_.commit_seconds.Observe(std::chrono::duration<double>(now - job->queued).count());
       if (job->kind == Job::Kind::ingest) {
-        int status = job->ready ? job->ready->status : 200;
-        std::optional<std::string> warning;
-        if (job->late > 0) warning = late_warning(job->late, config_.late_event_warning);
-        job->answer.set_value(
-            {status, ingest_body(job->applied, job->duplicates, job->rejected, job->results, std::move(warning))});
+        job->outcome.set_value(std::move(job->done));
       } else {
         job->answer.set_value(std::move(*job->ready));
       }

@@ -19,6 +19,7 @@
 #include "config.hpp"
 #include "ingest.hpp"
 #include "ptag/durable.hpp"
+#include "ptag/pipeline.hpp"
 #include "ptag/program.hpp"
 
 namespace prometheus {
@@ -37,6 +38,24 @@ struct Answer {
   std::string body;
 };
 
+// What became of a request's events. The engine thread says what happened;
+// the HTTP layer makes the answer (http_common.hpp, ingest_answer).
+struct IngestOutcome {
+  enum class Refused : std::uint8_t {
+    none,
+    strict,        // ?strict=true and an event was bad: nothing applied (422)
+    too_big,       // more events than max_queued_events (413)
+    too_many,      // the queue is full (429)
+    stopping,      // the server is stopping (503)
+    store_failed,  // the store failed; `error` says how (503)
+  };
+  Refused refused = Refused::none;
+  std::string error;
+  std::size_t applied = 0, duplicates = 0, rejected = 0;
+  std::vector<ItemResult> results;  // the items not applied, by index
+  std::size_t late = 0;  // applied though older than the clock by more than late_event_warning
+};
+
 // The program and the files it came from (reloads replace both).
 struct LoadedRules {
   std::unique_ptr<Program> program;
@@ -44,12 +63,12 @@ struct LoadedRules {
   std::string engine = "vm";  // what runs it, for the log
 };
 
-// Between the engine and the store: counts records and makes an outbox
-// delivery of each record for each webhook whose filter it passes.
+// After the store's batch (records arrive numbered, ChangeRecord::seq):
+// counts records and makes an outbox delivery of each record for each
+// webhook whose filter it passes.
 class RecordTap : public Sink {
  public:
-  RecordTap(const ServeConfig& config, Metrics& metrics, std::int64_t records_before,
-            std::int64_t last_delivery);
+  RecordTap(const ServeConfig& config, Metrics& metrics, std::int64_t last_delivery);
   void record(const ChangeRecord& r) override;
   // The deliveries made since the last call, in id order.
   std::vector<Delivery> take();
@@ -58,7 +77,6 @@ class RecordTap : public Sink {
  private:
   const ServeConfig& config_;
   Metrics& metrics_;
-  std::int64_t seq_;            // of the last record
   std::int64_t last_delivery_;  // the last delivery id
   std::uint64_t since_take_ = 0;
   std::vector<Delivery> made_;
@@ -74,11 +92,11 @@ class Applier {
   ~Applier();  // stop()
 
   void start();
-  // Answers once durable (or at once: 422 for a strict batch with a bad
-  // event, 429 over the queue bound, 503 when stopping).
+  // Returns once durable (or at once when refused: a strict batch with a
+  // bad event, over the queue bound, stopping).
   // With `dead`: a source's payload, kept in the store's dead letters (in the
   // same commit) unless its event is applied; see keep_dead_letter().
-  Answer ingest(ParsedBody body, bool strict, std::optional<DeadLetter> dead = std::nullopt);
+  IngestOutcome ingest(ParsedBody body, bool strict, std::optional<DeadLetter> dead = std::nullopt);
   // Runs `work` on the engine thread and returns its answer; with
   // `commits`, after committing what it changed (POST /v1/advance).
   using Work = std::function<Answer(DurableEngine&, const Program&)>;
@@ -107,12 +125,14 @@ class Applier {
   bool refund_as_total(const Event& e, RefundTotal& out, std::string& why) const;
   void commit_and_answer(std::vector<std::unique_ptr<Job>>& done);
   void answer_loop();
-  Answer submit(std::unique_ptr<Job> job);
+  template <typename Result>
+  Result submit(std::unique_ptr<Job> job, std::future<Result> result, Result stopping);
   void tick();
 
   const ServeConfig& config_;
   ClockMode clock_;
   DurableEngine& durable_;
+  Pipeline pipeline_;  // events in, commits out
   LoadedRules rules_;
   RecordTap& tap_;
   Durable durable_deliveries_;

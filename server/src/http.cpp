@@ -34,6 +34,45 @@ Answer error(int status, std::string_view message) {
   return {status, R"({"error":)" + json_quote(message) + "}"};
 }
 
+namespace {
+
+// Why late events deserve a warning, and the supported way to bring history in.
+std::string late_warning(std::size_t late, Seconds bound) {
+  return std::to_string(late) + (late == 1 ? " event was" : " events were") +
+         " older than the server's clock by more than late_event_warning (" + std::to_string(bound) +
+         " s): timers and expiring tags had already moved past them, and their records go to the webhooks now. "
+         "To bring history in, run it with `ptag run --state` before serving it (docs/serve.md, \"Importing history\")";
+}
+
+}  // namespace
+
+Answer ingest_answer(const IngestOutcome& o, const ServeConfig& config) {
+  using Refused = IngestOutcome::Refused;
+  switch (o.refused) {
+    case Refused::none:
+    case Refused::strict: break;
+    case Refused::too_big:
+      return error(413, "the request has " + o.error + " events, more than max_queued_events (" +
+                            std::to_string(config.max_queued_events) + ") can hold: send smaller batches");
+    case Refused::too_many: return error(429, "too many events wait to be applied; retry later");
+    case Refused::stopping: return error(503, "the server is stopping");
+    case Refused::store_failed: return error(503, "the store failed: " + o.error);
+  }
+  std::string out = R"({"applied":)" + std::to_string(o.applied) + R"(,"duplicates":)" +
+                    std::to_string(o.duplicates) + R"(,"rejected":)" + std::to_string(o.rejected) + R"(,"results":[)";
+  for (std::size_t i = 0; i < o.results.size(); ++i) {
+    const ItemResult& r = o.results[i];
+    out += (i ? ",{" : "{");
+    out += R"("index":)" + std::to_string(r.index);
+    out += R"(,"id":)" + (r.id ? json_quote(*r.id) : std::string("null"));
+    out += R"(,"status":)" + json_quote(r.status);
+    out += R"(,"reason":)" + json_quote(r.reason) + "}";
+  }
+  out += "]";
+  if (o.late > 0) out += R"(,"warnings":[)" + json_quote(late_warning(o.late, config.late_event_warning)) + "]";
+  return {o.refused == Refused::strict ? 422 : 200, out + "}"};
+}
+
 bool has_token(const HttpRequest& req, std::initializer_list<const std::vector<std::string>*> lists) {
   std::string_view header = req.header("Authorization").value_or("");
   constexpr std::string_view kBearer = "Bearer ";
@@ -161,8 +200,7 @@ Answer ingest(Routes& r, ParsedBody body, bool strict, std::string_view hint = {
              R"(,"status":"rejected","reason":)" + json_quote(body.rejected[i].reason) + "}";
     return {400, out + "]}"};
   }
-  Answer a = r.applier.ingest(std::move(body), strict);
-  return a;
+  return ingest_answer(r.applier.ingest(std::move(body), strict), r.config);
 }
 
 void add_reads(RouteTable& t, Routes& r) {

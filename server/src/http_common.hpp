@@ -23,6 +23,9 @@ void answer(HttpResponse& res, const Answer& a);
 // {"error":MESSAGE}, or with "parameter":NAME for a bad query parameter.
 Answer error(int status, std::string_view message);
 Answer bad_parameter(std::string_view parameter, std::string_view message);
+// A request's outcome as its answer: 200 with the counts and the items not
+// applied (docs/serve.md, "POST /v1/events"), or the refusal's status.
+Answer ingest_answer(const IngestOutcome& outcome, const ServeConfig& config);
 // Whether the request carries `Authorization: Bearer T` for a T of these lists.
 bool has_token(const HttpRequest& req, std::initializer_list<const std::vector<std::string>*> lists);
 

@@ -97,7 +97,7 @@ int run(const Options& o) {
   } catch (const StoreError& e) {
     return not_started(e.what(), 1);
   }
-  RecordTap tap(config, metrics, durable->loaded().records, durable->loaded().last_delivery);
+  RecordTap tap(config, metrics, durable->loaded().last_delivery);
   try {
     durable->start(*compiled.rules->program, {.sink = &tap, .program_text = compiled.rules->text});
   } catch (const std::invalid_argument& e) {

@@ -42,32 +42,6 @@ std::vector<std::pair<std::string, std::string>> parse_headers(const std::string
   return out;
 }
 
-// What an ingest answer counted ({"applied":N,"duplicates":N,"rejected":N,...}).
-struct Counts {
-  std::int64_t applied = 0, duplicates = 0, rejected = 0;
-  std::string reason;  // the first rejected result's
-};
-Counts counts_of(const Answer& a) {
-  Counts c;
-  simdjson::dom::parser parser;
-  simdjson::dom::element doc;
-  if (parser.parse(simdjson::padded_string(a.body)).get(doc)) return c;
-  std::int64_t n = 0;
-  if (!doc["applied"].get_int64().get(n)) c.applied = n;
-  if (!doc["duplicates"].get_int64().get(n)) c.duplicates = n;
-  if (!doc["rejected"].get_int64().get(n)) c.rejected = n;
-  simdjson::dom::array results;
-  std::string_view reason;
-  std::string_view status;
-  if (!doc["results"].get_array().get(results))
-    for (simdjson::dom::element r : results)
-      if (!r["status"].get_string().get(status) && status == "rejected" && !r["reason"].get_string().get(reason)) {
-        c.reason = reason;
-        break;
-      }
-  return c;
-}
-
 // A payload mapped and, unless applied, kept: the answer, and its result
 // ("applied", "duplicate", "rejected", "ignored") with why.
 struct Outcome {
@@ -81,8 +55,8 @@ Outcome apply_payload(Routes& r, const SourceConfig& s, const WebhookRequest& w,
     bool ignored = mapped.status == MappedEvent::Status::ignored;
     dead.status = ignored ? "ignored" : "rejected";
     dead.reason = mapped.reason;
-    Answer kept = r.applier.ingest(ParsedBody{}, false, std::move(dead));
-    if (kept.status != 200) return {kept, "", ""};
+    IngestOutcome kept = r.applier.ingest(ParsedBody{}, false, std::move(dead));
+    if (kept.refused != IngestOutcome::Refused::none) return {ingest_answer(kept, r.config), "", ""};
     if (!ignored) r.metrics.events_rejected.Increment();
     std::string body =
         ignored ? R"({"applied":0,"duplicates":0,"rejected":0,"ignored":1,"reason":)" + json_quote(mapped.reason) +
@@ -92,13 +66,19 @@ Outcome apply_payload(Routes& r, const SourceConfig& s, const WebhookRequest& w,
     return {{200, body}, ignored ? "ignored" : "rejected", mapped.reason};
   }
   dead.status = "rejected";
-  Answer a = r.applier.ingest(parse_events_body(mapped.line), false, std::move(dead));
-  if (a.status != 200) return {a, "", ""};
-  Counts c = counts_of(a);
-  if (c.rejected > 0) return {a, "rejected", c.reason};  // kept, even if another of its events applied
-  if (c.applied > 0) return {a, "applied", ""};
-  if (c.duplicates > 0) return {a, "duplicate", ""};
-  return {a, "rejected", c.reason};
+  IngestOutcome got = r.applier.ingest(parse_events_body(mapped.line), false, std::move(dead));
+  Answer a = ingest_answer(got, r.config);
+  if (got.refused != IngestOutcome::Refused::none) return {a, "", ""};
+  std::string reason;  // the first rejected item's
+  for (const ItemResult& item : got.results)
+    if (item.status == "rejected") {
+      reason = item.reason;
+      break;
+    }
+  if (got.rejected > 0) return {a, "rejected", reason};  // kept, even if another of its events applied
+  if (got.applied > 0) return {a, "applied", ""};
+  if (got.duplicates > 0) return {a, "duplicate", ""};
+  return {a, "rejected", reason};
 }
 
 const SourceConfig* source_named(const Routes& r, std::string_view name) {

@@ -34,8 +34,11 @@ class DurableSink : public Sink {
   };
   using Tags = std::vector<HeldTag>;
 
-  void record(const ChangeRecord& r) override {
-    std::int64_t seq = next_seq++;
+  void record(const ChangeRecord& made) override {
+    // Numbered here, once: the batch, the held tags and the caller's sink
+    // all take this number; the store checks it against its own count.
+    ChangeRecord r = made;
+    std::int64_t seq = r.seq = next_seq++;
     if (r.partner_index >= last.size()) last.resize(r.partner_index + 1, 0);
     records.add(r, last[r.partner_index]);
     last[r.partner_index] = seq;
@@ -203,6 +206,9 @@ const DurableTimes& DurableEngine::times() const {
 }
 std::int64_t DurableEngine::durable_records() const {
   return impl_->store->durable_records();
+}
+std::int64_t DurableEngine::records() const {
+  return impl_->sink.next_seq - 1;
 }
 
 Engine& DurableEngine::engine() {

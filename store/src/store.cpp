@@ -73,9 +73,9 @@ void NameNumbers::clear() {
 
 void RecordBatch::push(Seconds time, std::string_view partner, RecordAction action,
                        std::string_view tag, std::string_view rule, RecordCause cause,
-                       const std::string_view* event, std::int64_t previous) {
+                       const std::string_view* event, std::int64_t previous, std::int64_t seq) {
   auto length = [](std::string_view v) { return static_cast<std::uint32_t>(v.size()); };
-  Row row{time, previous, text_.size(), length(partner), event ? length(*event) : 0, names_.number(tag),
+  Row row{time, previous, seq, text_.size(), length(partner), event ? length(*event) : 0, names_.number(tag),
           names_.number(rule), action, cause, event != nullptr};
   text_.append(partner);
   if (event) text_.append(*event);
@@ -84,12 +84,13 @@ void RecordBatch::push(Seconds time, std::string_view partner, RecordAction acti
 
 void RecordBatch::add(const ChangeRecord& r, std::int64_t previous) {
   std::string_view event = r.event_id;
-  push(r.time, r.partner, r.action, r.tag, r.rule, r.cause_of(), r.has_event_id ? &event : nullptr, previous);
+  push(r.time, r.partner, r.action, r.tag, r.rule, r.cause_of(), r.has_event_id ? &event : nullptr, previous,
+       r.seq);
 }
 
 void RecordBatch::add(const StoredRecord& r, std::int64_t previous) {
   std::string_view event = r.event ? std::string_view(*r.event) : std::string_view();
-  push(r.time, r.partner, r.action, r.tag, r.rule, r.cause, r.event ? &event : nullptr, previous);
+  push(r.time, r.partner, r.action, r.tag, r.rule, r.cause, r.event ? &event : nullptr, previous, 0);
 }
 
 void RecordBatch::clear() {
@@ -112,6 +113,7 @@ RecordBatch::View RecordBatch::operator[](std::size_t i) const {
   v.action = row.action;
   v.cause = row.cause;
   v.previous = row.previous;
+  v.seq = row.seq;
   return v;
 }
 
@@ -449,6 +451,11 @@ struct Store::Impl {
     for (const std::string& n : batch.names()) ids.push_back(name_id(n));
     auto bind_row = [&](Stmt& s, int at, std::size_t i) {
       RecordBatch::View r = batch[i];
+      // Numbered where made (ChangeRecord::seq): a gap or a repeat would
+      // break every chain and position after it.
+      if (r.seq != 0 && r.seq != seq + 1)
+        throw StoreError("record " + std::to_string(r.seq) + " came where record " + std::to_string(seq + 1) +
+                         " was next: records out of sequence");
       s.bind(at + 1, ++seq);
       s.bind_seconds(at + 2, r.time);
       s.bind(at + 3, r.partner);

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "ptag/durable.hpp"
+#include "ptag/pipeline.hpp"
 #include "ptag/engine.hpp"
 #include "ptag/event.hpp"
 #include "ptag/event_batch.hpp"

@@ -36,6 +36,10 @@ struct ChangeRecord {
   RecordCause cause = RecordCause::event;
   // The partner's number in the engine (order of first appearance).
   std::uint32_t partner_index = 0;
+  // Its place in a store's audit trail (`records.seq`): an engine on a store
+  // (DurableEngine) numbers each record once, as it is made, before any sink
+  // sees it; 0 for an engine without a store.
+  std::int64_t seq = 0;
   RecordCause cause_of() const {
     if (cause != RecordCause::event) return cause;
     return timer ? RecordCause::timer : RecordCause::event;

@@ -102,6 +102,9 @@ class DurableEngine {
   Store& store();
   // Records durable so far, across every run on the store.
   std::int64_t durable_records() const;
+  // Records made so far, durable or not, across every run on the store: the
+  // seq of the last (ChangeRecord::seq).
+  std::int64_t records() const;
 
   // Another program for the same state, as a restart with it would do (the
   // state carried over, rules matched, `backfill` as in start()). The old

@@ -98,6 +98,8 @@ class NameNumbers {
 class RecordBatch {
  public:
   // `previous`: the seq of the partner's record before this one (0: none).
+  // A record's own seq (ChangeRecord::seq) must be the store's next; 0
+  // takes the next.
   void add(const ChangeRecord& r, std::int64_t previous = 0);
   void add(const StoredRecord& r, std::int64_t previous = 0);
   std::size_t size() const { return rows_.size(); }
@@ -113,6 +115,7 @@ class RecordBatch {
     RecordCause cause = RecordCause::event;
     std::uint32_t tag_name = 0, rule_name = 0;  // tag and rule as numbers into names()
     std::int64_t previous = 0;
+    std::int64_t seq = 0;  // 0: the next
   };
   View operator[](std::size_t i) const;
   // The batch's tags, notification names and rules, each once.
@@ -121,7 +124,7 @@ class RecordBatch {
  private:
   struct Row {
     Seconds time;
-    std::int64_t previous;
+    std::int64_t previous, seq;
     std::size_t at;  // partner and event id follow each other in text_
     std::uint32_t partner, event, tag, rule;
     RecordAction action;
@@ -129,7 +132,8 @@ class RecordBatch {
     bool has_event;
   };
   void push(Seconds time, std::string_view partner, RecordAction action, std::string_view tag,
-            std::string_view rule, RecordCause cause, const std::string_view* event, std::int64_t previous);
+            std::string_view rule, RecordCause cause, const std::string_view* event, std::int64_t previous,
+            std::int64_t seq);
   std::string text_;
   std::vector<Row> rows_;
   NameNumbers names_;
