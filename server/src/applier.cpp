@@ -51,8 +51,10 @@ struct Applier::Job {
   bool commits = false;
   LoadedRules rules;
   bool backfill = false;
-  std::promise<Answer> answer;           // call and reload
+  std::promise<Answer> answer;           // call
   std::optional<Answer> ready;           // answered after the commit
+  std::promise<ReloadOutcome> reloaded;  // reload
+  ReloadOutcome reload;                  // given after the commit
   std::promise<IngestOutcome> outcome;   // ingest
   IngestOutcome done;                    // given after the commit (or at once when refused)
   std::optional<DeadLetter> dead;   // a source's payload, kept unless its event is applied
@@ -160,13 +162,13 @@ Answer Applier::call(Work work, bool commits) {
   return submit(std::move(job), std::move(answer), kStopping);
 }
 
-Answer Applier::reload(LoadedRules rules, bool backfill) {
+ReloadOutcome Applier::reload(LoadedRules rules, bool backfill) {
   auto job = std::make_unique<Job>();
   job->kind = Job::Kind::reload;
   job->rules = std::move(rules);
   job->backfill = backfill;
-  std::future<Answer> answer = job->answer.get_future();
-  return submit(std::move(job), std::move(answer), kStopping);
+  std::future<ReloadOutcome> reloaded = job->reloaded.get_future();
+  return submit(std::move(job), std::move(reloaded), ReloadOutcome{false, true, {}, "the server is stopping"});
 }
 
 void Applier::tick() {
@@ -367,20 +369,16 @@ void Applier::keep_dead_letter(Job& job) {
 
 void Applier::run_reload(Job& job) {
   try {
-    const RuleChanges& changes = durable_.reload(*job.rules.program, job.backfill, job.rules.text);
+    job.reload.changes = durable_.reload(*job.rules.program, job.backfill, job.rules.text);
+    job.reload.reloaded = true;
     rules_ = std::move(job.rules);  // the old program goes only now
-    std::string body = R"({"reloaded":true,"kept":)" + std::to_string(changes.kept.size()) + R"(,"added":[)";
-    for (std::size_t i = 0; i < changes.added.size(); ++i) body += (i ? "," : "") + json_quote(changes.added[i]);
-    body += R"(],"removed":[)";
-    for (std::size_t i = 0; i < changes.removed.size(); ++i) body += (i ? "," : "") + json_quote(changes.removed[i]);
-    body += R"(],"backfilled":)" + std::to_string(changes.backfilled) + "}";
+    const RuleChanges& changes = job.reload.changes;
     log("info", "rules reloaded",
         {{"kept", std::to_string(changes.kept.size())}, {"added", std::to_string(changes.added.size())},
          {"removed", std::to_string(changes.removed.size())}, {"engine", json_text(rules_.engine)}});
-    job.ready = Answer{200, body};
   } catch (const std::exception& e) {
     log("error", "reload refused", {{"reason", json_text(e.what())}});
-    job.ready = Answer{422, R"({"error":)" + json_quote(std::string("the state cannot take these rules: ") + e.what()) + "}"};
+    job.reload.error = std::string("the state cannot take these rules: ") + e.what();
   }
 }
 
@@ -433,6 +431,8 @@ void Applier::answer_loop() {
           out.refused = IngestOutcome::Refused::store_failed;
           out.error = failure;
           job->outcome.set_value(std::move(out));
+        } else if (job->kind == Job::Kind::reload) {
+          job->reloaded.set_value({false, true, {}, "the store failed: " + failure});
         } else {
           job->answer.set_value({503, R"({"error":)" + json_quote("the store failed: " + failure) + "}"});
         }
@@ -445,6 +445,8 @@ void Applier::answer_loop() {
       metrics_.commit_seconds.Observe(std::chrono::duration<double>(now - job->queued).count());
       if (job->kind == Job::Kind::ingest) {
         job->outcome.set_value(std::move(job->done));
+      } else if (job->kind == Job::Kind::reload) {
+        job->reloaded.set_value(std::move(job->reload));
       } else {
         job->answer.set_value(std::move(*job->ready));
       }

@@ -56,6 +56,14 @@ struct IngestOutcome {
   std::size_t late = 0;  // applied though older than the clock by more than late_event_warning
 };
 
+// What a reload did: the rule changes, or why the state cannot take the rules.
+struct ReloadOutcome {
+  bool reloaded = false;
+  bool unavailable = false;  // not tried: stopping, or the store failed (503; else 422)
+  RuleChanges changes;
+  std::string error;
+};
+
 // The program and the files it came from (reloads replace both).
 struct LoadedRules {
   std::unique_ptr<Program> program;
@@ -102,7 +110,7 @@ class Applier {
   using Work = std::function<Answer(DurableEngine&, const Program&)>;
   Answer call(Work work, bool commits = false);
   // Replaces the program (already compiled) as a restart with it would.
-  Answer reload(LoadedRules rules, bool backfill);
+  ReloadOutcome reload(LoadedRules rules, bool backfill);
   // Stops taking requests, applies and commits what waits, and joins.
   void stop();
   bool stopping() const { return stopping_; }

@@ -303,7 +303,17 @@ void add_admin(RouteTable& t, Routes& r) {
       return answer(res, {422, R"({"error":"the rules have errors; the old rules keep running","diagnostics":)" +
                                    compiled.diagnostics + "}"});
     }
-    answer(res, r.applier.reload(std::move(*compiled.rules), req.param("backfill") == "true"));
+    ReloadOutcome got = r.applier.reload(std::move(*compiled.rules), req.param("backfill") == "true");
+    if (!got.reloaded) return answer(res, error(got.unavailable ? 503 : 422, got.error));
+    auto names = [](const std::vector<std::string>& list) {
+      std::string out = "[";
+      for (std::size_t i = 0; i < list.size(); ++i) out += (i ? "," : "") + json_quote(list[i]);
+      return out + "]";
+    };
+    res.type = kJson;
+    res.body = R"({"reloaded":true,"kept":)" + std::to_string(got.changes.kept.size()) + R"(,"added":)" +
+               names(got.changes.added) + R"(,"removed":)" + names(got.changes.removed) + R"(,"backfilled":)" +
+               std::to_string(got.changes.backfilled) + "}";
   }});
   t.add({"GET", "/v1/deliveries", Access::admin, false, false, [&r](const HttpRequest& req, HttpResponse& res) {
     std::optional<DeliveryStatus> status;
