@@ -94,7 +94,13 @@ void Applier::start() {
   }
   answerer_ = std::thread([this] { answer_loop(); });
   // Timers that came due while the server was down fire now, each at its deadline.
+  auto started = std::chrono::steady_clock::now();
+  std::uint64_t fired = pipeline_.engine().stats().timers_fired;
   tick();
+  if (std::uint64_t now_fired = pipeline_.engine().stats().timers_fired - fired; now_fired > 0)
+    log("info", "timers caught up",
+        {{"fired", std::to_string(now_fired)}, {"records", std::to_string(tap_.records_since_take())},
+         {"seconds", seconds_text(std::chrono::steady_clock::now() - started)}});
   std::vector<std::unique_ptr<Job>> none;
   if (tap_.records_since_take() > 0) commit_and_answer(none);
   thread_ = std::thread([this] { loop(); });

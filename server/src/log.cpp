@@ -2,12 +2,19 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <ctime>
 
 #include "ptag/text.hpp"
 #include "ptag/time.hpp"
 
 namespace ptag::serve {
+
+std::string seconds_text(std::chrono::steady_clock::duration d) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3f", std::chrono::duration<double>(d).count());
+  return text;
+}
 
 std::string json_text(std::string_view text) {
   return json_quote(text);

@@ -1,6 +1,7 @@
 // Logs of `ptag serve`: one JSON object per line on stderr.
 #pragma once
 
+#include <chrono>
 #include <initializer_list>
 #include <string>
 #include <string_view>
@@ -14,6 +15,8 @@ struct LogField {
   std::string json;
 };
 std::string json_text(std::string_view text);
+// A duration as a log field: seconds with three decimals.
+std::string seconds_text(std::chrono::steady_clock::duration d);
 
 // {"time":"...","level":"info","msg":"...", fields...}; one write, so lines
 // of several threads never interleave.

@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <memory>
@@ -91,6 +92,7 @@ int run(const Options& o) {
   prometheus::Registry registry;
   Metrics metrics(registry);
   std::unique_ptr<DurableEngine> durable;
+  auto opening = std::chrono::steady_clock::now();
   try {
     durable = DurableEngine::open(
         o.state, {.on_commit = [&metrics](std::int64_t bytes) { metrics.commit_bytes.Observe(static_cast<double>(bytes)); }});
@@ -103,6 +105,11 @@ int run(const Options& o) {
   } catch (const std::invalid_argument& e) {
     return not_started("the store '" + o.state + "' cannot run these rules: " + e.what(), 1);
   }
+  // A large store takes seconds to open: the log says what the start did.
+  log("info", "state restored",
+      {{"partners", std::to_string(durable->engine().partner_count())},
+       {"records", std::to_string(durable->records())},
+       {"seconds", seconds_text(std::chrono::steady_clock::now() - opening)}});
   const RuleChanges& changes = durable->rule_changes();
   if (!changes.same_program)
     log("info", "rules changed since the store's last run",

@@ -24,8 +24,10 @@ now = int(time.time())
 day = 86400
 # p1: joined 60 days ago, last seen 45 days ago: At Risk 15 days ago.
 # p2: joined 60 days ago, a sale 5 days ago: not at risk.
+# p3: joined 32 days ago: At Risk 2 days ago, after the history's last event (a timer the start fires).
 history = [event("join", "p1", utc(now - 60 * day), "h1"), event("join", "p2", utc(now - 60 * day), "h2"),
-           event("click", "p1", utc(now - 45 * day), "h3"), event("sale", "p2", utc(now - 5 * day), "h4", amount=20)]
+           event("click", "p1", utc(now - 45 * day), "h3"), event("join", "p3", utc(now - 32 * day), "h5"),
+           event("sale", "p2", utc(now - 5 * day), "h4", amount=20)]
 with open("history.jsonl", "w") as f:
     f.write(jsonl(history))
 run = subprocess.run([PTAG, "run", "rules.ptag", "--events", "history.jsonl", "--state", "state.db"],
@@ -40,6 +42,13 @@ check(tags.get("At Risk", {}).get("since") == utc(now - 15 * day),
       f"At Risk at its own deadline (30 days after p1's last activity), not today: {tags.get('At Risk')}")
 st, p2, _ = s.request("GET", "/v1/partners/p2", token=AD)
 check(st == 200 and {t["tag"] for t in p2["tags"]} == {"New Partner", "Customer"}, f"p2 is not at risk: {p2}")
+# The start says what it did: the imported state, then the timers that came due since.
+restored = re.search(r'"msg":"state restored","partners":(\d+),"records":(\d+),"seconds":"?[0-9.]+', s.log_text())
+check(restored and restored.group(1) == "3" and int(restored.group(2)) >= 3, f"the log says what was restored: {s.log_text()}")
+caught = re.search(r'"msg":"timers caught up","fired":(\d+),"records":(\d+)', s.log_text())
+check(caught and caught.group(1) == "1" and caught.group(2) == "1", f"and the timer that fired at the start: {s.log_text()}")
+st, p3, _ = s.request("GET", "/v1/partners/p3", token=AD)
+check(st == 200 and "At Risk" in {t["tag"] for t in p3["tags"]}, f"p3 came due while the history was imported: {p3}")
 
 # From now on, live events: no warning.
 st, body, _ = s.request("POST", "/v1/events", json.dumps(event("sale", "p1", utc(now), "live-1", amount=5)), IN)
