@@ -201,7 +201,7 @@ class NameChecker {
       auto& d = diags().error(codes::kUnknownMetric, t.metric->span,
                               fmt::format("unknown metric '{}'", t.metric->value));
       suggest(d, t.metric->value, metrics());
-      d.help("metrics are signups, customers, revenue, sales, clicks and commissions");
+      d.help("metrics are " + names_and(metrics()));
     }
     const ast::Expr& threshold = *t.threshold;
     const ast::Expr* value = &threshold;

@@ -259,16 +259,9 @@ class GuardEmitter {
   }
 
   Value* metric(Metric m) {
-    switch (m) {
-      case Metric::revenue:
-        return load_at(partner_, layout_.money, b_.getInt64Ty());
-      case Metric::commissions:
-        return load_at(partner_, layout_.money + 8, b_.getInt64Ty());
-      default:
-        break;
-    }
-    std::size_t index = m == Metric::signups ? 0 : m == Metric::customers ? 1 : m == Metric::sales ? 2 : 3;
-    Value* count = load_at(partner_, layout_.counts + 4 * index, b_.getInt32Ty());
+    const MetricSpec& spec = metric_spec(m);
+    if (spec.unit == MetricUnit::money) return load_at(partner_, layout_.money + 8 * spec.slot, b_.getInt64Ty());
+    Value* count = load_at(partner_, layout_.counts + 4 * spec.slot, b_.getInt32Ty());
     return b_.CreateMul(b_.CreateZExt(count, b_.getInt64Ty()), b_.getInt64(1'000'000));
   }
 

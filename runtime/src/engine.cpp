@@ -22,16 +22,6 @@ constexpr std::size_t index_of(auto e) {
   return static_cast<std::size_t>(e);
 }
 
-// The count a built-in event type increments (besides customers), or none.
-constexpr int count_slot(EventType type) {
-  switch (type) {
-    case EventType::signup: return 0;
-    case EventType::sale: return 2;
-    case EventType::click: return 3;
-    default: return -1;
-  }
-}
-
 }  // namespace
 
 struct Engine::State : DurableState {
@@ -508,11 +498,11 @@ struct Engine::State : DurableState {
       move_referral(n, time);  // follows joined_at forward (§9.4)
   }
 
-  void add_customer(std::uint32_t n, std::string_view customer) {
+  void add_customer(std::uint32_t n, std::string_view customer, std::size_t slot) {
     customer_key.assign(reinterpret_cast<const char*>(&n), sizeof n);
     customer_key.append(customer);
     if (!customers.insert(customer_key, hash_text(customer_key))) return;
-    ++partners[n].counts[1];
+    ++partners[n].counts[slot];
     if (rows.on) {
       rows.customer_partners.push_back(n);
       rows.customers.add(customer);
@@ -522,29 +512,19 @@ struct Engine::State : DurableState {
   // §4 step 2; the sums were checked before step 1.
   void update_state(std::uint32_t n, const Event& event, EventType type, std::int64_t amount) {
     Partner& p = partners[n];
-    switch (type) {
-      case EventType::sale: {
-        p.money[0] += amount;
-        ++p.counts[2];
-        const Field* customer = event.field("customer");
-        if (customer && customer->value.kind == Value::Kind::text)
-          add_customer(n, customer->value.text);
-        break;
+    // The metric table says what each type changes (unrolled: six lines).
+    for (const MetricSpec& m : kMetricSpecs) {
+      if (m.takes == type && type != EventType::custom) p.money[m.slot] -= amount;
+      if (m.adds != type || type == EventType::custom) continue;
+      switch (m.by) {
+        case MetricChange::one: ++p.counts[m.slot]; break;
+        case MetricChange::amount: p.money[m.slot] += amount; break;
+        case MetricChange::new_customer: {
+          const Field* customer = event.field("customer");
+          if (customer && customer->value.kind == Value::Kind::text) add_customer(n, customer->value.text, m.slot);
+          break;
+        }
       }
-      case EventType::refund:
-        p.money[0] -= amount;
-        break;
-      case EventType::commission:
-        p.money[1] += amount;
-        break;
-      case EventType::click:
-        ++p.counts[3];
-        break;
-      case EventType::signup:
-        ++p.counts[0];
-        break;
-      default:
-        break;
     }
     if (type == EventType::join) join(n, event.time);
     if (type == EventType::join || type == EventType::update) merge_attributes(n, event);
@@ -560,14 +540,19 @@ struct Engine::State : DurableState {
   bool out_of_range(std::uint32_t n, EventType type, std::int64_t amount) const {
     if (n == PartnerIndex::kMissing) return false;
     const Partner& p = partners[n];
-    if (int c = count_slot(type); c >= 0 && p.counts[c] == UINT32_MAX) return true;
-    if (type == EventType::sale && p.counts[1] == UINT32_MAX) return true;
-    if (type != EventType::sale && type != EventType::refund && type != EventType::commission)
-      return false;
-    std::int64_t sum;
-    std::int64_t to = type == EventType::commission ? p.money[1] : p.money[0];
-    std::int64_t delta = type == EventType::refund ? -amount : amount;
-    return __builtin_add_overflow(to, delta, &sum) || sum < -INT64_MAX;
+    if (type == EventType::custom) return false;
+    for (const MetricSpec& m : kMetricSpecs) {
+      bool adds = m.adds == type, takes = m.takes == type;
+      if (!adds && !takes) continue;
+      if (m.unit == MetricUnit::count) {
+        // A new customer may not come: the sale is refused at the limit either way.
+        if (p.counts[m.slot] == UINT32_MAX) return true;
+        continue;
+      }
+      std::int64_t sum;
+      if (__builtin_add_overflow(p.money[m.slot], takes ? -amount : amount, &sum) || sum < -INT64_MAX) return true;
+    }
+    return false;
   }
 
   // §4 step 3: the rules this event triggers, in source order, each with its

@@ -382,8 +382,7 @@ Plan make_plan(const OldProgram& old, const Program& p, RuleChanges* changes) {
 void write_partner(Writer& w, const Program& prog, const DurableState& s, const SaveMap& m,
                    const Partner& p) {
   w.str(p.id.view());
-  w.i64(p.money[0]);
-  w.i64(p.money[1]);
+  for (std::int64_t v : p.money) w.i64(v);
   w.i64(p.joined_at);
   w.i64(p.last_activity);
   w.i64(p.last_referral);
@@ -491,8 +490,7 @@ void read_partner(Reader& r, const Program& prog, const OldProgram& old, const P
   p.id = CompactText(id, s.id_arena);
   s.partner_index.insert(hash, n, [&s](std::uint32_t i) { return hash_text(s.partners[i].id.view()); });
   s.more_tags.resize(s.more_tags.size() + s.more_words, 0);
-  p.money[0] = r.i64();
-  p.money[1] = r.i64();
+  for (std::int64_t& v : p.money) v = r.i64();
   p.joined_at = r.i64();
   p.last_activity = r.i64();
   p.last_referral = r.i64();

@@ -128,11 +128,11 @@ class TagList {
 
 struct Partner {
   CompactText id;
-  std::int64_t money[2]{};  // revenue, commissions, in millionths
+  std::int64_t money[kMoneyMetrics]{};  // the money metrics by slot, in millionths (ptag/metric_table.hpp)
   Seconds joined_at = 0, last_activity = 0, last_referral = 0;
   Seconds queued = kNotQueued;  // deadline of its live timer-queue entry
   std::uint64_t tag_bits = 0;   // tags 0-63; more in State::more_tags
-  std::uint32_t counts[4]{};    // signups, customers, sales, clicks
+  std::uint32_t counts[kCountMetrics]{};  // the count metrics by slot
   std::uint32_t extra = kNone;  // index into State::extras
   std::uint16_t timer_next[kTimerKinds]{};  // per kind: rules fired since armed
   std::uint16_t milestone_next[kMetrics]{};  // per metric: latched milestones
@@ -142,15 +142,8 @@ struct Partner {
 
   // A metric's stored value: a count, or millionths for money.
   std::int64_t raw(Metric m) const {
-    switch (m) {
-      case Metric::revenue: return money[0];
-      case Metric::commissions: return money[1];
-      case Metric::signups: return counts[0];
-      case Metric::customers: return counts[1];
-      case Metric::sales: return counts[2];
-      case Metric::clicks: return counts[3];
-    }
-    return 0;
+    const MetricSpec& spec = metric_spec(m);
+    return spec.unit == MetricUnit::money ? money[spec.slot] : counts[spec.slot];
   }
 };
 

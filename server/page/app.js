@@ -27,7 +27,8 @@ const HISTORY_LIMIT = 500;
 const LIVE_POLL = 100;  // records per poll
 const LIVE_KEEP = 12;
 const SVG_NS = 'http://www.w3.org/2000/svg';
-const NUMERIC_SORTS = new Set(['revenue', 'sales', 'signups', 'tags', 'joined', 'last_activity']);
+// Every other sort key (the metrics, tags, dates) is a number.
+const TEXT_SORTS = new Set(['first', 'partner']);
 
 const $ = (sel, root = document) => root.querySelector(sel);
 
@@ -619,11 +620,18 @@ function renderHistoryTable(data) {
 
 // ---- one partner ---------------------------------------------------------------------
 
+// What each metric is (GET /v1/metrics: name, unit, summary), read once.
+let metrics = [];
+async function metricInfo() {
+  if (!metrics.length) metrics = (await api('/v1/metrics')).metrics || [];
+  return metrics;
+}
+
 async function loadPartner(s, fresh) {
   const path = `/v1/partners/${encodeURIComponent(s.partner)}`;
   let p, hist;
   try {
-    [p, hist] = await Promise.all([api(path), api(`${path}/history`, `limit=${HISTORY_LIMIT + 1}`)]);
+    [p, hist] = await Promise.all([api(path), api(`${path}/history`, `limit=${HISTORY_LIMIT + 1}`), metricInfo()]);
   } catch (e) {
     if (!fresh()) return;
     if (e instanceof ApiError && e.status === 404) {
@@ -639,8 +647,10 @@ async function loadPartner(s, fresh) {
   $('#back-to-partners').setAttribute('href', lastSegmentHref);
   $('#partner-missing').hidden = true;
   $('#partner-details').hidden = false;
-  const money = new Set(['revenue', 'commissions']);
-  pairs('#partner-metrics', Object.entries(p.metrics || {}).map(([k, v]) => [k, money.has(k) ? formatMoney(v) : formatCount(v)]));
+  const units = new Map(metrics.map((m) => [m.name, m.unit]));
+  pairs('#partner-metrics', Object.entries(p.metrics || {}).map(([k, v]) =>
+    [h('abbr', {title: metrics.find((m) => m.name === k)?.summary || ''}, k),
+     units.get(k) === 'money' ? formatMoney(v) : formatCount(v)]));
   pairs('#partner-dates', [['joined', timeEl(p.joined_at)], ['last activity', timeEl(p.last_activity)],
                            ['last referral', timeEl(p.last_referral)]]);
   const attrs = Object.entries(p.attributes || {});
@@ -847,7 +857,7 @@ function wire() {
     const key = b.dataset.sort;
     // First press: numbers and dates largest first, names A to Z; again: the other way.
     const next = current.sort === key ? `-${key}` : current.sort === `-${key}` ? key
-      : NUMERIC_SORTS.has(key) ? `-${key}` : key;
+      : TEXT_SORTS.has(key) ? key : `-${key}`;
     go({...current, sort: next, page: 1});
   });
   $('#page-prev').addEventListener('click', () => go({...current, page: Math.max(1, current.page - 1)}));

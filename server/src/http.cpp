@@ -157,11 +157,8 @@ std::string partner_json(DurableEngine& d, std::size_t i) {
            R"(,"rule":)" + json_quote(tags[t].rule) + R"(,"expires":)" + optional_time(tags[t].expires_at) + "}";
   }
   out += R"(],"metrics":{)";
-  const std::pair<const char*, Metric> metrics[] = {
-      {"signups", Metric::signups}, {"customers", Metric::customers}, {"revenue", Metric::revenue},
-      {"sales", Metric::sales},     {"clicks", Metric::clicks},       {"commissions", Metric::commissions}};
-  for (std::size_t m = 0; m < std::size(metrics); ++m)
-    out += std::string(m ? "," : "") + "\"" + metrics[m].first + "\":" + money(e.partner_metric(i, metrics[m].second));
+  for (std::size_t m = 0; m < kMetrics; ++m)
+    out += std::string(m ? "," : "") + json_quote(metrics()[m]) + ":" + money(e.partner_metric(i, static_cast<Metric>(m)));
   out += R"(},"attributes":{)";
   auto attributes = e.partner_attributes(i);
   for (std::size_t a = 0; a < attributes.size(); ++a)
@@ -204,6 +201,16 @@ Answer ingest(Routes& r, ParsedBody body, bool strict, std::string_view hint = {
 }
 
 void add_reads(RouteTable& t, Routes& r) {
+  // What each metric is, from the metric table: the page formats and sorts by it.
+  t.add({"GET", "/v1/metrics", Access::read, false, false, [](const HttpRequest&, HttpResponse& res) {
+    std::string out = R"({"metrics":[)";
+    for (std::size_t m = 0; m < kMetrics; ++m)
+      out += std::string(m ? "," : "") + R"({"name":)" + json_quote(metrics()[m]) + R"(,"unit":)" +
+             (kMetricSpecs[m].unit == MetricUnit::money ? R"("money")" : R"("count")") + R"(,"summary":)" +
+             json_quote(metric_infos()[m].summary) + "}";
+    res.type = kJson;
+    res.body = out + "]}";
+  }});
   t.add({"GET", "/v1/partners/{id}", Access::read, false, false, [&r](const HttpRequest& req, HttpResponse& res) {
     std::string id = req.path_params[0];
     answer(res, r.applier.call([id](DurableEngine& d, const Program&) -> Answer {

@@ -19,13 +19,20 @@ namespace ptag::serve {
 
 namespace {
 
-enum class SortKey { first, partner, joined, last_activity, revenue, sales, signups, clicks, commissions, customers, tags };
+// What a segment sorts by: a partner field, or any metric (by its name).
+enum class SortKey { first, partner, joined, last_activity, tags, metric };
 
 constexpr std::pair<std::string_view, SortKey> kSortKeys[] = {
-    {"first", SortKey::first},         {"partner", SortKey::partner},   {"joined", SortKey::joined},
-    {"last_activity", SortKey::last_activity}, {"revenue", SortKey::revenue}, {"sales", SortKey::sales},
-    {"signups", SortKey::signups},     {"clicks", SortKey::clicks},     {"commissions", SortKey::commissions},
-    {"customers", SortKey::customers}, {"tags", SortKey::tags}};
+    {"first", SortKey::first},   {"partner", SortKey::partner}, {"joined", SortKey::joined},
+    {"last_activity", SortKey::last_activity}, {"tags", SortKey::tags}};
+
+// The sort names: the fields, then the metrics in the table's order.
+std::vector<std::string_view> sort_names() {
+  std::vector<std::string_view> out;
+  for (const auto& k : kSortKeys) out.push_back(k.first);
+  for (std::string_view m : metrics()) out.push_back(m);
+  return out;
+}
 
 constexpr std::int64_t kMaxPerPage = 500;
 
@@ -34,6 +41,7 @@ struct SegmentQuery {
   std::string q;
   std::string sort = "first";
   SortKey key = SortKey::first;
+  Metric metric = Metric::revenue;  // when key is metric
   bool descending = false;
   std::int64_t page = 1, per_page = 50;
 };
@@ -70,13 +78,18 @@ std::optional<Answer> parse_segment_query(const HttpRequest& req, SegmentQuery& 
     q.descending = !name.empty() && name.front() == '-';
     if (q.descending) name.remove_prefix(1);
     auto at = std::find_if(std::begin(kSortKeys), std::end(kSortKeys), [&](const auto& k) { return k.first == name; });
-    if (at == std::end(kSortKeys)) {
+    auto metric = std::find(metrics().begin(), metrics().end(), name);
+    if (at != std::end(kSortKeys)) {
+      q.key = at->second;
+    } else if (metric != metrics().end()) {
+      q.key = SortKey::metric;
+      q.metric = static_cast<Metric>(metric - metrics().begin());
+    } else {
       std::string keys;
-      for (const auto& k : kSortKeys) keys += (keys.empty() ? "" : ", ") + std::string(k.first);
+      for (std::string_view k : sort_names()) keys += (keys.empty() ? "" : ", ") + std::string(k);
       return bad_parameter("sort", "sort is one of " + keys + ", with a leading - for descending; not " +
                                        json_quote(sort));
     }
-    q.key = at->second;
     q.sort = sort;
   }
   if (!paged) return std::nullopt;
@@ -96,16 +109,11 @@ bool has_none(const std::vector<std::string_view>& tags, const std::vector<std::
 
 // The sort value of a partner: millionths, a count, or seconds (every
 // partner has joined_at and last_activity from its first event).
-std::int64_t sort_value(const Engine& e, std::size_t i, SortKey key) {
-  switch (key) {
+std::int64_t sort_value(const Engine& e, std::size_t i, const SegmentQuery& q) {
+  switch (q.key) {
     case SortKey::joined: return e.partner_times(i).joined_at;
     case SortKey::last_activity: return e.partner_times(i).last_activity;
-    case SortKey::revenue: return e.partner_metric(i, Metric::revenue);
-    case SortKey::sales: return e.partner_metric(i, Metric::sales);
-    case SortKey::signups: return e.partner_metric(i, Metric::signups);
-    case SortKey::clicks: return e.partner_metric(i, Metric::clicks);
-    case SortKey::commissions: return e.partner_metric(i, Metric::commissions);
-    case SortKey::customers: return e.partner_metric(i, Metric::customers);
+    case SortKey::metric: return e.partner_metric(i, q.metric);
     case SortKey::tags: return static_cast<std::int64_t>(e.partner_tags(i).size());
     case SortKey::first:
     case SortKey::partner: break;
@@ -147,7 +155,7 @@ std::variant<std::vector<std::size_t>, Answer> select(const Engine& e, const Pro
   }
   std::vector<std::pair<std::int64_t, std::size_t>> keyed;
   keyed.reserve(found.size());
-  for (std::size_t i : found) keyed.emplace_back(sort_value(e, i, q.key), i);
+  for (std::size_t i : found) keyed.emplace_back(sort_value(e, i, q), i);
   std::stable_sort(keyed.begin(), keyed.end(), [&](const auto& a, const auto& b) {
     return q.descending ? a.first > b.first : a.first < b.first;
   });
@@ -214,13 +222,14 @@ void add_views(RouteTable& table, Routes& r) {
     if (std::optional<Answer> bad = parse_segment_query(req, q, false)) return answer(res, *bad);
     // The engine's thread only copies the rows out; they are formatted here,
     // so that ingestion waits for the copy (a few ms), not for the CSV.
+    // The CSV's columns are a published order (docs/serve.md), not the table's.
+    static constexpr Metric kColumns[] = {Metric::revenue, Metric::sales,       Metric::signups,
+                                          Metric::clicks,  Metric::commissions, Metric::customers};
     struct Row {
       std::string partner, tags;
       Engine::PartnerTimes at;
-      std::array<std::int64_t, 6> metrics;
+      std::array<std::int64_t, std::size(kColumns)> metrics;
     };
-    static constexpr Metric kColumns[] = {Metric::revenue, Metric::sales,       Metric::signups,
-                                          Metric::clicks,  Metric::commissions, Metric::customers};
     auto rows = std::make_shared<std::vector<Row>>();
     Answer a = r.applier.call([q, rows](DurableEngine& d, const Program& program) -> Answer {
       const Engine& e = d.engine();

@@ -1,4 +1,5 @@
 #include "ptag/catalogue.hpp"
+#include "ptag/metric_table.hpp"
 
 #include <algorithm>
 
@@ -66,14 +67,9 @@ const std::vector<EventTypeInfo>& event_types() {
 }
 
 const std::vector<GuardNameInfo>& metric_infos() {
-  static const std::vector<GuardNameInfo> kMetrics = {
-      {"signups", "the partner's signup events: referred customers or leads"},
-      {"customers", "the distinct paying customers (data.customer of the partner's sales)"},
-      {"revenue", "the amounts of the partner's sales less its refunds (exact, six decimals)"},
-      {"sales", "the partner's sale events"},
-      {"clicks", "the partner's click events"},
-      {"commissions", "the amounts of the partner's commission events"},
-  };
+#define PTAG_METRIC_INFO(name, unit, slot, adds, by, takes, summary) {#name, summary},
+  static const std::vector<GuardNameInfo> kMetrics = {PTAG_METRICS(PTAG_METRIC_INFO)};
+#undef PTAG_METRIC_INFO
   return kMetrics;
 }
 
@@ -123,6 +119,13 @@ const RulePack* find_rule_pack(std::string_view name) {
 const GuardNameInfo* find_guard_name(std::string_view name) {
   if (const GuardNameInfo* m = find_by_name(metric_infos(), name)) return m;
   return find_by_name(guard_builtin_infos(), name);
+}
+
+std::string names_and(const std::vector<std::string_view>& names) {
+  std::string out;
+  for (std::size_t i = 0; i < names.size(); ++i)
+    out += std::string(i == 0 ? "" : i + 1 == names.size() ? " and " : ", ") + std::string(names[i]);
+  return out;
 }
 
 bool is_metric(std::string_view name) {

@@ -275,12 +275,7 @@ PartnerRow DurableEngine::Impl::row(std::uint32_t index) const {
   PartnerRow row;
   row.partner = std::string(e.partner_id(index));
   row.position = index;
-  row.signups = e.partner_metric(index, Metric::signups);
-  row.customers = e.partner_metric(index, Metric::customers);
-  row.revenue = e.partner_metric(index, Metric::revenue);
-  row.sales = e.partner_metric(index, Metric::sales);
-  row.clicks = e.partner_metric(index, Metric::clicks);
-  row.commissions = e.partner_metric(index, Metric::commissions);
+  for (std::size_t m = 0; m < kMetrics; ++m) row.metrics[m] = e.partner_metric(index, static_cast<Metric>(m));
   Engine::PartnerTimes at = e.partner_times(index);
   row.joined_at = at.joined_at;
   row.last_activity = at.last_activity;

@@ -65,7 +65,7 @@ struct StoreReader::Impl {
           in_rows(store_detail::tags_in_rows(i.db)),
           chained(store_detail::records_chained(i.db)),
           names(in_rows ? store_detail::load_names(i.db) : store_detail::Names{}),
-          s(i.db, fmt::format("SELECT {}{}{} FROM partners {}", store_detail::kPartnerColumns,
+          s(i.db, fmt::format("SELECT {}{}{} FROM partners {}", store_detail::partner_columns(),
                               in_rows ? ", tags" : "", chained ? ", last_record" : "", where)
                       .c_str()) {}
     void run(std::vector<PartnerRow>& rows) {

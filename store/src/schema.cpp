@@ -546,19 +546,29 @@ std::int64_t read_count(const Stmt& s, int col) {
   return *v;
 }
 
+const std::string& partner_columns() {
+  static const std::string kColumns = [] {
+    std::string out = "partner, position";
+    for (const MetricSpec& m : kMetricSpecs)
+      out += ", " + std::string(metrics()[static_cast<std::size_t>(m.metric)]) +
+             (m.unit == MetricUnit::money ? "_micros" : "");
+    return out + ", joined_at, last_activity, last_referral";
+  }();
+  return kColumns;
+}
+
 PartnerRow read_partner(const Stmt& s) {
   PartnerRow p;
   p.partner = s.text(0);
   p.position = s.integer(1);
-  p.signups = read_count(s, 2);
-  p.customers = read_count(s, 3);
-  p.revenue = s.integer(4);
-  p.sales = read_count(s, 5);
-  p.clicks = read_count(s, 6);
-  p.commissions = s.integer(7);
-  p.joined_at = s.time(8);
-  p.last_activity = s.time(9);
-  p.last_referral = s.time(10);
+  int col = 2;
+  for (const MetricSpec& m : kMetricSpecs) {
+    p.metric(m.metric) = m.unit == MetricUnit::count ? read_count(s, col) : s.integer(col);
+    ++col;
+  }
+  p.joined_at = s.time(col);
+  p.last_activity = s.time(col + 1);
+  p.last_referral = s.time(col + 2);
   return p;
 }
 

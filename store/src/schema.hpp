@@ -110,10 +110,9 @@ bool read_plain_tags(std::string_view json, std::vector<PlainTag>& out);
 // StoreError naming the file and the partner on anything else.
 void read_tags(std::string_view json, const Names& names, const std::string& path, std::string_view partner,
                std::vector<StoredTag>& out);
-// The columns of kPartnerColumns; tags are left empty.
-inline constexpr const char* kPartnerColumns =
-    "partner, position, signups, customers, revenue_micros, sales, clicks, commissions_micros, "
-    "joined_at, last_activity, last_referral";
+// The partners columns read_partner() reads (from the metric table: a money
+// metric by its millionths); tags are left empty.
+const std::string& partner_columns();
 PartnerRow read_partner(const Stmt& s);
 // The outbox's columns, in the order of kDeliveryColumns.
 inline constexpr const char* kDeliveryColumns =

@@ -248,16 +248,8 @@ struct Store::Impl {
     insert_name = Stmt(db, "INSERT INTO names (id, text) VALUES (?, ?)");
     // A partner's row is found by its position (the rowid): updating the
     // metrics then touches no index.
-    update_partner = Stmt(
-        db,
-        "UPDATE partners SET signups = ?2, customers = ?3, revenue = ?4, sales = ?5, clicks = ?6, "
-        "commissions = ?7, revenue_micros = ?8, commissions_micros = ?9, joined_at = ?10, "
-        "last_activity = ?11, last_referral = ?12, tags = ?13, last_record = ?15 WHERE position = ?1");
-    insert_partner = Stmt(
-        db,
-        "INSERT INTO partners (position, signups, customers, revenue, sales, clicks, commissions, "
-        "revenue_micros, commissions_micros, joined_at, last_activity, last_referral, tags, partner, last_record) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)");
+    update_partner = Stmt(db, partner_sql(false).c_str());
+    insert_partner = Stmt(db, partner_sql(true).c_str());
     insert_delivery = Stmt(db,
                            "INSERT INTO outbox (id, webhook, partner, record, body, status, attempts, "
                            "next_attempt, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
@@ -297,21 +289,53 @@ struct Store::Impl {
     if (rc != SQLITE_DONE) fail(path, std::string(what) + std::string(partner), db.get(), rc);
   }
 
+  // The partners row's columns after `position` (?1), in parameter order:
+  // each metric of the metric table (a count as one column; money as its
+  // exact text and its millionths), then the rest. The insert adds `partner`.
+  static std::vector<std::string> partner_columns() {
+    std::vector<std::string> out;
+    for (const MetricSpec& spec : kMetricSpecs) {
+      std::string name(metrics()[static_cast<std::size_t>(spec.metric)]);
+      out.push_back(name);
+      if (spec.unit == MetricUnit::money) out.push_back(name + "_micros");
+    }
+    for (const char* c : {"joined_at", "last_activity", "last_referral", "tags", "last_record"}) out.emplace_back(c);
+    return out;
+  }
+  // A partner's row is found by its position (the rowid): updating the
+  // metrics then touches no index.
+  static std::string partner_sql(bool insert) {
+    std::vector<std::string> columns = partner_columns();
+    std::string names = "position", values = "?1", sets;
+    for (std::size_t i = 0; i < columns.size(); ++i) {
+      std::string param = "?" + std::to_string(i + 2);
+      names += ", " + columns[i];
+      values += ", " + param;
+      sets += (i ? ", " : "") + columns[i] + " = " + param;
+    }
+    if (!insert) return "UPDATE partners SET " + sets + " WHERE position = ?1";
+    return "INSERT INTO partners (" + names + ", partner) VALUES (" + values + ", ?" +
+           std::to_string(columns.size() + 2) + ")";
+  }
+  static int partner_param() { return static_cast<int>(partner_columns().size()) + 2; }
+
   void bind_partner(Stmt& u, const PartnerRow& p) {
-    u.bind(1, p.position);
-    store_detail::bind_count(u, 2, p.signups);
-    store_detail::bind_count(u, 3, p.customers);
-    u.bind_copy(4, format_decimal(p.revenue));
-    store_detail::bind_count(u, 5, p.sales);
-    store_detail::bind_count(u, 6, p.clicks);
-    u.bind_copy(7, format_decimal(p.commissions));
-    u.bind(8, p.revenue);
-    u.bind(9, p.commissions);
-    u.bind_time(10, p.joined_at);
-    u.bind_time(11, p.last_activity);
-    u.bind_time(12, p.last_referral);
-    u.bind(13, tags_text);
-    if (p.last_record > 0) u.bind(15, p.last_record);
+    int at = 1;
+    u.bind(at++, p.position);
+    for (const MetricSpec& spec : kMetricSpecs) {
+      std::int64_t value = p.metric(spec.metric);
+      if (spec.unit == MetricUnit::count) {
+        store_detail::bind_count(u, at++, value);
+      } else {
+        u.bind_copy(at++, format_decimal(value));
+        u.bind(at++, value);
+      }
+    }
+    u.bind_time(at++, p.joined_at);
+    u.bind_time(at++, p.last_activity);
+    u.bind_time(at++, p.last_referral);
+    u.bind(at++, tags_text);
+    if (p.last_record > 0) u.bind(at, p.last_record);
   }
 
   // `partners.tags` (docs/store.md): `{"TAG": [added_at, rule, expires_at,
@@ -360,7 +384,7 @@ struct Store::Impl {
     }
     if (!known || sqlite3_changes(db.get()) == 0) {
       bind_partner(insert_partner, p);
-      insert_partner.bind(14, p.partner);
+      insert_partner.bind(partner_param(), p.partner);
       step(insert_partner, "cannot write partner ", p.partner);
       partners_stored = std::max(partners_stored, p.position + 1);
     }

@@ -234,6 +234,14 @@ try:
               f"p-b's history as the rules say: {hist}")
         check(b.evaluate("document.querySelector('#timeline li[data-action]').textContent").find("Silver") >= 0,
               "the newest change comes first")
+        # Its metrics, formatted by their unit as GET /v1/metrics gives it, each named with what it holds.
+        shown = b.evaluate("Object.fromEntries([...document.querySelectorAll('#partner-metrics dt')].map(d =>"
+                           " [d.textContent, [d.nextElementSibling.textContent, d.querySelector('abbr')?.title || '']]))")
+        want = get("/v1/partners/p-b")["metrics"]
+        check(list(shown) == list(want), f"every metric, in the table's order: {shown}")
+        check(shown.get("revenue", [""])[0] == f"{want['revenue']:,.2f}" and shown.get("sales", [""])[0] == str(want["sales"]),
+              f"revenue as money, sales as a count: {shown} vs {want}")
+        check(all(title for _, title in shown.values()), f"each metric says what it holds: {shown}")
         shot(b, "partner-1280")
         b.set_viewport(375, 800)
         no_overflow(b, "one partner")

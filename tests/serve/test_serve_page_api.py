@@ -141,6 +141,20 @@ got = segment_ids(sort="joined")
 check(got == sorted(order, key=lambda p: (model[p]["joined"], rank[p])), f"sort=joined: {got}")
 got = segment_ids(sort="-first")
 check(got == order[::-1], f"sort=-first: {got}")
+# The metrics, as the server describes them: every one sorts, and the partner's JSON has them in that order.
+st, body, _ = get("/v1/metrics")
+names = [m["name"] for m in body.get("metrics", [])] if st == 200 else []
+check(names == ["signups", "customers", "revenue", "sales", "clicks", "commissions"] and
+      {m["name"]: m["unit"] for m in body["metrics"]}["revenue"] == "money" and
+      {m["name"]: m["unit"] for m in body["metrics"]}["sales"] == "count" and all(m["summary"] for m in body["metrics"]),
+      f"GET /v1/metrics: {st} {body}")
+st, one, _ = s.request("GET", "/v1/partners/" + urllib.parse.quote(order[0], safe=""), token=RD)
+check(st == 200 and list(one["metrics"]) == names, f"a partner's metrics in the table's order: {one.get('metrics')}")
+got = segment_ids(sort="-sales")
+check(got == sorted(order, key=lambda p: (-model[p]["sales"], rank[p])), f"sort=-sales (a metric by its name): {got}")
+st, body, _ = get("/v1/segment", sort="nonsense")
+check(st == 400 and "clicks" in body.get("error", "") and "last_activity" in body.get("error", ""),
+      f"a bad sort lists the fields and the metrics: {st} {body}")
 
 # Paging.
 st, body, _ = get("/v1/segment", per_page=6, page=3, sort="-sales")

@@ -52,10 +52,10 @@ PartnerRow partner_number(std::int64_t i, std::int64_t version) {
   PartnerRow p;
   p.partner = "p-" + std::to_string(i);
   p.position = i;
-  p.signups = (version + 1) * kMillion;
-  p.revenue = 129'900'000 + version;  // 129.9 plus millionths
-  p.sales = 2 * kMillion;
-  p.commissions = 12'990'000;
+  p.metric(Metric::signups) = (version + 1) * kMillion;
+  p.metric(Metric::revenue) = 129'900'000 + version;  // 129.9 plus millionths
+  p.metric(Metric::sales) = 2 * kMillion;
+  p.metric(Metric::commissions) = 12'990'000;
   p.joined_at = 1767225600 + i;
   if (version > 0) p.last_activity = 1767225600 + version;
   p.tags.push_back(StoredTag{"New Partner", 1767225600, "welcome", std::nullopt, 0});

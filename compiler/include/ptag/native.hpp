@@ -59,8 +59,8 @@ struct NativeHost {
 
 // Where guards find a partner's metrics, times and tags (offsetof in the runtime).
 struct NativeLayout {
-  std::uint32_t counts;         // std::uint32_t[4]: signups, customers, sales, clicks
-  std::uint32_t money;          // std::int64_t[2]: revenue, commissions (millionths)
+  std::uint32_t counts;         // std::uint32_t[kCountMetrics]: the count metrics by slot (ptag/metric_table.hpp)
+  std::uint32_t money;          // std::int64_t[kMoneyMetrics]: the money metrics by slot (millionths)
   std::uint32_t joined_at;      // Seconds
   std::uint32_t last_activity;  // Seconds
   std::uint32_t tag_bits;       // std::uint64_t: tags 0-63

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ptag/catalogue.hpp"
+#include "ptag/metric_table.hpp"
 #include "ptag/native.hpp"
 #include "ptag/opcodes.hpp"
 #include "ptag/string_map.hpp"
@@ -35,8 +36,61 @@ enum class EventType : std::uint8_t {
 };
 inline constexpr std::size_t kEventTypes = 8;
 
-enum class Metric : std::uint8_t { signups, customers, revenue, sales, clicks, commissions };
-inline constexpr std::size_t kMetrics = 6;
+// The metrics, made from their table (ptag/metric_table.hpp).
+#define PTAG_METRIC_ENUM(name, unit, slot, adds, by, takes, summary) name,
+enum class Metric : std::uint8_t { PTAG_METRICS(PTAG_METRIC_ENUM) };
+#undef PTAG_METRIC_ENUM
+
+enum class MetricUnit : std::uint8_t { count, money };
+enum class MetricChange : std::uint8_t { one, amount, new_customer };
+
+// A metric's line of the table, as the engine and the JIT use it.
+struct MetricSpec {
+  Metric metric;
+  MetricUnit unit;
+  std::uint8_t slot;   // in Partner::counts or Partner::money
+  EventType adds;      // the event type that adds to it
+  MetricChange by;     // what it adds
+  EventType takes;     // the event type that takes data.amount from it; custom: none
+};
+
+inline constexpr MetricSpec kMetricSpecs[] = {
+#define PTAG_METRIC_SPEC(name, unit, slot, adds, by, takes, summary)                                \
+  {Metric::name, MetricUnit::unit, slot, EventType::adds, MetricChange::by, EventType::takes},
+#define none custom
+    PTAG_METRICS(PTAG_METRIC_SPEC)
+#undef none
+#undef PTAG_METRIC_SPEC
+};
+inline constexpr std::size_t kMetrics = std::size(kMetricSpecs);
+
+constexpr const MetricSpec& metric_spec(Metric m) {
+  return kMetricSpecs[static_cast<std::size_t>(m)];
+}
+
+// How many metrics of a unit (the partner's arrays are this long).
+constexpr std::size_t metrics_of_unit(MetricUnit unit) {
+  std::size_t n = 0;
+  for (const MetricSpec& m : kMetricSpecs) n += m.unit == unit;
+  return n;
+}
+inline constexpr std::size_t kCountMetrics = metrics_of_unit(MetricUnit::count);
+inline constexpr std::size_t kMoneyMetrics = metrics_of_unit(MetricUnit::money);
+
+// The table is consistent: in enum order, slots numbered from 0 within each
+// unit, counts changed by whole events, money by amounts.
+constexpr bool metric_table_ok() {
+  std::size_t next[2]{};
+  for (std::size_t i = 0; i < kMetrics; ++i) {
+    const MetricSpec& m = kMetricSpecs[i];
+    if (static_cast<std::size_t>(m.metric) != i) return false;
+    if (m.slot != next[static_cast<std::size_t>(m.unit)]++) return false;
+    if ((m.unit == MetricUnit::money) != (m.by == MetricChange::amount)) return false;
+    if (m.takes != EventType::custom && m.unit != MetricUnit::money) return false;
+  }
+  return true;
+}
+static_assert(metric_table_ok(), "ptag/metric_table.hpp: slots, units and changes must agree");
 
 enum class TimerKind : std::uint8_t { anniversary, inactive, no_referral };
 
@@ -103,20 +157,8 @@ struct Program {
 // Whether an event of `type` can change `metric` (and so pass a milestone
 // on it): what the engine's state update does with each type.
 constexpr bool changes_metric(EventType type, Metric metric) {
-  switch (type) {
-    case EventType::sale:
-      return metric == Metric::revenue || metric == Metric::sales || metric == Metric::customers;
-    case EventType::refund:
-      return metric == Metric::revenue;
-    case EventType::commission:
-      return metric == Metric::commissions;
-    case EventType::click:
-      return metric == Metric::clicks;
-    case EventType::signup:
-      return metric == Metric::signups;
-    default:
-      return false;
-  }
+  const MetricSpec& m = metric_spec(metric);
+  return type != EventType::custom && (m.adds == type || m.takes == type);
 }
 
 // Rules with a guard: what decides whether the JIT pays (kJitGuardedRules).

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -87,5 +88,8 @@ std::vector<std::string_view> names_of(const std::vector<T>& table) {
   for (const T& entry : table) out.push_back(entry.name);
   return out;
 }
+
+// "a, b and c", for help texts made from a table.
+std::string names_and(const std::vector<std::string_view>& names);
 
 }  // namespace ptag

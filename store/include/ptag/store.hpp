@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "ptag/program.hpp"
 #include "ptag/sink.hpp"
 #include "ptag/state_rows.hpp"
 #include "ptag/time.hpp"
@@ -152,13 +153,10 @@ struct StoredTag {
 struct PartnerRow {
   std::string partner;
   std::int64_t position = 0;  // order of first appearance, from 0
-  // Metrics in millionths, as the engine keeps them.
-  std::int64_t signups = 0;
-  std::int64_t customers = 0;
-  std::int64_t revenue = 0;
-  std::int64_t sales = 0;
-  std::int64_t clicks = 0;
-  std::int64_t commissions = 0;
+  // Metrics in millionths, as the engine keeps them, by Metric.
+  std::array<std::int64_t, kMetrics> metrics{};
+  std::int64_t& metric(Metric m) { return metrics[static_cast<std::size_t>(m)]; }
+  std::int64_t metric(Metric m) const { return metrics[static_cast<std::size_t>(m)]; }
   std::optional<Seconds> joined_at;
   std::optional<Seconds> last_activity;
   std::optional<Seconds> last_referral;
