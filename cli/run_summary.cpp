@@ -82,7 +82,7 @@ std::size_t print_input_warnings(const Program& program, const EngineStats& st) 
   std::size_t warnings = 0;
   std::vector<std::string_view> builtin = names_of(event_types());
   for (const auto& [name, count] : st.custom_types) {
-    if (program.custom_rules.count(name)) continue;
+    if (program.index.custom.count(name)) continue;
     std::string guess(closest_name(lower(name), builtin));
     std::fprintf(stderr, "ptag run: warning: %s of type %s that no rule uses%s\n",
                  count_of(count, "event").c_str(), json_quote(name).c_str(),

@@ -1,5 +1,6 @@
 // Pass 5: lowering the checked program to bytecode and tables.
 #include <fmt/format.h>
+#include <algorithm>
 #include <cassert>
 #include <map>
 
@@ -70,9 +71,7 @@ class Lowering {
     for (std::uint32_t g = 0; g < p_.exclusive_groups.size(); ++g) {
       for (TagId t : p_.exclusive_groups[g]) p_.group_of_tag[t] = g;
     }
-    p_.added_rules.resize(p_.tags.size());
-    p_.removed_rules.resize(p_.tags.size());
-    for (RuleId r = 0; r < p_.rules.size(); ++r) index_rule(r);
+    index_rules();
     return std::move(p_);
   }
 
@@ -217,7 +216,6 @@ class Lowering {
       case TriggerKind::milestone:
         r.metric = metric_of(t.metric->value);
         r.threshold = resolve(*t.threshold).number;
-        r.milestone_slot = p_.milestone_count++;
         r.trigger_text +=
             fmt::format(" {} >= {}", t.metric->value, format_expr(resolve(*t.threshold)));
         break;
@@ -226,8 +224,6 @@ class Lowering {
                   : t.name.value == "inactive"  ? TimerKind::inactive
                                                 : TimerKind::no_referral;
         r.duration = seconds(*t.duration);
-        r.timer_slot = static_cast<std::uint32_t>(p_.timer_rules.size());
-        p_.timer_rules.push_back(static_cast<RuleId>(p_.rules.size()));
         r.trigger_text += fmt::format(" {}{}", t.duration->amount, t.duration->unit);
         break;
       case TriggerKind::tag_change:
@@ -264,26 +260,38 @@ class Lowering {
     p_.rules.push_back(std::move(r));
   }
 
-  void index_rule(RuleId id) {
-    const ProgramRule& r = p_.rules[id];
-    auto at = [&](EventType type) { return &p_.event_rules[static_cast<std::size_t>(type)]; };
-    switch (r.kind) {
-      case TriggerKind::each_event:
-      case TriggerKind::first_event:
-        at(r.event_type)->push_back(id);
-        break;
-      case TriggerKind::milestone:
-        for (EventType type : events_moving(r.metric)) at(type)->push_back(id);
-        break;
-      case TriggerKind::custom_event:
-        p_.custom_rules[p_.texts[r.custom_type]].push_back(id);
-        break;
-      case TriggerKind::tag_change:
-        (r.on_added ? p_.added_rules : p_.removed_rules)[r.tag].push_back(id);
-        break;
-      case TriggerKind::timer:
-        break;
+  // Program::index, in one pass over the rules in source order.
+  void index_rules() {
+    RuleIndex& x = p_.index;
+    x.added.resize(p_.tags.size());
+    x.removed.resize(p_.tags.size());
+    for (RuleId id = 0; id < p_.rules.size(); ++id) {
+      const ProgramRule& r = p_.rules[id];
+      auto type = static_cast<std::size_t>(r.event_type);
+      switch (r.kind) {
+        case TriggerKind::each_event: x.plain[type].push_back(id); break;
+        case TriggerKind::first_event:
+          x.firsts[type].push_back(id);
+          x.besides[type].push_back(id);
+          break;
+        case TriggerKind::milestone:
+          x.milestones[static_cast<std::size_t>(r.metric)].push_back(id);
+          for (EventType t : events_moving(r.metric)) x.besides[static_cast<std::size_t>(t)].push_back(id);
+          break;
+        case TriggerKind::custom_event: x.custom[p_.texts[r.custom_type]].push_back(id); break;
+        case TriggerKind::tag_change: (r.on_added ? x.added : x.removed)[r.tag].push_back(id); break;
+        case TriggerKind::timer: x.timers[static_cast<std::size_t>(r.timer)].push_back(id); break;
+      }
     }
+    // Latch order: by the key, source order among equals.
+    auto latch = [&](std::vector<RuleId>& order, auto& keys, auto key) {
+      std::stable_sort(order.begin(), order.end(), [&](RuleId a, RuleId b) { return key(p_.rules[a]) < key(p_.rules[b]); });
+      for (RuleId id : order) keys.push_back(key(p_.rules[id]));
+    };
+    for (std::size_t k = 0; k < kTimerKinds; ++k)
+      latch(x.timers[k], x.durations[k], [](const ProgramRule& r) { return r.duration; });
+    for (std::size_t m = 0; m < kMetrics; ++m)
+      latch(x.milestones[m], x.thresholds[m], [](const ProgramRule& r) { return r.threshold; });
   }
 
   const Unit* unit_ = nullptr;

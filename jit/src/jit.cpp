@@ -114,22 +114,10 @@ std::shared_ptr<const NativeCode> compile(const Program& program, const JitOptio
   auto module = std::make_unique<llvm::Module>("ptag", *context);
   NativeLayout layout = native_layout();
   JitStats counted;
-  // Each type's every-event rules in source order, as the engine's plain
-  // rules: what an event runs unless it is a first or passes a milestone.
-  // The rules its events may trigger besides: its firsts, and milestones on
-  // the metrics it changes.
-  std::array<std::vector<RuleId>, kEventTypes> plain, others;
-  for (RuleId r = 0; r < program.rules.size(); ++r) {
-    const ProgramRule& rule = program.rules[r];
-    auto type = static_cast<std::size_t>(rule.event_type);
-    if (rule.kind == TriggerKind::each_event) plain[type].push_back(r);
-    if (rule.kind == TriggerKind::first_event) others[type].push_back(r);
-    if (rule.kind == TriggerKind::milestone) {
-      for (std::size_t t = 0; t < kEventTypes; ++t) {
-        if (changes_metric(static_cast<EventType>(t), rule.metric)) others[t].push_back(r);
-      }
-    }
-  }
+  // Each type's every-event rules, as the engine runs them, and what its
+  // events may trigger besides (its firsts, milestones on what it changes).
+  const auto& plain = program.index.plain;
+  const auto& others = program.index.besides;
   std::vector<bool> inline_only(program.rules.size(), false);  // its guard only inside NativeRules
   // One type's rules as functions of kRulesPerFunction rules; none if the
   // code generator does not take one of them (the engine's loop runs them).
@@ -158,7 +146,7 @@ std::shared_ptr<const NativeCode> compile(const Program& program, const JitOptio
   };
   for (std::size_t t = 0; t < kEventTypes; ++t)
     emit_run("ptag_rules_" + std::to_string(t), plain[t], others[t], &code->by_type[t]);
-  for (const auto& [name, rules] : program.custom_rules)  // no firsts or milestones
+  for (const auto& [name, rules] : program.index.custom)  // no firsts or milestones
     emit_run("ptag_custom_" + std::to_string(rules.front()), rules, {}, &code->by_custom_type[rules.front()]);
   // A guard alone for every other rule: timers, tag changes, firsts,
   // milestones. A guard inside NativeRules is only inline (a function of

@@ -35,13 +35,9 @@ struct Engine::State : DurableState {
   std::size_t cascade_head = 0;
   Seconds now = 0;    // what guards and `add ... for` see: the clock, or a timer's deadline
 
-  // Indexes over the program, so that an event costs what it triggers, not
-  // what the program holds.
-  std::array<std::vector<RuleId>, kEventTypes> plain_rules, first_rules;  // in source order
-  std::array<std::vector<RuleId>, kTimerKinds> timer_order;  // by (duration, rule)
-  std::array<std::vector<Seconds>, kTimerKinds> timer_duration;
-  std::array<std::vector<RuleId>, kMetrics> milestone_order;  // by (threshold, rule)
-  std::array<std::vector<std::int64_t>, kMetrics> milestone_threshold;
+  // The program's rules by trigger (Program::index), so that an event costs
+  // what it triggers, not what the program holds.
+  const RuleIndex& index;
   std::vector<RuleId> triggered;  // scratch: the rules one event triggers
   bool tracking = false;           // track_changed_partners()
   std::vector<std::uint64_t> changed;  // a bit per partner
@@ -52,33 +48,16 @@ struct Engine::State : DurableState {
     changed[word] |= std::uint64_t{1} << (n % 64);
   }
 
-  State(const Program& p, Sink& s) : program(p), sink(s) {
+  State(const Program& p, Sink& s) : program(p), sink(s), index(p.index) {
     stats.guard_errors.assign(p.rules.size(), 0);
     stats.rule_fires.assign(p.rules.size(), 0);
     if (p.tags.size() > UINT16_MAX) throw std::length_error("more than 65535 tags");
     more_words = p.tags.size() > 64 ? (p.tags.size() + 63) / 64 - 1 : 0;
-    for (RuleId id = 0; id < p.rules.size(); ++id) {
-      const ProgramRule& r = p.rules[id];
-      if (r.kind == TriggerKind::each_event) plain_rules[index_of(r.event_type)].push_back(id);
-      if (r.kind == TriggerKind::first_event) first_rules[index_of(r.event_type)].push_back(id);
-      if (r.kind == TriggerKind::timer) timer_order[index_of(r.timer)].push_back(id);
-      if (r.kind == TriggerKind::milestone) milestone_order[index_of(r.metric)].push_back(id);
-    }
-    // Rules in order of a key (source order among equals), and the keys.
-    auto sort_by = [&](std::vector<RuleId>& order, std::vector<std::int64_t>& keys, auto key,
-                       const char* limit) {
-      std::stable_sort(order.begin(), order.end(),
-                       [&](RuleId a, RuleId b) { return key(p.rules[a]) < key(p.rules[b]); });
-      for (RuleId id : order) keys.push_back(key(p.rules[id]));
-      if (order.size() > UINT16_MAX) throw std::length_error(limit);
-    };
-    for (std::size_t k = 0; k < kTimerKinds; ++k)
-      sort_by(timer_order[k], timer_duration[k], [](const ProgramRule& r) { return r.duration; },
-              "more than 65535 timer rules of one kind");
-    for (std::size_t m = 0; m < kMetrics; ++m)
-      sort_by(milestone_order[m], milestone_threshold[m],
-              [](const ProgramRule& r) { return r.threshold; },
-              "more than 65535 milestone rules on one metric");
+    // A partner counts the timers and milestones it has passed in 16 bits.
+    for (const auto& order : index.timers)
+      if (order.size() > UINT16_MAX) throw std::length_error("more than 65535 timer rules of one kind");
+    for (const auto& order : index.milestones)
+      if (order.size() > UINT16_MAX) throw std::length_error("more than 65535 milestone rules on one metric");
   }
 
   // ---- partners ----------------------------------------------------------------
@@ -180,7 +159,7 @@ struct Engine::State : DurableState {
     partners[n].tags.erase(tag);
     clear_expiry(n, tag);
     emit_record(n, RecordAction::remove, tag_name(tag), rule, ctx);
-    if (tag < program.tags.size()) queue_rules(program.removed_rules[tag]);
+    if (tag < program.tags.size()) queue_rules(index.removed[tag]);
   }
 
   void remove_tag(std::uint32_t n, TagId tag, RuleId rule, const Context& ctx) {
@@ -207,7 +186,7 @@ struct Engine::State : DurableState {
     word_of(n, tag) |= std::uint64_t{1} << (tag % 64);
     partners[n].tags.push_back(tag);
     emit_record(n, RecordAction::add, program.tags[tag], rule, ctx);
-    queue_rules(program.added_rules[tag]);
+    queue_rules(index.added[tag]);
     if (expires_after > 0) {
       extra_of(n).add_expiry({tag, now + expires_after, rule, pc + 1});
       partners[n].expiring = true;
@@ -358,8 +337,8 @@ struct Engine::State : DurableState {
     bool found = false;
     for (std::size_t k = 0; k < kTimerKinds; ++k) {
       std::size_t next = p.timer_next[k];
-      if (next >= timer_order[k].size()) continue;
-      Pending c{base_of(p, k) + timer_duration[k][next], timer_order[k][next], 0,
+      if (next >= index.timers[k].size()) continue;
+      Pending c{base_of(p, k) + index.durations[k][next], index.timers[k][next], 0,
                 static_cast<int>(k)};
       if (!found || c.before(best)) best = c;
       found = true;
@@ -413,7 +392,7 @@ struct Engine::State : DurableState {
   void arm(std::uint32_t n, std::size_t kind) {
     Partner& p = partners[n];
     p.timer_next[kind] = 0;
-    if (!timer_order[kind].empty()) notify(n, base_of(p, kind) + timer_duration[kind][0]);
+    if (!index.timers[kind].empty()) notify(n, base_of(p, kind) + index.durations[kind][0]);
   }
 
   // When a bucket of the queue comes due, its partners start loading and
@@ -492,8 +471,8 @@ struct Engine::State : DurableState {
     Partner& p = partners[n];
     p.joined_at = time;  // every join, even an earlier one (§9.2)
     constexpr std::size_t k = index_of(TimerKind::anniversary);
-    if (p.timer_next[k] < timer_order[k].size())  // unfired anniversaries move with joined_at
-      notify(n, time + timer_duration[k][p.timer_next[k]]);
+    if (p.timer_next[k] < index.timers[k].size())  // unfired anniversaries move with joined_at
+      notify(n, time + index.durations[k][p.timer_next[k]]);
     if (!(p.firsts & (1u << index_of(EventType::signup))))
       move_referral(n, time);  // follows joined_at forward (§9.4)
   }
@@ -561,8 +540,8 @@ struct Engine::State : DurableState {
                        const std::int64_t (&before)[kMetrics]) {
     Context ctx{&event, event.time, RecordCause::event};
     if (type == EventType::custom) {
-      auto it = program.custom_rules.find(event.type);
-      if (it == program.custom_rules.end()) return;
+      auto it = index.custom.find(event.type);
+      if (it == index.custom.end()) return;
       if (program.native) {
         std::span<const NativeRules> code = program.native->custom_rules(it->second.front());
         static constexpr RuleId kNoOthers[] = {kNone};
@@ -571,19 +550,19 @@ struct Engine::State : DurableState {
       for (RuleId id : it->second) run_with_cascade(n, id, ctx);
       return;
     }
-    const std::vector<RuleId>& plain = plain_rules[index_of(type)];
-    const std::vector<RuleId>& firsts = first_rules[index_of(type)];
+    const std::vector<RuleId>& plain = index.plain[index_of(type)];
+    const std::vector<RuleId>& firsts = index.firsts[index_of(type)];
     Partner& p = partners[n];
     bool more = first && !firsts.empty();
     triggered.clear();
     for (std::size_t m = 0; m < kMetrics; ++m) {
-      const auto& thresholds = milestone_threshold[m];
+      const auto& thresholds = index.thresholds[m];
       std::size_t next = p.milestone_next[m];
       if (next == thresholds.size() || p.raw(static_cast<Metric>(m)) == before[m]) continue;
       std::int64_t value = metric_value(p, static_cast<Metric>(m));
       assert(changes_metric(type, static_cast<Metric>(m)) && "the JIT's NativeRules rely on it");
       for (; next < thresholds.size() && thresholds[next] <= value; ++next)
-        triggered.push_back(milestone_order[m][next]);
+        triggered.push_back(index.milestones[m][next]);
       p.milestone_next[m] = static_cast<std::uint16_t>(next);
     }
     if (program.native && !plain.empty()) {

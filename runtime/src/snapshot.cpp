@@ -362,14 +362,9 @@ Plan make_plan(const OldProgram& old, const Program& p, RuleChanges* changes) {
     ids = latch_order(std::move(ids), key);
     for (std::size_t i = 0; i < ids.size(); ++i) plan.old_pos[ids[i]] = static_cast<std::uint16_t>(i);
     (timer ? plan.old_timers[k] : plan.old_milestones[k - kTimerKinds]) = ids.size();
-    std::vector<RuleId> now;
-    for (RuleId r = 0; r < n_new; ++r) {
-      if (p.rules[r].kind == (timer ? TriggerKind::timer : TriggerKind::milestone) &&
-          rule_sub(p.rules[r]) == (timer ? k : k - kTimerKinds))
-        now.push_back(r);
-    }
-    now = latch_order(std::move(now), [&](RuleId r) { return rule_key(p.rules[r]); });
-    (timer ? plan.timers[k] : plan.milestones[k - kTimerKinds]) = std::move(now);
+    // The program's own latch order (Program::index).
+    (timer ? plan.timers[k] : plan.milestones[k - kTimerKinds]) =
+        timer ? p.index.timers[k] : p.index.milestones[k - kTimerKinds];
   }
   for (RuleId r = 0; r < n_new; ++r) {
     if (p.rules[r].kind == TriggerKind::first_event) plan.firsts.push_back(r);

@@ -59,7 +59,6 @@ struct PartnerExtra {
 };
 
 inline constexpr Seconds kNotQueued = INT64_MIN;
-inline constexpr std::size_t kTimerKinds = 3;
 
 // Tags in the order they were added: three inline, more on the heap; at
 // most 65,535 (Engine refuses programs with more tags).

@@ -73,15 +73,36 @@ TEST_CASE("rules are indexed by what can fire them") {
                 ">= 2 add \"I\"\n");
   check(unit);
   Program p = lower(unit);
-  CHECK(p.event_rules[static_cast<std::size_t>(EventType::sale)] ==
-        std::vector<RuleId>{0, 1, 2, 8});
-  CHECK(p.event_rules[static_cast<std::size_t>(EventType::refund)] == std::vector<RuleId>{2, 3});
-  CHECK(p.event_rules[static_cast<std::size_t>(EventType::click)].empty());
-  CHECK(p.custom_rules.at("x.y") == std::vector<RuleId>{4});
-  CHECK(p.added_rules[0] == std::vector<RuleId>{5});
-  CHECK(p.removed_rules[0] == std::vector<RuleId>{6});
-  CHECK(p.timer_rules == std::vector<RuleId>{7});
-  CHECK(p.milestone_count == 2);
+  const RuleIndex& x = p.index;
+  auto at = [](const auto& table, auto key) { return table[static_cast<std::size_t>(key)]; };
+  CHECK(at(x.plain, EventType::sale) == std::vector<RuleId>{0});
+  CHECK(at(x.firsts, EventType::sale) == std::vector<RuleId>{1});
+  CHECK(at(x.besides, EventType::sale) == std::vector<RuleId>{1, 2, 8});  // firsts and milestones, source order
+  CHECK(at(x.besides, EventType::refund) == std::vector<RuleId>{2});      // a refund moves revenue
+  CHECK(at(x.plain, EventType::refund) == std::vector<RuleId>{3});
+  CHECK(at(x.plain, EventType::click).empty());
+  CHECK(at(x.besides, EventType::click).empty());
+  CHECK(x.custom.at("x.y") == std::vector<RuleId>{4});
+  CHECK(x.added[0] == std::vector<RuleId>{5});
+  CHECK(x.removed[0] == std::vector<RuleId>{6});
+  CHECK(at(x.timers, TimerKind::inactive) == std::vector<RuleId>{7});
+  CHECK(at(x.durations, TimerKind::inactive) == std::vector<Seconds>{86400});
+  CHECK(at(x.milestones, Metric::revenue) == std::vector<RuleId>{2});
+  CHECK(at(x.milestones, Metric::customers) == std::vector<RuleId>{8});
+  CHECK(at(x.thresholds, Metric::customers) == std::vector<std::int64_t>{2'000'000});
+}
+
+TEST_CASE("timers and milestones are indexed in latch order: by duration or threshold, then source order") {
+  Unit unit = load_text("t.ptag",
+                        "on inactive 30d add \"A\"\non inactive 7d add \"B\"\non inactive 30d add \"C\"\n"
+                        "on milestone sales >= 10 add \"D\"\non milestone sales >= 1 add \"E\"\n");
+  check(unit);
+  Program p = lower(unit);
+  CHECK(p.index.timers[static_cast<std::size_t>(TimerKind::inactive)] == std::vector<RuleId>{1, 0, 2});
+  CHECK(p.index.durations[static_cast<std::size_t>(TimerKind::inactive)] ==
+        std::vector<Seconds>{7 * 86400, 30 * 86400, 30 * 86400});
+  CHECK(p.index.milestones[static_cast<std::size_t>(Metric::sales)] == std::vector<RuleId>{4, 3});
+  CHECK(p.index.thresholds[static_cast<std::size_t>(Metric::sales)] == std::vector<std::int64_t>{1'000'000, 10'000'000});
 }
 
 TEST_CASE("every opcode has a name, a size and documentation") {

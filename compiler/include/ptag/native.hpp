@@ -88,7 +88,7 @@ class NativeCode {
   // The every-event rules of a built-in event type (by EventType's number),
   // as functions to call one after the other; empty when left to the engine.
   virtual std::span<const NativeRules> event_rules(std::size_t type) const = 0;
-  // A custom event type's rules (Program::custom_rules), by the first of them.
+  // A custom event type's rules (Program::index.custom), by the first of them.
   virtual std::span<const NativeRules> custom_rules(RuleId first) const = 0;
 };
 

@@ -93,6 +93,7 @@ constexpr bool metric_table_ok() {
 static_assert(metric_table_ok(), "ptag/metric_table.hpp: slots, units and changes must agree");
 
 enum class TimerKind : std::uint8_t { anniversary, inactive, no_referral };
+inline constexpr std::size_t kTimerKinds = 3;
 
 EventType event_type_of(std::string_view type);
 std::string_view metric_name(Metric m);
@@ -114,13 +115,31 @@ struct ProgramRule {
   bool on_added = true;                    // tag_added (or tag_removed)
   Metric metric = Metric::revenue;         // milestone
   std::int64_t threshold = 0;              // milestone, millionths
-  std::uint32_t milestone_slot = kNone;    // which latch of the partner
   TimerKind timer = TimerKind::inactive;   // timer
   Seconds duration = 0;                    // timer
-  std::uint32_t timer_slot = kNone;        // which timer of the partner
   std::uint32_t guard = kNone;             // entry pc, or kNone for no guard
   std::uint32_t actions = 0;               // entry pc
   std::string trigger_text;                // for the disassembler
+};
+
+// The rules by what triggers them: built once, by lowering, and used by the
+// engine, the JIT and snapshots (each in source order unless it says).
+struct RuleIndex {
+  // Every-event and first-of-type rules, by built-in event type.
+  std::array<std::vector<RuleId>, kEventTypes> plain, firsts;
+  // What an event of a type may trigger besides its plain rules: its firsts,
+  // and the milestones on the metrics it changes (the JIT compiles these in).
+  std::array<std::vector<RuleId>, kEventTypes> besides;
+  // Timer rules by kind, in latch order (duration, then source order), with
+  // their durations: a partner's next timer of a kind is the next in line.
+  std::array<std::vector<RuleId>, kTimerKinds> timers;
+  std::array<std::vector<Seconds>, kTimerKinds> durations;
+  // Milestone rules by metric, in latch order (threshold, then source), with
+  // their thresholds.
+  std::array<std::vector<RuleId>, kMetrics> milestones;
+  std::array<std::vector<std::int64_t>, kMetrics> thresholds;
+  StringMap<std::vector<RuleId>> custom;            // custom-event rules by type name
+  std::vector<std::vector<RuleId>> added, removed;  // tag_added / tag_removed rules by tag
 };
 
 struct Program {
@@ -132,13 +151,8 @@ struct Program {
   std::vector<std::vector<TagId>> exclusive_groups;
   std::vector<std::uint32_t> group_of_tag;  // per tag: its group or kNone
 
-  // Rules an event can fire, in source order: every-event, first-of-type and
-  // milestone rules by built-in type; custom-event rules by type name.
-  std::array<std::vector<RuleId>, kEventTypes> event_rules;
-  StringMap<std::vector<RuleId>> custom_rules;
-  std::vector<std::vector<RuleId>> added_rules, removed_rules;  // by tag
-  std::vector<RuleId> timer_rules;                              // by timer slot
-  std::uint32_t milestone_count = 0;
+  // The rules by what triggers them, built once by lowering.
+  RuleIndex index;
   // A segment query (compile_segment): one guard at pc 0, its tags those of
   // the program it was compiled against, then any it names that are new.
   bool segment_query = false;
