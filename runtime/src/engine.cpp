@@ -307,13 +307,20 @@ struct Engine::State : DurableState {
 
   // ---- timers ----------------------------------------------------------------------
 
-  // A partner's next timer: a kind's next rule (order 0) or an expiry.
+  // A partner's wake-ups come from providers, each one kind of deadline:
+  // the rule timers (anniversary, inactive, no_referral) and the expiring
+  // tags. earliest() asks every provider for its next; fire_due() hands the
+  // one due back to the provider that offered it. A new kind of wake-up is
+  // one more provider in Providers, not a change to the loop.
+
+  // A partner's next wake-up: who offers it, and in what order it fires.
   struct Pending {
     Seconds deadline = 0;
     RuleId rule = 0;
-    std::uint32_t order = 0;  // 0 for a rule's trigger, pc + 1 for an expiry
-    int kind = -1;            // timer kind, or -1 for an expiry
-    TagId tag = kNone;        // expiry only
+    std::uint32_t order = 0;    // 0 for a rule's trigger, pc + 1 for an expiry
+    std::uint8_t provider = 0;  // its index in Providers
+    std::uint8_t kind = 0;      // the provider's own: a timer kind
+    TagId tag = kNone;          // an expiry's tag
 
     bool before(const Pending& o) const {
       if (deadline != o.deadline) return deadline < o.deadline;
@@ -322,35 +329,70 @@ struct Engine::State : DurableState {
     }
   };
 
-  Seconds base_of(const Partner& p, std::size_t kind) const {
-    switch (static_cast<TimerKind>(kind)) {
-      case TimerKind::anniversary: return p.joined_at;
-      case TimerKind::inactive: return p.last_activity;
-      case TimerKind::no_referral: return p.last_referral;
-    }
-    return 0;
+  // Keeps the earlier of `best` and `c` in `best`; true once either exists.
+  static bool offer(Pending& best, bool found, const Pending& c) {
+    if (!found || c.before(best)) best = c;
+    return true;
   }
 
-  // The partner's earliest timer in (deadline, rule, action) order; false if none.
-  bool earliest(std::uint32_t n, Pending& best) const {
-    const Partner& p = partners[n];
-    bool found = false;
-    for (std::size_t k = 0; k < kTimerKinds; ++k) {
-      std::size_t next = p.timer_next[k];
-      if (next >= index.timers[k].size()) continue;
-      Pending c{base_of(p, k) + index.durations[k][next], index.timers[k][next], 0,
-                static_cast<int>(k)};
-      if (!found || c.before(best)) best = c;
-      found = true;
+  // Rule timers: each kind's rules in latch order from the kind's base time.
+  struct RuleTimers {
+    static Seconds base_of(const Partner& p, std::size_t kind) {
+      switch (static_cast<TimerKind>(kind)) {
+        case TimerKind::anniversary: return p.joined_at;
+        case TimerKind::inactive: return p.last_activity;
+        case TimerKind::no_referral: return p.last_referral;
+      }
+      return 0;
     }
-    if (p.expiring) {  // the first expiry fires first
-      const Expiry& e = extras[p.extra].expiries.front();
-      Pending c{e.deadline, e.rule, e.order, -1, e.tag};
-      if (!found || c.before(best)) best = c;
-      found = true;
+    static bool next(const State& s, std::uint32_t n, Pending& best, bool found, std::uint8_t id) {
+      const Partner& p = s.partners[n];
+      for (std::size_t k = 0; k < kTimerKinds; ++k) {
+        std::size_t next = p.timer_next[k];
+        if (next >= s.index.timers[k].size()) continue;
+        found = offer(best, found,
+                      {base_of(p, k) + s.index.durations[k][next], s.index.timers[k][next], 0, id,
+                       static_cast<std::uint8_t>(k)});
+      }
+      return found;
     }
-    return found;
-  }
+    static void fire(State& s, std::uint32_t n, const Pending& due, const Context& ctx) {
+      ++s.partners[n].timer_next[due.kind];  // once per quiet spell; an anniversary once
+      s.run_with_cascade(n, due.rule, ctx);
+    }
+  };
+
+  // Expiring tags (`add ... for`): the first expiry fires first.
+  struct Expiries {
+    static bool next(const State& s, std::uint32_t n, Pending& best, bool found, std::uint8_t id) {
+      const Partner& p = s.partners[n];
+      if (!p.expiring) return found;
+      const Expiry& e = s.extras[p.extra].expiries.front();
+      return offer(best, found, {e.deadline, e.rule, e.order, id, 0, e.tag});
+    }
+    static void fire(State& s, std::uint32_t n, const Pending& due, const Context& ctx) {
+      s.take_tag(n, due.tag, due.rule, ctx);
+      s.drain_cascade(n, ctx);
+    }
+  };
+
+  template <typename... P>
+  struct ProviderList {
+    static bool next(const State& s, std::uint32_t n, Pending& best) {
+      bool found = false;
+      std::uint8_t id = 0;
+      ((found = P::next(s, n, best, found, id++)), ...);
+      return found;
+    }
+    static void fire(State& s, std::uint32_t n, const Pending& due, const Context& ctx) {
+      std::uint8_t id = 0;
+      ((due.provider == id++ ? P::fire(s, n, due, ctx) : void()), ...);
+    }
+  };
+  using Providers = ProviderList<RuleTimers, Expiries>;
+
+  // The partner's earliest wake-up in (deadline, rule, action) order; false if none.
+  bool earliest(std::uint32_t n, Pending& best) const { return Providers::next(*this, n, best); }
 
   // A deadline of partner n is now `deadline`: queue it unless an entry at
   // or before it is queued already. Later deadlines are found lazily.
@@ -392,7 +434,7 @@ struct Engine::State : DurableState {
   void arm(std::uint32_t n, std::size_t kind) {
     Partner& p = partners[n];
     p.timer_next[kind] = 0;
-    if (!index.timers[kind].empty()) notify(n, base_of(p, kind) + index.durations[kind][0]);
+    if (!index.timers[kind].empty()) notify(n, RuleTimers::base_of(p, kind) + index.durations[kind][0]);
   }
 
   // When a bucket of the queue comes due, its partners start loading and
@@ -425,13 +467,7 @@ struct Engine::State : DurableState {
         Context ctx{nullptr, next.deadline, RecordCause::timer};
         now = next.deadline;
         ++stats.timers_fired;
-        if (next.kind >= 0) {
-          ++partners[n].timer_next[next.kind];  // once per quiet spell; an anniversary once
-          run_with_cascade(n, next.rule, ctx);
-        } else {
-          take_tag(n, next.tag, next.rule, ctx);
-          drain_cascade(n, ctx);
-        }
+        Providers::fire(*this, n, next, ctx);
       }
       if (earliest(n, next)) notify(n, next.deadline);
     }

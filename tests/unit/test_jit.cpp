@@ -156,7 +156,7 @@ TEST_CASE("jit: an event type's rules as whole functions give the VM's records",
       jit::JitStats stats;
       p.native = jit::compile(p, {}, &stats);
       CHECK(stats.functions >= 2);  // the click rules in more than one function
-      for (const auto& [type, rules] : p.custom_rules) CHECK_FALSE(p.native->custom_rules(rules.front()).empty());
+      for (const auto& [type, rules] : p.index.custom) CHECK_FALSE(p.native->custom_rules(rules.front()).empty());
     });
     INFO("seed " << seed << "\n" << text);
     same_outcome(native, vm);
