@@ -89,6 +89,17 @@ std::size_t print_input_warnings(const Program& program, const EngineStats& st) 
                  guess.empty() ? "" : fmt::format("; did you mean \"{}\"? (types are case-sensitive)", guess).c_str());
     ++warnings;
   }
+  if (program.currency.empty() && st.currencies.size() > 1) {
+    std::string counts;
+    for (const auto& [code, count] : st.currencies)
+      counts += (counts.empty() ? "" : ", ") + code + ": " + count_of(count, "event");
+    std::fprintf(stderr,
+                 "ptag run: warning: amounts in %zu currencies were summed as one (%s); convert them before "
+                 "sending, and declare the program's currency (currency \"EUR\") so that events in another are "
+                 "bad lines\n",
+                 st.currencies.size(), counts.c_str());
+    ++warnings;
+  }
   if (st.late) {
     std::fprintf(stderr,
                  "ptag run: warning: %s arrived older than the clock (the most by %s); timers may "

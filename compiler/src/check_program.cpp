@@ -23,6 +23,7 @@ class ProgramChecker {
 
   void run() {
     rule_names();
+    settings();
     exclusive_groups();
     cascades();
     tags_never_added();
@@ -47,6 +48,34 @@ class ProgramChecker {
                               fmt::format("two rules are named '{}'", name));
       d.note(it->second->name ? it->second->name->span : it->second->span, "the other rule");
       if (!rule->name) d.help("put each rule on its own line, or name them with rule \"NAME\"");
+    }
+  }
+
+  // `currency "EUR"`: an ISO 4217 code (three letters), one per program;
+  // the same code in several files (of any case) is one declaration.
+  void settings() {
+    const ast::Setting* first = nullptr;
+    for (const ast::Setting* s : unit_.all<ast::Setting>()) {
+      const std::string& code = s->value.value;
+      bool letters = code.size() == 3 && std::all_of(code.begin(), code.end(), [](char c) {
+                       return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+                     });
+      if (!letters) {
+        diags()
+            .error(codes::kBadCurrency, s->value.span,
+                   fmt::format("'{}' is not a currency code: an ISO 4217 code is three letters", code))
+            .help("write the code the platforms send, as in currency \"EUR\" or currency \"USD\"");
+        continue;
+      }
+      if (!first) {
+        first = s;
+      } else if (lower_case(first->value.value) != lower_case(code)) {
+        diags()
+            .error(codes::kTwoCurrencies, s->value.span,
+                   fmt::format("a second currency '{}': the program's currency is '{}'", code, first->value.value))
+            .note(first->value.span, "the program's currency is declared here")
+            .help("a program counts money in one currency: convert amounts before sending them");
+      }
     }
   }
 

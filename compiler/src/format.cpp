@@ -205,6 +205,8 @@ class Formatter {
       add("exclusive " + texts(x->tags), x->span, end_of(x->tags.back().span), 0);
     } else if (const auto* i = std::get_if<ast::Import>(&item)) {
       add("import " + ptag_quote(i->path.value), i->span, end_of(i->path.span), 0);
+    } else if (const auto* st = std::get_if<ast::Setting>(&item)) {
+      add(st->word.value + " " + ptag_quote(st->value.value), st->span, end_of(st->value.span), 0);
     } else if (const auto* t = std::get_if<ast::Test>(&item)) {
       add("test " + ptag_quote(t->name.value) + " {", t->span, end_of(t->name.span), 0);
       for (const ast::Step& s : t->steps) add(step(s), s.span, end_of(s.span), 2);

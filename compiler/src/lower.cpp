@@ -67,6 +67,11 @@ class Lowering {
       p_.exclusive_groups.push_back(std::move(tags));
     }
     for (const ast::Rule* rule : unit_->all<ast::Rule>()) lower_rule(*rule);
+    for (const ast::Setting* setting : unit_->all<ast::Setting>()) {
+      if (setting->word.value != "currency") continue;
+      p_.currency = setting->value.value;  // checked: three letters, one code per program
+      for (char& c : p_.currency) c = c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+    }
     p_.group_of_tag.assign(p_.tags.size(), kNone);
     for (std::uint32_t g = 0; g < p_.exclusive_groups.size(); ++g) {
       for (TagId t : p_.exclusive_groups[g]) p_.group_of_tag[t] = g;

@@ -194,6 +194,8 @@ std::string dump(const Module& module) {
       out += "(exclusive" + texts(x->tags) + ")\n";
     } else if (const auto* i = std::get_if<Import>(&item)) {
       out += "(import " + json_quote(i->path.value) + ")\n";
+    } else if (const auto* st = std::get_if<Setting>(&item)) {
+      out += "(" + st->word.value + " " + json_quote(st->value.value) + ")\n";
     } else if (const auto* t = std::get_if<Test>(&item)) {
       out += "(test " + json_quote(t->name.value) + "\n";
       for (const Step& s : t->steps) dump_step(out, s);

@@ -97,13 +97,14 @@ PTAG_SYNTAX_ERROR(test_name, "expected the test's name in quotes after 'test'");
 PTAG_SYNTAX_ERROR(test_open, "expected '{' to open the test's steps");
 PTAG_SYNTAX_ERROR(test_close,
                   "expected a step ('at ...' or 'expect ...') or '}' to close the test");
+PTAG_SYNTAX_ERROR(setting_value, "expected the currency's ISO 4217 code in quotes (as in currency \"EUR\")");
 PTAG_SYNTAX_ERROR(expected_item,
                   "expected a rule ('on TRIGGER ...' or 'rule \"NAME\"'), 'let', 'exclusive', "
-                  "'import' or 'test'");
+                  "'import', 'test' or 'currency'");
 PTAG_SYNTAX_ERROR(segment_end, "expected an operator or the end of the condition");
 PTAG_SYNTAX_ERROR(end_of_items,
                   "expected a rule ('on TRIGGER ...' or 'rule \"NAME\"'), 'let', 'exclusive', "
-                  "'import' or 'test'");
+                  "'import', 'test' or 'currency'");
 
 #undef PTAG_SYNTAX_ERROR
 

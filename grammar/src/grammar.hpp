@@ -192,6 +192,11 @@ struct exclusive_decl : seq<kw_exclusive, sep, must<exclusive_tags>> {};
 struct import_path : seq<string_lit> {};
 struct import_decl : seq<kw_import, sep, must<import_path>> {};
 
+// Settings: the word is a keyword only here (not reserved).
+struct setting_word : TAO_PEGTL_KEYWORD("currency") {};
+struct setting_value : seq<string_lit> {};
+struct setting_decl : seq<setting_word, sep, must<setting_value>> {};
+
 // ---- test blocks (§8) ------------------------------------------------------
 struct field_key : identifier {};
 struct field_colon : one<':'> {};
@@ -254,7 +259,7 @@ struct test_block : seq<kw_test, sep, must<test_name>, sep, must<test_open>, sta
                         must<test_close>> {};
 
 // ---- a file -------------------------------------------------------------------
-struct item : sor<rule_def, let_decl, exclusive_decl, import_decl, test_block> {};
+struct item : sor<rule_def, let_decl, exclusive_decl, import_decl, test_block, setting_decl> {};
 struct expected_item : seq<item> {};
 // One top-level item; the parser calls it in a loop so it can recover after an error.
 struct next_item : seq<sep, sor<eof, must<expected_item>>> {};

@@ -624,6 +624,7 @@ struct Engine::State : DurableState {
   // about types no rule uses ("Sale", "purchase").
   void count_type(const Event& event, EventType type) {
     ++stats.by_type[index_of(type)];
+    if (type == EventType::sale || type == EventType::refund || type == EventType::commission) count_currency(event);
     if (type != EventType::custom) return;
     auto it = custom_type_index.find(event.type);
     if (it != custom_type_index.end()) {
@@ -635,6 +636,16 @@ struct Engine::State : DurableState {
   }
   StringMap<std::size_t> custom_type_index;  // into stats.custom_types
 
+  void count_currency(const Event& event) {
+    std::string_view given = event_currency(event);
+    if (given.empty()) return;
+    std::string code(given);
+    for (char& c : code) c = c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
+    for (auto& [name, count] : stats.currencies)
+      if (name == code) return void(++count);
+    stats.currencies.emplace_back(std::move(code), 1);
+  }
+
   PushResult push(const Event& event, std::string* why, std::uint64_t partner_hash,
                   std::uint64_t id_hash);
 };
@@ -645,7 +656,7 @@ PushResult Engine::State::push(const Event& event, std::string* why, std::uint64
   State& s = *this;
   EventType type = event_type_of(event.type);
   std::int64_t amount = 0;
-  if (!valid_event(event, type, amount, why)) {
+  if (!valid_event(event, type, amount, why, s.program.currency)) {
     ++s.stats.invalid;
     return PushResult::invalid;
   }
@@ -846,6 +857,11 @@ PushCounts Engine::push(std::span<const Event> events, std::vector<Rejection>* r
 bool Engine::check_event(const Event& event, std::string* why) {
   std::int64_t amount = 0;
   return valid_event(event, event_type_of(event.type), amount, why);
+}
+
+bool Engine::accepts(const Event& event, std::string* why) const {
+  std::int64_t amount = 0;
+  return valid_event(event, event_type_of(event.type), amount, why, state_->program.currency);
 }
 
 PushResult Engine::push(const Event& event, std::string* why) {

@@ -1,5 +1,6 @@
 #include "event_check.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include "ptag/decimal.hpp"
@@ -17,7 +18,12 @@ bool invalid(std::string* why, std::string reason) {
 
 // Sales, refunds and commissions need a non-negative number (§2): money
 // taken back is a refund, never a negative amount.
-bool valid_event(const Event& e, EventType type, std::int64_t& amount, std::string* why) {
+std::string_view event_currency(const Event& e) {
+  const Field* f = e.field("currency");
+  return f && f->value.kind == Value::Kind::text ? f->value.text : std::string_view();
+}
+
+bool valid_event(const Event& e, EventType type, std::int64_t& amount, std::string* why, std::string_view currency) {
   if (e.type.empty()) return invalid(why, "\"type\" is empty");
   if (e.partner.empty()) return invalid(why, "\"partner\" is empty");
   if (type == EventType::sale || type == EventType::refund || type == EventType::commission) {
@@ -40,6 +46,15 @@ bool valid_event(const Event& e, EventType type, std::int64_t& amount, std::stri
                               "); money taken back is a refund with a positive amount");
     }
     amount = f->value.number;
+    // Compared without case; a currency that is not a string is not checked.
+    std::string_view given = event_currency(e);
+    auto upper = [](char c) { return c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c; };
+    if (!currency.empty() && !given.empty() &&
+        !std::equal(given.begin(), given.end(), currency.begin(), currency.end(),
+                    [&](char a, char b) { return upper(a) == b; })) {
+      return invalid(why, "currency " + std::string(given) + " differs from the program's " + std::string(currency) +
+                              "; convert amounts before sending");
+    }
   }
   return true;
 }

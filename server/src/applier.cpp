@@ -177,6 +177,27 @@ ReloadOutcome Applier::reload(LoadedRules rules, bool backfill) {
   return submit(std::move(job), std::move(reloaded), ReloadOutcome{false, true, {}, "the server is stopping"});
 }
 
+// The engine's per-currency counts into ptag_currency_events_total, and a
+// warning once when amounts in several currencies were summed as one.
+void Applier::count_currencies() {
+  const auto& seen = pipeline_.engine().stats().currencies;
+  currency_counted_.resize(seen.size(), 0);
+  for (std::size_t i = 0; i < seen.size(); ++i) {
+    if (seen[i].second == currency_counted_[i]) continue;
+    metrics_.currency_events.Add({{"currency", seen[i].first}})
+        .Increment(static_cast<double>(seen[i].second - currency_counted_[i]));
+    currency_counted_[i] = seen[i].second;
+  }
+  if (seen.size() > 1 && rules_.program->currency.empty() && !mixed_logged_) {
+    mixed_logged_ = true;
+    std::string codes;
+    for (const auto& [code, count] : seen) codes += (codes.empty() ? "" : ",") + json_quote(code);
+    log("warn", "amounts in several currencies were summed as one; convert them before sending, and declare the "
+                "program's currency (currency \"EUR\") so that events in another are rejected",
+        {{"currencies", "[" + codes + "]"}});
+  }
+}
+
 void Applier::tick() {
   if (clock_ != ClockMode::wall) return;
   Engine& e = pipeline_.engine();
@@ -229,6 +250,7 @@ void Applier::loop() {
     if (!after_commit.empty() || tap_.records_since_take() > 0 || !server_rows_.dead_letters.empty() ||
         !server_rows_.refund_totals.empty())
       commit_and_answer(after_commit);
+    count_currencies();
     Engine& e = pipeline_.engine();
     metrics_.timers_pending.Set(static_cast<double>(e.timers_pending()));
     metrics_.partners.Set(static_cast<double>(e.partner_count()));
@@ -261,7 +283,7 @@ void Applier::apply(Job& job) {
       std::string why;
       if (std::optional<std::string> future = future_reason(events[i])) {
         bad.push_back({index_of(i), "rejected", *future, id_of(events[i])});
-      } else if (!Engine::check_event(events[i], &why)) {
+      } else if (!engine.accepts(events[i], &why)) {
         bad.push_back({index_of(i), "rejected", why, id_of(events[i])});
       }
     }
@@ -374,10 +396,12 @@ void Applier::keep_dead_letter(Job& job) {
 }
 
 void Applier::run_reload(Job& job) {
+  count_currencies();  // the old engine's counts, before its stats go
   try {
     job.reload.changes = durable_.reload(*job.rules.program, job.backfill, job.rules.text);
     job.reload.reloaded = true;
     rules_ = std::move(job.rules);  // the old program goes only now
+    currency_counted_.clear();      // the new engine's stats start at zero
     const RuleChanges& changes = job.reload.changes;
     log("info", "rules reloaded",
         {{"kept", std::to_string(changes.kept.size())}, {"added", std::to_string(changes.added.size())},

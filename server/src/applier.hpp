@@ -136,6 +136,7 @@ class Applier {
   template <typename Result>
   Result submit(std::unique_ptr<Job> job, std::future<Result> result, Result stopping);
   void tick();
+  void count_currencies();
 
   const ServeConfig& config_;
   ClockMode clock_;
@@ -150,6 +151,10 @@ class Applier {
   // sale's total taken back so far.
   ServerRows server_rows_;
   std::unordered_map<std::string, std::int64_t> refunded_;
+  // Money events per currency counted into the metrics so far (the engine's
+  // stats since it started or was reloaded), and whether a mix was logged.
+  std::vector<std::uint64_t> currency_counted_;
+  bool mixed_logged_ = false;
 
   std::mutex m_;
   std::condition_variable wake_;

@@ -62,6 +62,11 @@ Metrics::Metrics(prometheus::Registry& r)
                           .Name("ptag_source_payloads_total")
                           .Help("Platform webhooks by source and result: applied, duplicate, rejected, ignored "
                                 "(both kept as dead letters), unauthorized")
+                          .Register(r)),
+      currency_events(prometheus::BuildCounter()
+                          .Name("ptag_currency_events_total")
+                          .Help("Applied sales, refunds and commissions by data.currency (upper case); several "
+                                "currencies without a currency declaration were summed as one")
                           .Register(r)) {}
 
 prometheus::Counter& Metrics::source(const std::string& name, const std::string& result) {

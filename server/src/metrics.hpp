@@ -31,6 +31,9 @@ struct Metrics {
   prometheus::Gauge& http_connections;
   prometheus::Family<prometheus::Counter>& http_cut;
   prometheus::Family<prometheus::Counter>& source_payloads;
+  // Money events by data.currency: more than one series without a
+  // `currency` declaration means amounts were summed as one.
+  prometheus::Family<prometheus::Counter>& currency_events;
 
   // A source's requests by result: applied, duplicate, rejected, ignored, unauthorized.
   prometheus::Counter& source(const std::string& name, const std::string& result);

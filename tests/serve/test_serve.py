@@ -99,6 +99,16 @@ check(s.request("GET", "/healthz")[0] == 200 and s.request("GET", "/readyz")[0] 
 st, text, _ = s.request("GET", "/metrics")
 check(st == 200 and 'ptag_events_total{result="applied"} 4' in text, f"metrics count events: {text[:400]}")
 check("ptag_request_seconds_bucket" in text and "ptag_commit_seconds_count" in text, "latency histograms")
+# Amounts in two currencies without a declaration: counted per currency, and the log warns once.
+mixed = [event("sale", "p9", utc(now), "cur-1", amount=10, currency="EUR"),
+         event("sale", "p9", utc(now), "cur-2", amount=20, currency="usd")]
+st, body, _ = s.request("POST", "/v1/events", jsonl(mixed), IN)
+check(st == 200 and body["applied"] == 2, f"sales in two currencies are applied: {st} {body}")
+st, text, _ = s.request("GET", "/metrics")
+check('ptag_currency_events_total{currency="EUR"} 1' in text and 'ptag_currency_events_total{currency="USD"} 1' in text,
+      f"money events counted per currency: {[l for l in text.splitlines() if 'currency' in l]}")
+check(s.log_text().count('"msg":"amounts in several currencies were summed as one') == 1 and '"currencies":["EUR","USD"]' in s.log_text(),
+      f"the log says the amounts were summed as one: {s.log_text()[-600:]}")
 
 # The wall clock: p2 stays quiet and gets At Risk with nothing posted.
 deadline = time.time() + 8

@@ -159,12 +159,13 @@ TEST_CASE("rejected inputs stop where the fault is, with a human message") {
        "expected a value after '=': a number, a text in quotes, true, false or a list"},
       {"exclusive Gold", "1:11", "expected tag names in quotes after 'exclusive'"},
       {"import tiers", "1:8", "expected a file name in quotes after 'import'"},
+      {"currency EUR", "1:10", "expected the currency's ISO 4217 code in quotes (as in currency \"EUR\")"},
       {"hello", "1:1",
-       "expected a rule ('on TRIGGER ...' or 'rule \"NAME\"'), 'let', 'exclusive', 'import' or "
-       "'test'"},
+       "expected a rule ('on TRIGGER ...' or 'rule \"NAME\"'), 'let', 'exclusive', 'import', "
+       "'test' or 'currency'"},
       {"on join add \"A\"\n  when x", "2:3",
-       "expected a rule ('on TRIGGER ...' or 'rule \"NAME\"'), 'let', 'exclusive', 'import' or "
-       "'test'"},
+       "expected a rule ('on TRIGGER ...' or 'rule \"NAME\"'), 'let', 'exclusive', 'import', "
+       "'test' or 'currency'"},
       {"test {", "1:6", "expected the test's name in quotes after 'test'"},
       {"test \"t\" at", "1:10", "expected '{' to open the test's steps"},
       {"test \"t\" {", "1:11",

@@ -35,6 +35,8 @@ inline constexpr std::string_view kBuiltinAsCustomEvent = "E120";
 inline constexpr std::string_view kExclusiveGroup = "E121";
 inline constexpr std::string_view kDuplicateTestName = "E122";
 inline constexpr std::string_view kTestStep = "E123";
+inline constexpr std::string_view kBadCurrency = "E124";
+inline constexpr std::string_view kTwoCurrencies = "E125";
 
 // Warnings
 inline constexpr std::string_view kTagNeverAdded = "W001";

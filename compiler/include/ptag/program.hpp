@@ -153,6 +153,8 @@ struct Program {
 
   // The rules by what triggers them, built once by lowering.
   RuleIndex index;
+  // `currency "EUR"`, in upper case; empty without a declaration.
+  std::string currency;
   // A segment query (compile_segment): one guard at pc 0, its tags those of
   // the program it was compiled against, then any it names that are new.
   bool segment_query = false;

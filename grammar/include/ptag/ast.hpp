@@ -148,7 +148,15 @@ struct Test {
   Span end;  // the closing brace
 };
 
-using Item = std::variant<Rule, Let, Exclusive, Import, Test>;
+// A program-wide setting: `currency "EUR"`. The word is not reserved (a
+// setting starts a line; `partner.currency` stays a field).
+struct Setting {
+  Span span;
+  Text word;   // "currency"
+  Text value;  // as written
+};
+
+using Item = std::variant<Rule, Let, Exclusive, Import, Test, Setting>;
 
 struct Comment {
   Span span;

@@ -30,6 +30,10 @@ struct EngineStats {
   // per custom type name in order of first appearance.
   std::array<std::uint64_t, kEventTypes> by_type{};
   std::vector<std::pair<std::string, std::uint64_t>> custom_types;
+  // Applied sales, refunds and commissions per `data.currency` (upper case),
+  // in order of first appearance; events without one are not counted. More
+  // than one without a `currency` declaration: amounts were summed as one.
+  std::vector<std::pair<std::string, std::uint64_t>> currencies;
   // Applied events older than the clock when they arrived, and the largest
   // such lateness in seconds.
   std::uint64_t late = 0;
@@ -138,6 +142,8 @@ class Engine {
   // metric range, which depends on the partner): `why` says what is wrong.
   // For callers that refuse a whole batch when one event is bad.
   static bool check_event(const Event& event, std::string* why = nullptr);
+  // As check_event, with what the program adds: its `currency`.
+  bool accepts(const Event& event, std::string* why = nullptr) const;
   // Fires every timer due at or before `time` (`--until`); a time at or
   // before the clock does nothing.
   void advance_to(Seconds time);
