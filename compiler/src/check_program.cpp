@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "passes.hpp"
+#include "zones.hpp"
 #include "ptag/catalogue.hpp"
 #include "ptag/decimal.hpp"
 #include "ptag/diagnostic_codes.hpp"
@@ -51,32 +52,55 @@ class ProgramChecker {
     }
   }
 
-  // `currency "EUR"`: an ISO 4217 code (three letters), one per program;
-  // the same code in several files (of any case) is one declaration.
+  // `currency "EUR"` (an ISO 4217 code: three letters) and `timezone
+  // "Europe/Berlin"` (a name of the system's tz database): each once per
+  // program; the same value in several files is one declaration (a
+  // currency in any case).
   void settings() {
-    const ast::Setting* first = nullptr;
+    std::map<std::string, const ast::Setting*> first;  // by word
     for (const ast::Setting* s : unit_.all<ast::Setting>()) {
-      const std::string& code = s->value.value;
-      bool letters = code.size() == 3 && std::all_of(code.begin(), code.end(), [](char c) {
-                       return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
-                     });
-      if (!letters) {
-        diags()
-            .error(codes::kBadCurrency, s->value.span,
-                   fmt::format("'{}' is not a currency code: an ISO 4217 code is three letters", code))
-            .help("write the code the platforms send, as in currency \"EUR\" or currency \"USD\"");
-        continue;
-      }
-      if (!first) {
-        first = s;
-      } else if (lower_case(first->value.value) != lower_case(code)) {
-        diags()
-            .error(codes::kTwoCurrencies, s->value.span,
-                   fmt::format("a second currency '{}': the program's currency is '{}'", code, first->value.value))
-            .note(first->value.span, "the program's currency is declared here")
-            .help("a program counts money in one currency: convert amounts before sending them");
-      }
+      bool currency = s->word.value == "currency";
+      if (!(currency ? valid_currency(*s) : valid_zone(*s))) continue;
+      auto [it, fresh] = first.emplace(s->word.value, s);
+      const std::string& was = it->second->value.value;
+      if (fresh || (currency ? lower_case(was) == lower_case(s->value.value) : was == s->value.value)) continue;
+      diags()
+          .error(currency ? codes::kTwoCurrencies : codes::kTwoTimeZones, s->value.span,
+                 fmt::format("a second {} '{}': the program's is '{}'", currency ? "currency" : "time zone",
+                             s->value.value, was))
+          .note(it->second->value.span, fmt::format("the program's {} is declared here", currency ? "currency" : "time zone"))
+          .help(currency ? "a program counts money in one currency: convert amounts before sending them"
+                         : "a program has one calendar: declare its time zone once");
     }
+  }
+
+  bool valid_currency(const ast::Setting& s) {
+    const std::string& code = s.value.value;
+    bool letters = code.size() == 3 && std::all_of(code.begin(), code.end(), [](char c) {
+                     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+                   });
+    if (letters) return true;
+    diags()
+        .error(codes::kBadCurrency, s.value.span,
+               fmt::format("'{}' is not a currency code: an ISO 4217 code is three letters", code))
+        .help("write the code the platforms send, as in currency \"EUR\" or currency \"USD\"");
+    return false;
+  }
+
+  bool valid_zone(const ast::Setting& s) {
+    const std::string& name = s.value.value;
+    if (known_zone(name)) return true;
+    auto& d = diags().error(codes::kUnknownTimeZone, s.value.span,
+                            fmt::format("unknown time zone '{}'", name));
+    std::vector<std::string> names = zone_names();
+    auto same_but_case = std::find_if(names.begin(), names.end(), [&](const std::string& z) {
+      return equal_ignoring_case(z, name);
+    });
+    std::vector<std::string_view> views(names.begin(), names.end());
+    std::string_view best = same_but_case != names.end() ? std::string_view(*same_but_case) : closest_name(name, views);
+    if (!best.empty()) d.help(fmt::format("did you mean '{}'? (names are case-sensitive)", best));
+    else d.help("write an IANA name of the tz database, as in timezone \"Europe/Berlin\" or timezone \"UTC\"");
+    return false;
   }
 
   void exclusive_groups() {

@@ -91,6 +91,7 @@ std::string disassemble(const Program& p) {
       fmt::format("program: {} rules, {} tags, {} texts, {} lists, {} code bytes\n", p.rules.size(),
                   p.tags.size(), p.texts.size(), p.lists.size(), p.code.size());
   if (!p.currency.empty()) out += "currency " + p.currency + "\n";
+  if (p.timezone != "UTC") out += "timezone " + p.timezone + "\n";
   for (std::size_t i = 0; i < p.tags.size(); ++i)
     out += fmt::format("tag {} {}\n", i, json_quote(p.tags[i]));
   for (std::size_t g = 0; g < p.exclusive_groups.size(); ++g) {

@@ -67,9 +67,12 @@ class Lowering {
       p_.exclusive_groups.push_back(std::move(tags));
     }
     for (const ast::Rule* rule : unit_->all<ast::Rule>()) lower_rule(*rule);
-    for (const ast::Setting* setting : unit_->all<ast::Setting>()) {
-      if (setting->word.value != "currency") continue;
-      p_.currency = setting->value.value;  // checked: three letters, one code per program
+    for (const ast::Setting* setting : unit_->all<ast::Setting>()) {  // checked: valid, one value each
+      if (setting->word.value == "timezone") {
+        p_.timezone = setting->value.value;
+        continue;
+      }
+      p_.currency = setting->value.value;
       for (char& c : p_.currency) c = c >= 'a' && c <= 'z' ? static_cast<char>(c - 'a' + 'A') : c;
     }
     p_.group_of_tag.assign(p_.tags.size(), kNone);

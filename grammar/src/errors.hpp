@@ -97,14 +97,15 @@ PTAG_SYNTAX_ERROR(test_name, "expected the test's name in quotes after 'test'");
 PTAG_SYNTAX_ERROR(test_open, "expected '{' to open the test's steps");
 PTAG_SYNTAX_ERROR(test_close,
                   "expected a step ('at ...' or 'expect ...') or '}' to close the test");
-PTAG_SYNTAX_ERROR(setting_value, "expected the currency's ISO 4217 code in quotes (as in currency \"EUR\")");
+PTAG_SYNTAX_ERROR(currency_value, "expected the currency's ISO 4217 code in quotes (as in currency \"EUR\")");
+PTAG_SYNTAX_ERROR(timezone_value, "expected the time zone's name in quotes (as in timezone \"Europe/Berlin\")");
 PTAG_SYNTAX_ERROR(expected_item,
                   "expected a rule ('on TRIGGER ...' or 'rule \"NAME\"'), 'let', 'exclusive', "
-                  "'import', 'test' or 'currency'");
+                  "'import', 'test', 'currency' or 'timezone'");
 PTAG_SYNTAX_ERROR(segment_end, "expected an operator or the end of the condition");
 PTAG_SYNTAX_ERROR(end_of_items,
                   "expected a rule ('on TRIGGER ...' or 'rule \"NAME\"'), 'let', 'exclusive', "
-                  "'import', 'test' or 'currency'");
+                  "'import', 'test', 'currency' or 'timezone'");
 
 #undef PTAG_SYNTAX_ERROR
 

@@ -192,10 +192,14 @@ struct exclusive_decl : seq<kw_exclusive, sep, must<exclusive_tags>> {};
 struct import_path : seq<string_lit> {};
 struct import_decl : seq<kw_import, sep, must<import_path>> {};
 
-// Settings: the word is a keyword only here (not reserved).
-struct setting_word : TAO_PEGTL_KEYWORD("currency") {};
-struct setting_value : seq<string_lit> {};
-struct setting_decl : seq<setting_word, sep, must<setting_value>> {};
+// Settings: each word is a keyword only here (not reserved).
+struct currency_word : TAO_PEGTL_KEYWORD("currency") {};
+struct currency_value : seq<string_lit> {};
+struct currency_decl : seq<currency_word, sep, must<currency_value>> {};
+struct timezone_word : TAO_PEGTL_KEYWORD("timezone") {};
+struct timezone_value : seq<string_lit> {};
+struct timezone_decl : seq<timezone_word, sep, must<timezone_value>> {};
+struct setting_decl : sor<currency_decl, timezone_decl> {};
 
 // ---- test blocks (§8) ------------------------------------------------------
 struct field_key : identifier {};

@@ -34,7 +34,7 @@ using selector = pt::selector<
         g::partner_field, g::list_lit, g::negate, g::not_op, g::mul_op, g::add_op, g::cmp_op,
         g::in_op, g::milestone_trigger, g::timer_trigger, g::text_trigger, g::plain_trigger,
         g::add_action, g::remove_action, g::emit_action, g::guard, g::on_clause, g::named_rule,
-        g::let_decl, g::exclusive_decl, g::import_decl, g::setting_decl, g::setting_word, g::field, g::field_key,
+        g::let_decl, g::exclusive_decl, g::import_decl, g::currency_decl, g::currency_word, g::timezone_decl, g::timezone_word, g::field, g::field_key,
         g::custom_event_step, g::event_type_word, g::tick_word, g::event_step, g::at_step,
         g::has_step, g::lacks_step, g::tags_step, g::metric_step, g::expect_partner, g::record,
         g::record_word, g::record_by, g::expect_records, g::expect_no_records, g::expect_rejected, g::test_block,
@@ -73,7 +73,7 @@ class TreeReader {
       module.items.emplace_back(std::move(group));
     } else if (n.is_type<g::import_decl>()) {
       module.items.emplace_back(ast::Import{span(n), string(*n.children.at(0))});
-    } else if (n.is_type<g::setting_decl>()) {
+    } else if (n.is_type<g::currency_decl>() || n.is_type<g::timezone_decl>()) {
       module.items.emplace_back(ast::Setting{span(n), text(*n.children.at(0)), string(*n.children.at(1))});
     } else if (n.is_type<g::test_block>()) {
       module.items.emplace_back(test(n));

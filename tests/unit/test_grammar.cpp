@@ -160,12 +160,13 @@ TEST_CASE("rejected inputs stop where the fault is, with a human message") {
       {"exclusive Gold", "1:11", "expected tag names in quotes after 'exclusive'"},
       {"import tiers", "1:8", "expected a file name in quotes after 'import'"},
       {"currency EUR", "1:10", "expected the currency's ISO 4217 code in quotes (as in currency \"EUR\")"},
+      {"timezone Europe/Berlin", "1:10", "expected the time zone's name in quotes (as in timezone \"Europe/Berlin\")"},
       {"hello", "1:1",
        "expected a rule ('on TRIGGER ...' or 'rule \"NAME\"'), 'let', 'exclusive', 'import', "
-       "'test' or 'currency'"},
+       "'test', 'currency' or 'timezone'"},
       {"on join add \"A\"\n  when x", "2:3",
        "expected a rule ('on TRIGGER ...' or 'rule \"NAME\"'), 'let', 'exclusive', 'import', "
-       "'test' or 'currency'"},
+       "'test', 'currency' or 'timezone'"},
       {"test {", "1:6", "expected the test's name in quotes after 'test'"},
       {"test \"t\" at", "1:10", "expected '{' to open the test's steps"},
       {"test \"t\" {", "1:11",

@@ -37,6 +37,8 @@ inline constexpr std::string_view kDuplicateTestName = "E122";
 inline constexpr std::string_view kTestStep = "E123";
 inline constexpr std::string_view kBadCurrency = "E124";
 inline constexpr std::string_view kTwoCurrencies = "E125";
+inline constexpr std::string_view kUnknownTimeZone = "E126";
+inline constexpr std::string_view kTwoTimeZones = "E127";
 
 // Warnings
 inline constexpr std::string_view kTagNeverAdded = "W001";

@@ -155,6 +155,9 @@ struct Program {
   RuleIndex index;
   // `currency "EUR"`, in upper case; empty without a declaration.
   std::string currency;
+  // `timezone "Europe/Berlin"`: the program's calendar (days, weeks, months)
+  // for windows; "UTC" without a declaration.
+  std::string timezone = "UTC";
   // A segment query (compile_segment): one guard at pc 0, its tags those of
   // the program it was compiled against, then any it names that are new.
   bool segment_query = false;

@@ -3,7 +3,7 @@ if exists("b:current_syntax")
   finish
 endif
 
-syn keyword ptagKeyword rule on when let exclusive import test for currency
+syn keyword ptagKeyword rule on when let exclusive import test for currency timezone
 syn keyword ptagAction add remove emit
 syn keyword ptagTrigger join update click signup sale refund commission event
 syn keyword ptagTrigger first_click first_signup first_sale first_commission

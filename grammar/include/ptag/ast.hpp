@@ -148,11 +148,12 @@ struct Test {
   Span end;  // the closing brace
 };
 
-// A program-wide setting: `currency "EUR"`. The word is not reserved (a
-// setting starts a line; `partner.currency` stays a field).
+// A program-wide setting: `currency "EUR"`, `timezone "Europe/Berlin"`. The
+// words are not reserved (a setting starts a line; `partner.currency` stays
+// a field).
 struct Setting {
   Span span;
-  Text word;   // "currency"
+  Text word;   // "currency" or "timezone"
   Text value;  // as written
 };
 
