@@ -454,7 +454,9 @@ class Collector {
     for (const ast::Text& tag : group.tags) add(What::tag, tag.span, tag.value, TagUse::group);
   }
   void visit(const ast::Import& import) { add(What::import, import.path.span, import.path.value); }
-  void visit(const ast::Setting&) {}
+  void visit(const ast::Setting& s) {
+    add(s.word.value == "timezone" ? What::timezone : What::currency, s.value.span, s.value.value);
+  }
   void visit(const ast::Test& test) {
     for (const ast::Step& s : test.steps) {
       if (s.kind == ast::StepKind::event && s.custom_event)

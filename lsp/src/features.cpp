@@ -181,6 +181,17 @@ std::optional<std::string> hover_text(const Program& p, const Occurrence& o) {
     case What::partner_field:
       return fmt::format("**partner.{}**: the partner's attribute `{}`, from the `data` of its join "
                          "and update events. Missing, it makes the guard false.", o.text, o.text);
+    case What::currency:
+      return fmt::format("**currency {}**: the program's currency. A sale, refund or commission whose "
+                         "`data.currency` names another (compared without case) is a bad line, and its id is "
+                         "not kept: convert the amount and send it again. Events without `data.currency` are in "
+                         "this one.", ptag_quote(o.text));
+    case What::timezone:
+      return fmt::format("**timezone {}**: the program's calendar. Days run from local midnight to local "
+                         "midnight in this zone (23 or 25 hours across a daylight-saving change), weeks from "
+                         "Monday, quarters from January, April, July and October; windowed metrics count by "
+                         "these days. Event and record times, timers and `days_since_*` stay UTC and elapsed "
+                         "time.", ptag_quote(o.text));
     case What::import: {
       if (o.target == kNoFile) return fmt::format("{} was not found.", ptag_quote(o.text));
       const SourceFile& f = p.unit.sources.file(o.target);

@@ -37,6 +37,8 @@ enum class What : std::uint8_t {
   rule_decl,      // rule "NAME", and the `on` of every rule
   rule_ref,       // by "NAME" in a test's expected records
   import,         // the path of an import
+  currency,       // currency "EUR"
+  timezone,       // timezone "Europe/Berlin"
 };
 
 enum class TagUse : std::uint8_t { other, added, removed, watched_added, watched_removed, group };

@@ -210,6 +210,32 @@ TEST_CASE("diagnostics: an imported file is checked as part of the open file tha
   CHECK(m->diagnostics[0].related[0].location.range == Range{{0, 3}, {0, 7}});
 }
 
+TEST_CASE("hover: the program's currency and time zone") {
+  std::string text = "currency \"EUR\"\ntimezone \"Europe/Berlin\"\non sale add \"Seller\"\n";
+  Workspace ws;
+  ws.set_root("/w");
+  ws.open("file:///w/s.ptag", text, 1);
+  ws.analyze();
+  auto markdown = [&](Position p) {
+    auto h = ws.hover("file:///w/s.ptag", p);
+    return h ? h->markdown : std::string("(none)");
+  };
+  std::string currency = markdown(at(text, "EUR"));
+  CHECK(currency.find("**currency \"EUR\"**: the program's currency") != std::string::npos);
+  CHECK(currency.find("bad line") != std::string::npos);
+  std::string zone = markdown(at(text, "Europe/Berlin"));
+  CHECK(zone.find("**timezone \"Europe/Berlin\"**: the program's calendar") != std::string::npos);
+  CHECK(zone.find("23 or 25 hours") != std::string::npos);
+  // A zone the tz database does not know is a diagnostic in the editor too.
+  ws.change("file:///w/s.ptag", "timezone \"Europe/berlin\"\n", 2);
+  ws.analyze();
+  auto all = ws.diagnostics();
+  const FileDiagnostics* m = diagnostics_of(all, "file:///w/s.ptag");
+  REQUIRE(m);
+  REQUIRE(m->diagnostics.size() == 1);
+  CHECK(m->diagnostics[0].code == "E126");
+}
+
 TEST_CASE("hover: triggers, metrics, durations, tags, constants, rules") {
   std::string text =
       "let vip_threshold = 5000\n"
