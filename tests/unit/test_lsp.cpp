@@ -48,6 +48,12 @@ bool has(const std::vector<std::string>& list, const std::string& x) {
   return std::find(list.begin(), list.end(), x) != list.end();
 }
 
+// The hover's text at `p`, or "(none)".
+std::string hover_markdown(Workspace& ws, const std::string& uri, Position p) {
+  auto h = ws.hover(uri, p);
+  return h ? h->markdown : std::string("(none)");
+}
+
 const FileDiagnostics* diagnostics_of(const std::vector<FileDiagnostics>& all, const std::string& uri) {
   for (const FileDiagnostics& f : all) {
     if (f.uri == uri) return &f;
@@ -216,10 +222,7 @@ TEST_CASE("hover: the program's currency and time zone") {
   ws.set_root("/w");
   ws.open("file:///w/s.ptag", text, 1);
   ws.analyze();
-  auto markdown = [&](Position p) {
-    auto h = ws.hover("file:///w/s.ptag", p);
-    return h ? h->markdown : std::string("(none)");
-  };
+  auto markdown = [&](Position p) { return hover_markdown(ws, "file:///w/s.ptag", p); };
   std::string currency = markdown(at(text, "EUR"));
   CHECK(currency.find("**currency \"EUR\"**: the program's currency") != std::string::npos);
   CHECK(currency.find("bad line") != std::string::npos);
@@ -248,10 +251,7 @@ TEST_CASE("hover: triggers, metrics, durations, tags, constants, rules") {
   ws.set_root("/w");
   ws.open("file:///w/t.ptag", text, 1);
   ws.analyze();
-  auto markdown = [&](Position p) {
-    auto h = ws.hover("file:///w/t.ptag", p);
-    return h ? h->markdown : std::string("(none)");
-  };
+  auto markdown = [&](Position p) { return hover_markdown(ws, "file:///w/t.ptag", p); };
   std::string trigger = markdown(at(text, "inactive", 2));
   CHECK(trigger.find("on inactive D") != std::string::npos);
   CHECK(trigger.find("last_activity + D") != std::string::npos);
